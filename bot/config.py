@@ -1,0 +1,111 @@
+"""Settings from the environment (and an optional .env), checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("vi", "en")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
+    raw = env.get(name, "").strip()
+    ids: set[int] = set()
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        if not part.lstrip("-").isdigit():
+            raise ConfigError(f"{name} must be comma-separated Telegram ids, got {part!r}")
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str = ""
+    bot_api_base_url: str = ""
+    bot_username: str = "TroLySoBot"
+    database_path: Path = ROOT / "data" / "bot.sqlite3"
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    default_locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    content_dir: Path = ROOT / "content"
+    # Help requests: how many volunteers get an offer, and how many open requests one may hold.
+    offer_count: int = 3
+    volunteer_limit: int = 3
+    # Escalation times in minutes (T1..T4 of the request life).
+    escalate_area_min: int = 15
+    escalate_admins_min: int = 60
+    remind_volunteer_min: int = 24 * 60
+    release_silent_min: int = 48 * 60
+    # Campaign broadcast share of Telegram's ~30 messages/s.
+    broadcast_rate: int = 25
+    # Privacy: days after which closed requests lose their personal fields.
+    retention_days: int = 90
+    # Flood control: more than FLOOD_MAX updates in FLOOD_SECONDS → cooldown.
+    flood_max: int = 20
+    flood_seconds: int = 10
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        locale = env.get("DEFAULT_LOCALE", "vi").strip() or "vi"
+        if locale not in LOCALES:
+            raise ConfigError(f"DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, got {locale!r}")
+        tz = env.get("TIMEZONE", "Asia/Ho_Chi_Minh").strip() or "Asia/Ho_Chi_Minh"
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"TIMEZONE must be an IANA zone like Asia/Ho_Chi_Minh, got {tz!r}") from None
+        base_url = env.get("BOT_API_BASE_URL", "").strip()
+        if base_url and not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"BOT_API_BASE_URL must start with http:// or https://, got {base_url!r}")
+        token = env.get("BOT_TOKEN", "").strip()
+        if token and (":" not in token or not token.split(":", 1)[0].isdigit()):
+            raise ConfigError("BOT_TOKEN looks malformed: expected '123456:ABC...' from @BotFather")
+        username = env.get("BOT_USERNAME", "TroLySoBot").strip().lstrip("@") or "TroLySoBot"
+        if not username.replace("_", "").isalnum():
+            raise ConfigError(f"BOT_USERNAME must be letters, digits and _, got {username!r}")
+        db = env.get("DATABASE_PATH", "").strip()
+        return cls(
+            bot_token=token,
+            bot_api_base_url=base_url,
+            bot_username=username,
+            database_path=Path(db) if db else ROOT / "data" / "bot.sqlite3",
+            admin_ids=_ids(env, "ADMIN_IDS"),
+            default_locale=locale,
+            timezone=tz,
+            offer_count=_int(env, "OFFER_COUNT", 3, 1),
+            volunteer_limit=_int(env, "VOLUNTEER_LIMIT", 3, 1),
+            escalate_area_min=_int(env, "ESCALATE_AREA_MIN", 15, 1),
+            escalate_admins_min=_int(env, "ESCALATE_ADMINS_MIN", 60, 1),
+            remind_volunteer_min=_int(env, "REMIND_VOLUNTEER_MIN", 24 * 60, 1),
+            release_silent_min=_int(env, "RELEASE_SILENT_MIN", 48 * 60, 1),
+            broadcast_rate=_int(env, "BROADCAST_RATE", 25, 1),
+            retention_days=_int(env, "RETENTION_DAYS", 90, 1),
+            flood_max=_int(env, "FLOOD_MAX", 20, 1),
+            flood_seconds=_int(env, "FLOOD_SECONDS", 10, 1),
+        )
