@@ -30,7 +30,7 @@ i18n-extract: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o locales/messages.pot --no-location --sort-output --project tro-ly-so .
 
 i18n-update: i18n-extract
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 i18n-compile: $(STAMP)
 	$(BIN)/pybabel compile -d locales --statistics

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.config import LOCALES
 
-ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # a valid /start deep-link parameter
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")  # a deep-link parameter (<= 64) short enough for buttons
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class _Checker:
 
     def ident(self, path: Path, where: str, value: object) -> str | None:
         if not isinstance(value, str) or not ID_RE.match(value):
-            self.problem(path, where, "must be 1-64 characters of A-Z a-z 0-9 _ - (used in deep links)")
+            self.problem(path, where, "must be 1-48 characters of A-Z a-z 0-9 _ - (deep links and buttons carry it)")
             return None
         return value
 

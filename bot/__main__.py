@@ -1,0 +1,109 @@
+"""python -m bot [run|console|search|content|qr] — see README."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from dotenv import load_dotenv
+
+from bot.config import LOCALES, ROOT, ConfigError, Settings
+
+
+def _content(settings: Settings):
+    from bot.content import load
+
+    return load(settings.content_dir)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.bot_token:
+        print("BOT_TOKEN is not set: starting the local chat console instead (type /start).", file=sys.stderr)
+        return cmd_console(settings, args)
+    from telegram import Update
+
+    from bot.app import build_application
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the bot token
+    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from bot.console import run_console
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if getattr(args, "db", None):
+        settings = replace(settings, database_path=Path(args.db))
+    return asyncio.run(run_console(settings))
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.search import SearchIndex
+
+    content = _content(settings)
+    for hit in SearchIndex(list(content.guides.values())).search(" ".join(args.query), args.lang):
+        print(json.dumps({"id": hit.guide.id, "title": hit.guide.title.get(args.lang), "score": hit.score},
+                         ensure_ascii=False))
+    return 0
+
+
+def cmd_content(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.content import check
+
+    content, problems = check(settings.content_dir)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        return 1
+    print(f"Content OK: {len(content.guides)} guides, {len(content.categories)} categories, "
+          f"{len(content.wards)} wards, {len(content.points)} support points.")
+    return 0
+
+
+def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import qr
+
+    return qr.run(args.rest, _content(settings), settings.bot_username)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý số: the digital assistant bot.")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("run", help="long-poll Telegram (or the console when BOT_TOKEN is unset)")
+    console = sub.add_parser("console", help="chat with the bot in this terminal (no Telegram needed)")
+    console.add_argument("--db", help="SQLite file to use (default: DATABASE_PATH)")
+    search = sub.add_parser("search", help="search the guides; prints JSON lines, best first")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--lang", choices=LOCALES, default="vi")
+    content = sub.add_parser("content", help="content chores")
+    content.add_argument("action", choices=["check"])
+    qr = sub.add_parser("qr", help="QR posters: qr GUIDE_ID -o poster.png | qr --all -o DIR", add_help=False)
+    qr.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+COMMANDS = {"run": cmd_run, "console": cmd_console, "search": cmd_search, "content": cmd_content, "qr": cmd_qr}
+
+
+def main(argv: list[str] | None = None) -> int:
+    load_dotenv(ROOT / ".env", override=False)
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command or "run"](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

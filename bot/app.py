@@ -1,0 +1,88 @@
+"""build_application(settings): the python-telegram-bot Application with our services and handlers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from telegram import BotCommand, BotCommandScopeDefault
+from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.request import BaseRequest
+
+import handlers
+from bot import content as content_mod
+from bot.clock import Clock
+from bot.config import LOCALES, Settings
+from bot.data import Database
+from bot.i18n import N_, I18n
+from bot.search import SearchIndex
+from bot.services import Services
+from handlers.common import BotContext
+
+log = logging.getLogger(__name__)
+STANDIN_TOKEN = "123456:STAND-IN"  # the stand-in accepts any token; this one never reaches Telegram
+
+COMMANDS = (
+    ("start", N_("Start again")),
+    ("menu", N_("Main menu")),
+    ("search", N_("Search the guides")),
+    ("language", N_("Language")),
+)
+
+
+async def _post_init(app: Application) -> None:
+    settings: Settings = app.bot_data["settings"]
+    clock: Clock = app.bot_data["clock"]
+    content = content_mod.load(settings.content_dir)
+    db = await Database.open(settings.database_path)
+    i18n = I18n(settings.default_locale, settings.tz)
+    app.bot_data["svc"] = Services(settings, db, content, SearchIndex(list(content.guides.values())), i18n, clock)
+    for lang in LOCALES:
+        _ = i18n.get(lang).gettext
+        commands = [BotCommand(name, _(text)) for name, text in COMMANDS]
+        await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
+                                      language_code=None if lang == settings.default_locale else lang)
+    log.info("bot ready", extra={"guides": len(content.guides)})
+
+
+async def _post_shutdown(app: Application) -> None:
+    svc: Services | None = app.bot_data.get("svc")
+    if svc is not None:
+        await svc.db.close()
+
+
+def build_application(settings: Settings, *, request: BaseRequest | None = None, clock: Clock | None = None,
+                      rate_limit: bool = True) -> Application:
+    """The real Application; `request` swaps Telegram's servers for the in-process stand-in."""
+    builder = (
+        Application.builder()
+        .token(settings.bot_token or STANDIN_TOKEN)
+        .context_types(ContextTypes(context=BotContext))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.bot_api_base_url:
+        base = settings.bot_api_base_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app = builder.build()
+    app.bot_data["settings"] = settings
+    app.bot_data["clock"] = clock or Clock()
+    handlers.register(app)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def running(app: Application) -> AsyncIterator[Application]:
+    """Initialise and shut down as run_polling would, without polling (console, tests, benchmarks)."""
+    await app.initialize()
+    await _post_init(app)
+    try:
+        yield app
+    finally:
+        await app.shutdown()
+        await _post_shutdown(app)

@@ -1,0 +1,143 @@
+"""Guide search that understands how residents really type.
+
+An in-memory inverted index over folded words (no diacritics, đ→d) built once from the content.
+Each query word is matched exactly, then through Telex/VNI repair, then by typo-tolerant fuzzy
+match (rapidfuzz) and prefix. Guides score by field weight × word rarity × match quality, with a
+bonus when the resident's own diacritics match (so "đường" ranks above "dương") and when a whole
+title or synonym phrase appears in the query. The index lives in memory because the content is
+small and static; SQLite FTS5 would still need the đ/Telex folding done by hand.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from bot.content import Guide
+from bot.textnorm import clean, fold, untype, words
+
+# How much a word counts by where it stands in a guide.
+TITLE, SYNONYM, KEYWORD, SUMMARY, STEP = 4.0, 4.0, 2.5, 1.5, 0.4
+OTHER_LANGUAGE = 0.7  # an English word still finds a guide for a Vietnamese reader, a bit lower
+EXACT_BONUS = 0.25  # share of a word's score added when its diacritics match too
+PHRASE_BONUS = 3.0
+MIN_SCORE = 1.0
+
+
+@dataclass(frozen=True)
+class Hit:
+    guide: Guide
+    score: float
+
+
+class SearchIndex:
+    def __init__(self, guides: list[Guide]):
+        self.guides = guides
+        self._folded: dict[str, dict[int, float]] = defaultdict(dict)
+        self._exact: dict[str, set[int]] = defaultdict(set)
+        self._phrases: dict[str, set[int]] = defaultdict(set)
+        for i, guide in enumerate(guides):
+            for lang in ("vi", "en"):
+                scale = 1.0 if lang == "vi" else OTHER_LANGUAGE  # re-weighted per query below
+                fields = [
+                    (guide.title.get(lang), TITLE),
+                    (guide.keywords.get(lang), KEYWORD),
+                    (guide.summary.get(lang), SUMMARY),
+                    *((step.text.get(lang), STEP) for step in guide.steps),
+                ]
+                for text, weight in fields:
+                    self._add(i, f"{lang}:", text, weight * scale)
+                self._phrases[_phrase(guide.title.get(lang))].add(i)
+            for synonym in (*guide.synonyms, guide.id.replace("-", " ")):
+                self._add(i, "", synonym, SYNONYM)
+                self._phrases[_phrase(synonym)].add(i)
+        self._phrases.pop("", None)
+        self._df = {w: len(posting) for w, posting in self._folded.items()}
+        self._vocab = sorted({w.split(":", 1)[-1] for w in self._folded if len(w.split(":", 1)[-1]) >= 3})
+
+    def _add(self, i: int, prefix: str, text: str, weight: float) -> None:
+        for word in words(text):
+            key = prefix + fold(word)
+            posting = self._folded[key]
+            posting[i] = max(posting.get(i, 0.0), weight)
+            self._exact[word].add(i)
+
+    def _idf(self, key: str) -> float:
+        return math.log(1 + len(self.guides) / self._df.get(key, 1))
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one index per process, rebuilt only with new content
+    def _candidates(self, word: str) -> tuple[tuple[str, float], ...]:
+        """Indexed folded words this query word may mean, each with a match quality 0..1."""
+        if self._known(word):
+            return ((word, 1.0),)
+        repaired = untype(word)
+        if repaired != word and self._known(repaired):
+            return ((repaired, 0.9),)
+        if len(word) < 3:
+            return ()
+        found = {w: score / 100 * 0.85 for w, score, _ in process.extract(
+            word, self._vocab, scorer=fuzz.ratio, score_cutoff=75, limit=3)}
+        for w in self._vocab_prefixed(word):
+            found[w] = max(found.get(w, 0.0), 0.7)
+        return tuple(found.items())
+
+    def _known(self, word: str) -> bool:
+        return word in self._folded or f"vi:{word}" in self._folded or f"en:{word}" in self._folded
+
+    def _vocab_prefixed(self, word: str) -> list[str]:
+        start = bisect.bisect_left(self._vocab, word)
+        out = []
+        for w in self._vocab[start:start + 5]:
+            if not w.startswith(word):
+                break
+            out.append(w)
+        return out
+
+    def search(self, query: str, lang: str = "vi", limit: int = 5) -> list[Hit]:
+        query_words = words(query)[:20]  # a pasted essay is not a search
+        if not query_words:
+            return []
+        scores: dict[int, float] = defaultdict(float)
+        matched: dict[int, int] = defaultdict(int)
+        other = "en" if lang == "vi" else "vi"
+        for word in query_words:
+            per_guide: dict[int, float] = {}
+            for candidate, quality in self._candidates(fold(word)):
+                for prefix, lang_scale in (("", 1.0), (f"{lang}:", 1.0), (f"{other}:", OTHER_LANGUAGE)):
+                    key = prefix + candidate
+                    posting = self._folded.get(key)
+                    if not posting:
+                        continue
+                    idf = self._idf(key)
+                    for i, weight in posting.items():
+                        value = weight * lang_scale * idf * quality
+                        if value > per_guide.get(i, 0.0):
+                            per_guide[i] = value
+            exact = self._exact.get(word, set()) if fold(word) != word else set()
+            for i, value in per_guide.items():
+                scores[i] += value * (1 + EXACT_BONUS if i in exact else 1)
+                matched[i] += 1
+        folded_query = f" {_phrase(query)} "
+        for phrase, guides in self._phrases.items():
+            if f" {phrase} " in folded_query and " " in phrase:
+                for i in guides:
+                    scores[i] += PHRASE_BONUS
+        ranked = sorted(
+            ((score * (matched[i] / len(query_words)) ** 0.5, i) for i, score in scores.items()),
+            key=lambda pair: (-pair[0], self.guides[pair[1]].id),
+        )
+        return [Hit(self.guides[i], round(s, 3)) for s, i in ranked[:limit] if s >= MIN_SCORE]
+
+
+def _phrase(text: str) -> str:
+    return " ".join(fold(w) for w in words(text))
+
+
+def normalise_query(query: str) -> str:
+    """The form searches are logged in: folded, so content authors see one row per need."""
+    return _phrase(clean(query))[:200]

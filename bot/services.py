@@ -1,0 +1,40 @@
+"""Everything the handlers need, built once per process and shared: no Telegram in here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock, iso
+from bot.config import Settings
+from bot.content import Content, Guide
+from bot.data import Database, users
+from bot.data import guides as guide_data
+from bot.i18n import I18n
+from bot.search import Hit, SearchIndex, normalise_query
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    content: Content
+    index: SearchIndex
+    i18n: I18n
+    clock: Clock
+
+    def now(self) -> str:
+        return iso(self.clock.now())
+
+    def is_admin(self, user: users.UserRow | None) -> bool:
+        return user is not None and (user.id in self.settings.admin_ids or user.is_admin)
+
+    async def search(self, query: str, locale: str) -> list[Hit]:
+        """Search and log: a search with no result is kept (folded) for content authors."""
+        hits = self.index.search(query, locale)
+        normalised = normalise_query(query)
+        if normalised:
+            await guide_data.log_search(self.db, normalised, len(hits), self.now())
+        return hits
+
+    def guide(self, guide_id: str) -> Guide | None:
+        return self.content.guides.get(guide_id)

@@ -1,0 +1,108 @@
+"""Shared Telegram glue: the context type, the per-update gate, keyboards and replies."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
+
+from bot.data import users
+from bot.i18n import N_, Translator
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """CallbackContext with the app's services and, after the gate, the user and their language."""
+
+    user: users.UserRow
+    t: Translator
+
+    @property
+    def svc(self) -> Services:
+        return self.application.bot_data["svc"]
+
+
+Button = tuple[str, str]  # (label, callback data)
+
+
+def keyboard(*rows: list[Button] | None) -> InlineKeyboardMarkup:
+    """The one place inline keyboards are built; empty rows are skipped."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]
+    )
+
+
+def callback_args(update: Update, n: int) -> list[str]:
+    """The n arguments after the action in "action:a:b" callback data; '' where missing."""
+    parts = (update.callback_query.data or "").split(":")[1:] if update.callback_query else []
+    return [*parts, *[""] * n][:n]
+
+
+MENU_ITEMS = (
+    (N_("📚 Guides"), "m:g"),
+    (N_("🔎 Search"), "m:s"),
+    (N_("🙋 Ask for help"), "m:h"),
+    (N_("📍 Support points"), "m:p"),
+    (N_("🌐 Language"), "m:l"),
+)
+
+
+def menu_rows(t: Translator) -> list[list[Button]]:
+    items = [(t.gettext(label), data) for label, data in MENU_ITEMS]
+    return [items[0:2], items[2:4], items[4:5]]
+
+
+def home_button(t: Translator) -> Button:
+    return (t.gettext("🏠 Main menu"), "m")
+
+
+async def show(update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer a button press by editing its message in place; anything else gets a new message."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message) and query.message.text is not None:
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc):
+                return
+            log.info("edit failed, sending anew", extra={"error": type(exc).__name__})
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_message(chat.id, text, reply_markup=markup)
+
+
+async def stale(update: Update, context: BotContext) -> None:
+    """A button from an old message or forged data: say so kindly and offer the menu."""
+    _ = context.t.gettext
+    if update.callback_query:
+        await update.callback_query.answer(_("This button is out of date. Here is the menu."))
+    await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    """Runs before every handler: who is this, which language; private chats only."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or user.is_bot:
+        raise ApplicationHandlerStop  # channel posts, polls, service updates: nothing to answer
+    svc = context.svc
+    context.user = await users.touch(svc.db, user.id, user.first_name, user.username, svc.now())
+    context.t = svc.i18n.get(context.user.locale)
+    if chat.type != chat.PRIVATE:
+        message = update.effective_message
+        if message is not None and message.text and message.text.startswith("/"):
+            _ = context.t.gettext
+            link = f"https://t.me/{svc.settings.bot_username}"
+            await message.reply_text(_("I help people one to one. Please talk to me privately: {link}")
+                                     .format(link=link))
+        raise ApplicationHandlerStop
+
+
+def register(app: Application) -> None:
+    from telegram.ext import TypeHandler
+
+    app.add_handler(TypeHandler(Update, gate), group=-100)

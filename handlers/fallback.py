@@ -1,0 +1,56 @@
+"""What nothing else handled: unknown commands, things we cannot read, old buttons, errors."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from handlers.common import BotContext, keyboard, menu_rows, stale
+
+log = logging.getLogger(__name__)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    _ = context.t.gettext
+    await update.effective_message.reply_text(_("I don't know that command yet. Please choose from the menu."),
+                                              reply_markup=keyboard(*menu_rows(context.t)))
+
+
+async def not_text(update: Update, context: BotContext) -> None:
+    """Stickers, photos, voice, contacts… where words are expected. A shared contact is not kept."""
+    _ = context.t.gettext
+    await update.effective_message.reply_text(
+        _("I can only read words here. Type what you need, or choose from the menu."),
+        reply_markup=keyboard(*menu_rows(context.t)))
+
+
+async def coming_soon(update: Update, context: BotContext) -> None:
+    """A menu item whose feature is still being built: kind words, never an error."""
+    _ = context.t.gettext
+    await update.callback_query.answer(
+        _("This is coming soon. Meanwhile, a support point can help you in person."), show_alert=True)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure by update id and type only (no text, no phone); tell the user kindly."""
+    log.error("handler failed", exc_info=context.error,
+              extra={"update_id": getattr(update, "update_id", None)})
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        t = getattr(context, "t", None) or context.application.bot_data["svc"].i18n.get(None)
+        _ = t.gettext
+        try:
+            await context.bot.send_message(update.effective_chat.id,
+                                           _("Sorry, something went wrong on my side. Please try again."))
+        except Exception:  # the error report must never raise itself
+            log.warning("could not tell the user about an error")
+
+
+def register(app: Application) -> None:
+    """Registered last in group 0."""
+    app.add_handler(CallbackQueryHandler(coming_soon, pattern=r"^(m:h|ask:.*)$"))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, not_text))
+    app.add_handler(CallbackQueryHandler(stale))
+    app.add_error_handler(on_error)

@@ -1,0 +1,63 @@
+"""Search: free text outside a conversation, /search, and the 🔎 button."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers.common import BotContext, home_button, keyboard, show
+from handlers.guides import topic_rows
+
+ECHO_LIMIT = 40  # how much of the query we repeat back
+
+
+async def prompt(update: Update, context: BotContext) -> None:
+    """The 🔎 button and a bare /search: tell the resident they can just type."""
+    _ = context.t.gettext
+    await show(update, context, _("🔎 What are you looking for?\nType a few words, with or without accents.\n"
+                                  "For example: cai dat vneid"), keyboard([home_button(context.t)]))
+    if update.callback_query:
+        await update.callback_query.answer()
+
+
+async def search_command(update: Update, context: BotContext) -> None:
+    """/search WORDS"""
+    if context.args:
+        await run_search(update, context, " ".join(context.args))
+    else:
+        await prompt(update, context)
+
+
+async def search_text(update: Update, context: BotContext) -> None:
+    """Any text outside a conversation is a search."""
+    await run_search(update, context, update.effective_message.text or "")
+
+
+async def run_search(update: Update, context: BotContext, query: str) -> None:
+    _ = context.t.gettext
+    hits = await context.svc.search(query, context.t.locale)
+    shown = " ".join(query.split())
+    shown = shown if len(shown) <= ECHO_LIMIT else shown[:ECHO_LIMIT] + "…"
+    if hits:
+        rows = [[(h.guide.title.get(context.t.locale), f"g:{h.guide.id}:open")] for h in hits]
+        await update.effective_message.reply_text(
+            _("🔎 Guides for “{query}”:").format(query=shown),
+            reply_markup=keyboard(*rows, [(_("🙋 Ask for help"), "m:h"), home_button(context.t)]))
+        return
+    if not any(ch.isalnum() for ch in query):
+        text = _("Please type a few words about what you need.\nFor example: cai dat vneid")
+    else:
+        text = _("I found no guide for “{query}”.\nChoose a topic below, or ask a volunteer for help.").format(
+            query=shown)
+    await update.effective_message.reply_text(
+        text, reply_markup=keyboard(*topic_rows(context), [(_("🙋 Ask for help"), "m:h"), home_button(context.t)]))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("search", search_command))
+    app.add_handler(CallbackQueryHandler(prompt, pattern=r"^m:s$"))
+
+
+def register_fallback(app: Application) -> None:
+    """Registered last in group 0: text nothing else wanted."""
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, search_text))
