@@ -90,12 +90,16 @@ class Settings:
         if not username.replace("_", "").isalnum():
             raise ConfigError(f"BOT_USERNAME must be letters, digits and _, got {username!r}")
         db = env.get("DATABASE_PATH", "").strip()
+        content_dir = Path(env.get("CONTENT_DIR", "").strip() or ROOT / "content")
+        if not content_dir.is_dir():
+            raise ConfigError(f"CONTENT_DIR must be a folder, got {str(content_dir)!r}")
         return cls(
             bot_token=token,
             bot_api_base_url=base_url,
             bot_username=username,
             database_path=Path(db) if db else ROOT / "data" / "bot.sqlite3",
             admin_ids=_ids(env, "ADMIN_IDS"),
+            content_dir=content_dir,
             default_locale=locale,
             timezone=tz,
             offer_count=_int(env, "OFFER_COUNT", 3, 1),

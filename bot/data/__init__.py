@@ -1,0 +1,86 @@
+"""The one SQLite connection (aiosqlite) and the numbered migrations that shape it.
+
+All SQL lives in this package; services call the small functions of its modules and never write
+SQL themselves, so a later move to PostgreSQL touches only this layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.data.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection):
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, path: Path | str, *, upto: int | None = None) -> Database:
+        """Open (creating folders), set pragmas, apply migrations up to `upto` (default: all)."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)  # we manage transactions
+        conn.row_factory = aiosqlite.Row
+        for pragma in ("journal_mode = WAL", "foreign_keys = ON", "busy_timeout = 5000",
+                       "synchronous = NORMAL"):
+            await conn.execute(f"PRAGMA {pragma}")
+        db = cls(conn)
+        await db.migrate(upto)
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def version(self) -> int:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_migrations")
+        return int(row["v"] or 0) if row else 0
+
+    async def migrate(self, upto: int | None = None) -> int:
+        """Apply each missing migration in its own transaction and record it."""
+        current = await self.version()
+        target = len(MIGRATIONS) if upto is None else upto
+        for number, statements in enumerate(MIGRATIONS[:target], 1):
+            if number <= current:
+                continue
+            async with self.transaction():
+                for sql in statements:
+                    await self.conn.execute(sql)
+                await self.conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, datetime('now'))", (number,)
+                )
+            log.info("migration applied", extra={"version": number})
+        return await self.version()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE … COMMIT: writers queue instead of failing halfway."""
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            await self.conn.execute("ROLLBACK")
+            raise
+        await self.conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+        return await self.conn.execute(sql, tuple(params))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())

@@ -1,0 +1,46 @@
+"""Residents, volunteers and admins as rows of `users`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.data import Database
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    first_name: str | None
+    locale: str | None
+    ward: str | None
+    is_admin: bool
+    subscribed: bool
+    banned: bool
+    created_at: str
+
+
+def _row(r) -> UserRow:
+    return UserRow(r["id"], r["first_name"], r["locale"], r["ward"], bool(r["is_admin"]),
+                   bool(r["subscribed"]), bool(r["banned"]), r["created_at"])
+
+
+async def touch(db: Database, user_id: int, first_name: str | None, username: str | None, now: str) -> UserRow:
+    """Create the user on first contact, refresh name and last-seen otherwise; one statement."""
+    row = await db.fetchone(
+        """INSERT INTO users (id, first_name, username, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET first_name = excluded.first_name, username = excluded.username,
+                                         last_seen_at = excluded.last_seen_at
+           RETURNING *""",
+        (user_id, first_name, username, now, now),
+    )
+    assert row is not None
+    return _row(row)
+
+
+async def get(db: Database, user_id: int) -> UserRow | None:
+    row = await db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+    return _row(row) if row else None
+
+
+async def set_locale(db: Database, user_id: int, locale: str) -> None:
+    await db.execute("UPDATE users SET locale = ? WHERE id = ?", (locale, user_id))

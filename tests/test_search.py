@@ -1,0 +1,95 @@
+import json
+import subprocess
+import sys
+import tomllib
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from bot.content import Guide, Step, Text, load
+from bot.search import SearchIndex, normalise_query
+from bot.textnorm import fold, untype
+from tests.conftest import ROOT
+
+CONTENT = load(ROOT / "content")
+INDEX = SearchIndex(list(CONTENT.guides.values()))
+QUERIES = tomllib.loads((ROOT / "tests" / "data" / "search_queries.toml").read_text(encoding="utf-8"))["query"]
+
+
+def top(query: str, lang: str = "vi", n: int = 3) -> list[str]:
+    return [h.guide.id for h in INDEX.search(query, lang)[:n]]
+
+
+@pytest.mark.parametrize("case", QUERIES, ids=[q["text"] for q in QUERIES])
+def test_residents_queries_find_the_intended_guide_in_top_3(case):
+    assert case["expect"] in top(case["text"], case.get("lang", "vi")), top(case["text"], case.get("lang", "vi"))
+
+
+@pytest.mark.parametrize("query", [
+    "cài đặt VNeID", "cai dat vneid", "CAI DAT VNEID", "cài đặt vneid", "vnied", "vneid",
+    "căn cước điện tử", "can cuoc dien tu", "dinh danh dien tu", "cafi ddawtj vneid", "c2a2i d9a85t vneid",
+    "đăng ký tài khoản định danh", "dang ky tai khoan dinh danh",
+])
+def test_vneid_is_found_however_it_is_typed(query):
+    assert top(query, n=1) == ["vneid-install"]
+
+
+def test_nfd_input_is_the_same_as_nfc():
+    nfc = "căn cước điện tử"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    assert INDEX.search(nfd) == INDEX.search(nfc)
+
+
+def test_d_with_stroke_is_folded_both_ways():
+    assert fold("Đăng ĐÍNH đặt") == "dang dinh dat"
+    assert top("dat") == top("đặt")
+
+
+def test_telex_and_vni_leftovers_are_repaired():
+    assert untype("ddawngj") == "dang"
+    assert untype("teets") == "tet"
+    assert untype("d9a81t") == "dat"
+
+
+def _guide(gid: str, title: str) -> Guide:
+    return Guide(gid, "x", Text(title, title), Text("s", "s"), (Step(Text("a", "a")),), Text("", ""), (),
+                 "https://example.org", "2026-11-28")
+
+
+def test_exact_diacritics_rank_above_folded_matches():
+    index = SearchIndex([_guide("a-duong", "Dương lịch"), _guide("b-duong", "Đường phố")])
+    assert [h.guide.id for h in index.search("đường")] == ["b-duong", "a-duong"]
+    assert [h.guide.id for h in index.search("dương")] == ["a-duong", "b-duong"]
+
+
+def test_nonsense_and_empty_find_nothing():
+    assert INDEX.search("") == []
+    assert INDEX.search("😀😀") == []
+    assert INDEX.search("xin chào") == []
+    assert INDEX.search("qwxz") == []
+
+
+def test_huge_query_is_cut_not_crashed():
+    assert isinstance(INDEX.search("vneid " * 5000), list)
+
+
+def test_logged_form_is_folded():
+    assert normalise_query("  Cài   ĐẶT\u200b VNeID ") == "cai dat vneid"
+
+
+def test_cli_prints_json_lines_best_first():
+    result = subprocess.run([sys.executable, "-m", "bot", "search", "cai dat vneid", "--lang", "en"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["id"] == "vneid-install"
+    assert lines[0]["title"] == CONTENT.guides["vneid-install"].title.en
+    assert [x["score"] for x in lines] == sorted((x["score"] for x in lines), reverse=True)
+
+
+def test_every_query_file_entry_names_a_real_guide():
+    assert len(QUERIES) >= 40
+    assert {q["expect"] for q in QUERIES} <= set(CONTENT.guides)
+    assert Path(ROOT / "tests" / "data" / "search_queries.toml").exists()
