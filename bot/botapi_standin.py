@@ -238,6 +238,8 @@ class FakeBotAPI(BaseRequest):
         msg = self._find(params)
         markup = params.get("reply_markup")
         new = {**msg, **changes}
+        if not new.get("entities"):
+            new.pop("entities", None)
         if markup is not None:
             new["reply_markup"] = markup
         else:
@@ -253,7 +255,7 @@ class FakeBotAPI(BaseRequest):
     def _api_editMessageText(self, params: dict, files: dict) -> dict:
         if "text" not in self._find(params):
             raise ApiFault(400, "Bad Request: there is no text in the message to edit")
-        return self._edit(params, text=str(params.get("text", "")), entities=params.get("entities"))
+        return self._edit(params, text=str(params.get("text", "")), entities=params.get("entities") or [])
 
     def _api_editMessageCaption(self, params: dict, files: dict) -> dict:
         return self._edit(params, caption=str(params.get("caption", "")))

@@ -25,8 +25,13 @@ from bot.textnorm import clean, fold, untype, words
 TITLE, SYNONYM, KEYWORD, SUMMARY, STEP = 4.0, 4.0, 2.5, 1.5, 0.4
 OTHER_LANGUAGE = 0.7  # an English word still finds a guide for a Vietnamese reader, a bit lower
 EXACT_BONUS = 0.25  # share of a word's score added when its diacritics match too
+FOLDED_ONLY = 0.35 # the resident typed marks and they differ: "phở" is probably not "phố"
 PHRASE_BONUS = 3.0
-MIN_SCORE = 1.0
+MIN_SCORE = 3.0
+# Folded filler words residents wrap a need in ("xin chào, tôi muốn…", "how do I…"). Words that fold
+# onto real terms (can → căn cước, the → thẻ) are deliberately absent.
+STOP_WORDS = frozenset("xin chao toi muon lam sao cach nao giup voi minh oi a ah nhe vay gi "
+                       "how do i to my me please hello hi what is with".split())
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,10 @@ class SearchIndex:
         repaired = untype(word)
         if repaired != word and self._known(repaired):
             return ((repaired, 0.9),)
-        if len(word) < 3:
+        if len(word) < 4:  # a typo in a short word is more often another word
             return ()
         found = {w: score / 100 * 0.85 for w, score, _ in process.extract(
-            word, self._vocab, scorer=fuzz.ratio, score_cutoff=75, limit=3)}
+            word, self._vocab, scorer=fuzz.ratio, score_cutoff=75 if len(word) > 4 else 85, limit=3)}
         for w in self._vocab_prefixed(word):
             found[w] = max(found.get(w, 0.0), 0.7)
         return tuple(found.items())
@@ -99,7 +104,7 @@ class SearchIndex:
         return out
 
     def search(self, query: str, lang: str = "vi", limit: int = 5) -> list[Hit]:
-        query_words = words(query)[:20]  # a pasted essay is not a search
+        query_words = [w for w in words(query)[:20] if fold(w) not in STOP_WORDS]  # an essay is not a search
         if not query_words:
             return []
         scores: dict[int, float] = defaultdict(float)
@@ -118,9 +123,10 @@ class SearchIndex:
                         value = weight * lang_scale * idf * quality
                         if value > per_guide.get(i, 0.0):
                             per_guide[i] = value
-            exact = self._exact.get(word, set()) if fold(word) != word else set()
+            marked = fold(word) != word
+            exact = self._exact.get(word, set()) if marked else set()
             for i, value in per_guide.items():
-                scores[i] += value * (1 + EXACT_BONUS if i in exact else 1)
+                scores[i] += value * (1 + EXACT_BONUS if i in exact else FOLDED_ONLY if marked else 1)
                 matched[i] += 1
         folded_query = f" {_phrase(query)} "
         for phrase, guides in self._phrases.items():
@@ -128,7 +134,7 @@ class SearchIndex:
                 for i in guides:
                     scores[i] += PHRASE_BONUS
         ranked = sorted(
-            ((score * (matched[i] / len(query_words)) ** 0.5, i) for i, score in scores.items()),
+            ((score * matched[i] / len(query_words), i) for i, score in scores.items()),
             key=lambda pair: (-pair[0], self.guides[pair[1]].id),
         )
         return [Hit(self.guides[i], round(s, 3)) for s, i in ranked[:limit] if s >= MIN_SCORE]

@@ -92,6 +92,10 @@ async def gate(update: Update, context: BotContext) -> None:
     svc = context.svc
     context.user = await users.touch(svc.db, user.id, user.first_name, user.username, svc.now())
     context.t = svc.i18n.get(context.user.locale)
+    if update.callback_query is not None and not update.callback_query.data:
+        # python-telegram-bot routes data-less queries to every pattern handler: stop them here
+        await stale(update, context)
+        raise ApplicationHandlerStop
     if chat.type != chat.PRIVATE:
         message = update.effective_message
         if message is not None and message.text and message.text.startswith("/"):

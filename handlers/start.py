@@ -8,7 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.config import LOCALES
 from bot.data import users
 from handlers import guides
-from handlers.common import BotContext, home_button, keyboard, menu_rows, show
+from handlers.common import BotContext, home_button, keyboard, menu_rows, show, stale
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}  # each in its own language
 
@@ -63,7 +63,7 @@ async def set_language(update: Update, context: BotContext) -> None:
     query = update.callback_query
     parts = query.data.split(":")
     if len(parts) < 2 or parts[1] not in LOCALES:
-        await query.answer()
+        await stale(update, context)
         return
     await users.set_locale(context.svc.db, context.user.id, parts[1])
     context.t = context.svc.i18n.get(parts[1])

@@ -49,7 +49,8 @@ def test_template_matches_the_code():
     with tempfile.TemporaryDirectory() as tmp:
         out = f"{tmp}/m.pot"
         subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "N_",
-                        "-o", out, "--no-location", "--sort-output", "."], capture_output=True, cwd=ROOT, check=True, timeout=120)
+                        "-o", out, "--no-location", "--sort-output", "."],
+                       capture_output=True, cwd=ROOT, check=True, timeout=120)
         with open(out, "rb") as f:
             extracted = {m.id for m in read_po(f) if m.id}
     assert extracted == template_ids()
