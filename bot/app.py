@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import AIORateLimiter, Application, ContextTypes
@@ -19,9 +19,15 @@ from bot.i18n import N_, I18n
 from bot.search import SearchIndex
 from bot.services import Services
 from handlers.common import BotContext
+from handlers.outbox import TelegramOutbox
 
 log = logging.getLogger(__name__)
 STANDIN_TOKEN = "123456:STAND-IN"  # the stand-in accepts any token; this one never reaches Telegram
+
+Tick = Callable[[Services], Awaitable[None]]
+# Timed work, as (name, every N seconds, function). Each tick reads what is due from the database,
+# so a restart loses nothing and the console's @wait can drive the same functions on its own clock.
+TICKS: list[tuple[str, float, Tick]] = []
 
 COMMANDS = (
     ("start", N_("Start again")),
@@ -37,12 +43,16 @@ async def _post_init(app: Application) -> None:
     content = content_mod.load(settings.content_dir)
     db = await Database.open(settings.database_path)
     i18n = I18n(settings.default_locale, settings.tz)
-    app.bot_data["svc"] = Services(settings, db, content, SearchIndex(list(content.guides.values())), i18n, clock)
+    app.bot_data["svc"] = svc = Services(settings, db, content, SearchIndex(list(content.guides.values())), i18n,
+                                         clock, TelegramOutbox(app.bot))
     for lang in LOCALES:
         _ = i18n.get(lang).gettext
         commands = [BotCommand(name, _(text)) for name, text in COMMANDS]
         await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
                                       language_code=None if lang == settings.default_locale else lang)
+    if app.job_queue is not None and app.bot_data.get("schedule_ticks"):
+        for name, every, tick in TICKS:
+            app.job_queue.run_repeating(lambda _ctx, tick=tick: tick(svc), interval=every, first=1, name=name)
     log.info("bot ready", extra={"guides": len(content.guides)})
 
 
@@ -72,6 +82,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     app = builder.build()
     app.bot_data["settings"] = settings
     app.bot_data["clock"] = clock or Clock()
+    app.bot_data["schedule_ticks"] = request is None  # the console and tests drive ticks themselves
     handlers.register(app)
     return app
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
 from telegram.ext import Application
 
-from bot.app import build_application, running
+from bot.app import TICKS, build_application, running
 from bot.botapi_standin import ChatDriver, FakeBotAPI, Sent
 from bot.clock import FakeClock
 from bot.config import Settings
@@ -22,8 +21,6 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 FIRST_USER = 1001
 WAIT_STEP = 60.0  # @wait moves the clock in steps so timed work happens in order
-
-Tick = Callable[[Application], Awaitable[None]]
 
 
 class Console:
@@ -39,14 +36,14 @@ class Console:
 
     async def wait(self, seconds: float) -> None:
         """Let timed work (escalations, broadcasts) run as if `seconds` had passed."""
-        ticks: list[Tick] = self.app.bot_data.get("ticks", [])
+        svc = self.app.bot_data["svc"]
         remaining = seconds
         while True:
             step = min(WAIT_STEP, remaining)
             self.clock.advance(step)
             remaining -= step
-            for tick in ticks:
-                await tick(self.app)
+            for _name, _every, tick in TICKS:
+                await tick(svc)
             await asyncio.sleep(0)
             if remaining <= 0:
                 break

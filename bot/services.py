@@ -10,6 +10,7 @@ from bot.content import Content, Guide
 from bot.data import Database, users
 from bot.data import guides as guide_data
 from bot.i18n import I18n
+from bot.messaging import Outbox
 from bot.search import Hit, SearchIndex, normalise_query
 
 
@@ -21,6 +22,7 @@ class Services:
     index: SearchIndex
     i18n: I18n
     clock: Clock
+    outbox: Outbox
 
     def now(self) -> str:
         return iso(self.clock.now())

@@ -1,0 +1,49 @@
+"""How services send messages without knowing the channel.
+
+The app gives services an `Outbox`; Telegram's lives in handlers/outbox.py, and a Zalo one would
+render buttons as a numbered text menu. Failures come back as channel-free exceptions so that a
+broadcast or an escalation can decide what to do (wait, skip, retry) in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+
+
+class SendError(Exception):
+    """Base of every delivery failure."""
+
+
+class RetryLater(SendError):
+    """The channel asks us to slow down (Telegram 429): wait `seconds`, then resend."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class Unreachable(SendError):
+    """The person blocked the bot or deleted their account: stop sending to them."""
+
+
+class BadRecipient(SendError):
+    """The chat does not exist or the message was refused as it is: record it, do not retry."""
+
+
+class Transient(SendError):
+    """Network error or time-out: worth a few retries with backoff."""
+
+
+class Outbox(Protocol):
+    async def send(self, chat_id: int, text: str, buttons: Buttons | None = None, *,
+                   photo: str | None = None, entities: list[dict] | None = None) -> int:
+        """Send a message; return its id in that chat."""
+
+    async def edit(self, chat_id: int, message_id: int, text: str, buttons: Buttons | None = None) -> None:
+        """Replace a message's text and buttons (a no-op edit is not an error)."""
+
+    async def copy(self, to_chat: int, from_chat: int, message_id: int, caption: str | None = None,
+                   buttons: Buttons | None = None) -> int:
+        """Relay a photo or voice message without revealing who sent it; return the new id."""
