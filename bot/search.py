@@ -48,7 +48,6 @@ class SearchIndex:
         self._phrases: dict[str, set[int]] = defaultdict(set)
         for i, guide in enumerate(guides):
             for lang in ("vi", "en"):
-                scale = 1.0 if lang == "vi" else OTHER_LANGUAGE  # re-weighted per query below
                 fields = [
                     (guide.title.get(lang), TITLE),
                     (guide.keywords.get(lang), KEYWORD),
@@ -56,7 +55,7 @@ class SearchIndex:
                     *((step.text.get(lang), STEP) for step in guide.steps),
                 ]
                 for text, weight in fields:
-                    self._add(i, f"{lang}:", text, weight * scale)
+                    self._add(i, f"{lang}:", text, weight)  # the reader's language is weighed per query
                 self._phrases[_phrase(guide.title.get(lang))].add(i)
             for synonym in (*guide.synonyms, guide.id.replace("-", " ")):
                 self._add(i, "", synonym, SYNONYM)
@@ -91,6 +90,23 @@ class SearchIndex:
             found[w] = max(found.get(w, 0.0), 0.7)
         return tuple(found.items())
 
+    @lru_cache(maxsize=4096)  # noqa: B019 - same lifetime as the index
+    def _word_scores(self, word: str, lang: str) -> dict[int, float]:
+        """Per guide, the best weight × rarity of one folded word, in the reader's language first."""
+        other = "en" if lang == "vi" else "vi"
+        best: dict[int, float] = {}
+        for prefix, scale in (("", 1.0), (f"{lang}:", 1.0), (f"{other}:", OTHER_LANGUAGE)):
+            key = prefix + word
+            posting = self._folded.get(key)
+            if not posting:
+                continue
+            idf = self._idf(key)
+            for i, weight in posting.items():
+                value = weight * scale * idf
+                if value > best.get(i, 0.0):
+                    best[i] = value
+        return best
+
     def _known(self, word: str) -> bool:
         return word in self._folded or f"vi:{word}" in self._folded or f"en:{word}" in self._folded
 
@@ -109,20 +125,13 @@ class SearchIndex:
             return []
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, int] = defaultdict(int)
-        other = "en" if lang == "vi" else "vi"
         for word in query_words:
             per_guide: dict[int, float] = {}
             for candidate, quality in self._candidates(fold(word)):
-                for prefix, lang_scale in (("", 1.0), (f"{lang}:", 1.0), (f"{other}:", OTHER_LANGUAGE)):
-                    key = prefix + candidate
-                    posting = self._folded.get(key)
-                    if not posting:
-                        continue
-                    idf = self._idf(key)
-                    for i, weight in posting.items():
-                        value = weight * lang_scale * idf * quality
-                        if value > per_guide.get(i, 0.0):
-                            per_guide[i] = value
+                for i, value in self._word_scores(candidate, lang).items():
+                    value *= quality
+                    if value > per_guide.get(i, 0.0):
+                        per_guide[i] = value
             marked = fold(word) != word
             exact = self._exact.get(word, set()) if marked else set()
             for i, value in per_guide.items():
