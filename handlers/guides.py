@@ -69,7 +69,7 @@ def step_markup(context: BotContext, guide: Guide, index: int):
         nav.append((_("◀ Back"), f"g:{guide.id}:{index - 1}"))
     last = index + 1 == len(guide.steps)
     nav.append((_("✅ Done"), f"g:{guide.id}:done") if last else (_("Next ▶"), f"g:{guide.id}:{index + 1}"))
-    return keyboard(nav, [(_("🙋 Still stuck? Ask a volunteer"), f"ask:{guide.id}")])
+    return keyboard(nav, [(_("🙋 Still stuck? Ask a volunteer"), f"ask:{guide.id}")], [home_button(context.t)])
 
 
 async def open_guide(update: Update, context: BotContext, guide: Guide) -> None:

@@ -18,7 +18,7 @@ async def test_browse_and_step_through_a_guide_editing_one_message(bot: Harness)
     assert f"Bước 1/{len(guide.steps)}" in first.text
     assert guide.steps[0].text.vi in first.text
     assert "⚠️ " + guide.steps[0].warning.vi in first.text
-    assert first.labels == ["Tiếp ▶", "🙋 Vẫn chưa được? Nhờ tình nguyện viên"]
+    assert first.labels == ["Tiếp ▶", "🙋 Vẫn chưa được? Nhờ tình nguyện viên", "🏠 Menu chính"]
     for n in range(2, len(guide.steps) + 1):
         [event] = await bot.press(R, "Tiếp")
         assert event.kind == "edit" and event.message_id == menu.message_id
