@@ -6,7 +6,9 @@ SQL themselves, so a later move to PostgreSQL touches only this layer.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -17,11 +19,16 @@ import aiosqlite
 from bot.data.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
+# Set while the current task holds the database's transaction, so its own statements do not wait.
+_holder: contextvars.ContextVar[Database | None] = contextvars.ContextVar("db_transaction", default=None)
 
 
 class Database:
     def __init__(self, conn: aiosqlite.Connection):
         self.conn = conn
+        # One connection serves every task: a transaction must not take in another task's statements,
+        # so statements wait while some other task holds a transaction open.
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str, *, upto: int | None = None) -> Database:
@@ -41,7 +48,7 @@ class Database:
         await self.conn.close()
 
     async def version(self) -> int:
-        await self.conn.execute(
+        await self.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
         row = await self.fetchone("SELECT MAX(version) AS v FROM schema_migrations")
@@ -56,31 +63,53 @@ class Database:
                 continue
             async with self.transaction():
                 for sql in statements:
-                    await self.conn.execute(sql)
-                await self.conn.execute(
+                    await self.execute(sql)
+                await self.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?, datetime('now'))", (number,)
                 )
             log.info("migration applied", extra={"version": number})
         return await self.version()
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT: writers queue instead of failing halfway."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
-        await self.conn.execute("COMMIT")
+    async def transaction(self) -> AsyncIterator[Database]:
+        """BEGIN IMMEDIATE … COMMIT, all or nothing; nested use joins the outer transaction."""
+        if _holder.get() is self:
+            yield self
+            return
+        async with self._lock:
+            token = _holder.set(self)
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self
+                except BaseException:
+                    await self.conn.execute("ROLLBACK")
+                    raise
+                await self.conn.execute("COMMIT")
+            finally:
+                _holder.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        if _holder.get() is self:
+            yield
+        else:
+            async with self._lock:
+                yield
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
-        return await self.conn.execute(sql, tuple(params))
+        """Run one statement; the cursor tells rowcount and lastrowid."""
+        async with self._turn():
+            return await self.conn.execute(sql, tuple(params))
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        async with self._turn():
+            await self.conn.executemany(sql, [tuple(r) for r in rows])
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self._turn(), self.conn.execute(sql, tuple(params)) as cur:
             return await cur.fetchone()
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self._turn(), self.conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
