@@ -12,6 +12,7 @@ from telegram.request import BaseRequest
 
 import handlers
 from bot import content as content_mod
+from bot import help_requests
 from bot.clock import Clock
 from bot.config import LOCALES, Settings
 from bot.data import Database
@@ -27,13 +28,18 @@ STANDIN_TOKEN = "123456:STAND-IN"  # the stand-in accepts any token; this one ne
 Tick = Callable[[Services], Awaitable[None]]
 # Timed work, as (name, every N seconds, function). Each tick reads what is due from the database,
 # so a restart loses nothing and the console's @wait can drive the same functions on its own clock.
-TICKS: list[tuple[str, float, Tick]] = []
+TICKS: list[tuple[str, float, Tick]] = [
+    ("escalations", 60.0, help_requests.tick),
+]
 
 COMMANDS = (
     ("start", N_("Start again")),
     ("menu", N_("Main menu")),
     ("search", N_("Search the guides")),
     ("language", N_("Language")),
+    ("ask", N_("Ask a volunteer for help")),
+    ("myrequests", N_("My help requests")),
+    ("volunteer", N_("Become a volunteer")),
 )
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -53,6 +53,10 @@ class Translator:
         """Local time: "09:05 28/11/2026" in Vietnamese, "28 Nov 2026, 09:05" in English."""
         pattern = "HH:mm dd/MM/yyyy" if self.locale == "vi" else "d MMM yyyy, HH:mm"
         return format_datetime(dt.astimezone(self.tz), pattern, locale=self.locale)
+
+    def age(self, delta: timedelta) -> str:
+        """How long something has waited, in words: "5 phút", "2 giờ", "3 days"."""
+        return format_timedelta(delta, threshold=1.5, locale=self.locale)
 
     def number(self, n: float) -> str:
         return format_decimal(n, locale=self.locale)

@@ -26,13 +26,6 @@ async def not_text(update: Update, context: BotContext) -> None:
         reply_markup=keyboard(*menu_rows(context.t)))
 
 
-async def coming_soon(update: Update, context: BotContext) -> None:
-    """A menu item whose feature is still being built: kind words, never an error."""
-    _ = context.t.gettext
-    await update.callback_query.answer(
-        _("This is coming soon. Meanwhile, a support point can help you in person."), show_alert=True)
-
-
 async def on_error(update: object, context: BotContext) -> None:
     """Log the failure by update id and type only (no text, no phone); tell the user kindly."""
     log.error("handler failed", exc_info=context.error,
@@ -49,7 +42,6 @@ async def on_error(update: object, context: BotContext) -> None:
 
 def register(app: Application) -> None:
     """Registered last in group 0."""
-    app.add_handler(CallbackQueryHandler(coming_soon, pattern=r"^(m:h|ask:.*)$"))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, not_text))
     app.add_handler(CallbackQueryHandler(stale))

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.config import LOCALES
+from bot.data import requests as requests_data
 from bot.data import users
 from handlers import guides
 from handlers.common import BotContext, home_button, keyboard, menu_rows, show, stale
@@ -42,7 +43,8 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def menu(update: Update, context: BotContext) -> None:
-    """/menu and the 🏠 button."""
+    """/menu and the 🏠 button; it also ends a relay, so the next text is a search again."""
+    await requests_data.clear_awaiting(context.svc.db, context.user.id)
     _ = context.t.gettext
     await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
     if update.callback_query:

@@ -41,4 +41,107 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX search_log_empty ON search_log(results, query)",
     ),
+    # 2: help requests, volunteers, consents, relay
+    (
+        """CREATE TABLE consents (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            purpose TEXT NOT NULL,             -- volunteer_contact | campaigns
+            granted INTEGER NOT NULL,          -- 1 granted, 0 withdrawn; the newest row counts
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX consents_user ON consents(user_id, purpose, id)",
+        """CREATE TABLE IF NOT EXISTS volunteers (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            display_name TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',  -- applying|pending|active|paused|rejected|removed
+            available INTEGER NOT NULL DEFAULT 1,
+            usual_hours TEXT,
+            last_assigned_at TEXT,
+            applied_at TEXT NOT NULL,
+            decided_by INTEGER,
+            decided_at TEXT
+        )""",
+        """CREATE TABLE volunteer_wards (
+            user_id INTEGER NOT NULL REFERENCES volunteers(user_id) ON DELETE CASCADE,
+            ward TEXT NOT NULL,
+            PRIMARY KEY (user_id, ward)
+        )""",
+        """CREATE TABLE volunteer_topics (
+            user_id INTEGER NOT NULL REFERENCES volunteers(user_id) ON DELETE CASCADE,
+            topic TEXT NOT NULL,
+            PRIMARY KEY (user_id, topic)
+        )""",
+        """CREATE TABLE help_requests (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            resident_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            topic TEXT NOT NULL,
+            guide_id TEXT,
+            description TEXT,
+            attachment_kind TEXT,              -- photo | voice, kept in the resident's own chat
+            attachment_message_id INTEGER,
+            ward TEXT,                         -- NULL: the resident is not sure
+            mode TEXT NOT NULL,                -- chat | phone | in_person | home_visit
+            phone TEXT,                        -- only with consent; erased with the personal data
+            status TEXT NOT NULL DEFAULT 'open',  -- open | claimed | resolved | cancelled
+            volunteer_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            escalation INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            opened_at TEXT NOT NULL,           -- last time it became open (filed, released, reopened)
+            claimed_at TEXT,
+            resolved_at TEXT,
+            closed_at TEXT,
+            last_activity_at TEXT,
+            reminded_at TEXT,
+            rating INTEGER,
+            rating_comment TEXT
+        )""",
+        "CREATE INDEX help_requests_status ON help_requests(status, opened_at)",
+        "CREATE INDEX help_requests_resident ON help_requests(resident_id, id)",
+        "CREATE INDEX help_requests_volunteer ON help_requests(volunteer_id, status)",
+        """CREATE TABLE request_events (
+            id INTEGER PRIMARY KEY,
+            request_id INTEGER NOT NULL REFERENCES help_requests(id) ON DELETE CASCADE,
+            actor_id INTEGER,                  -- NULL: the system (escalation)
+            kind TEXT NOT NULL,
+            detail TEXT,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX request_events_request ON request_events(request_id, id)",
+        """CREATE TABLE offers (
+            request_id INTEGER NOT NULL REFERENCES help_requests(id) ON DELETE CASCADE,
+            volunteer_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,       -- in the volunteer's private chat
+            at TEXT NOT NULL,
+            PRIMARY KEY (request_id, volunteer_id)
+        )""",
+        """CREATE TABLE request_drafts (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            step TEXT NOT NULL,                -- topic | description | ward | mode | contact | phone | confirm
+            topic TEXT,
+            guide_id TEXT,
+            description TEXT,
+            attachment_kind TEXT,
+            attachment_message_id INTEGER,
+            ward TEXT,
+            ward_chosen INTEGER NOT NULL DEFAULT 0,
+            mode TEXT,
+            phone TEXT,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE awaiting (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,                -- what the user's next message means: relay | comment | ...
+            ref INTEGER,
+            at TEXT NOT NULL
+        )""",
+        """CREATE TABLE relay_messages (
+            chat_id INTEGER NOT NULL,          -- where the relayed copy landed
+            message_id INTEGER NOT NULL,
+            request_id INTEGER NOT NULL REFERENCES help_requests(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, message_id)
+        )""",
+    ),
 ]

@@ -1,0 +1,254 @@
+"""Help requests, their events, offers, drafts, relay bookkeeping and consents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from bot.data import Database
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    id: int
+    code: str
+    resident_id: int | None
+    topic: str
+    guide_id: str | None
+    description: str | None
+    attachment_kind: str | None
+    attachment_message_id: int | None
+    ward: str | None
+    mode: str
+    phone: str | None
+    status: str
+    volunteer_id: int | None
+    escalation: int
+    created_at: str
+    opened_at: str
+    claimed_at: str | None
+    resolved_at: str | None
+    closed_at: str | None
+    last_activity_at: str | None
+    reminded_at: str | None
+    rating: int | None
+    rating_comment: str | None
+
+
+@dataclass(frozen=True)
+class Draft:
+    user_id: int
+    step: str
+    topic: str | None
+    guide_id: str | None
+    description: str | None
+    attachment_kind: str | None
+    attachment_message_id: int | None
+    ward: str | None
+    ward_chosen: bool
+    mode: str | None
+    phone: str | None
+    updated_at: str
+
+
+def _build(cls, row):
+    return cls(**{f.name: row[f.name] for f in fields(cls)}) if row else None
+
+
+# --- requests ---------------------------------------------------------------------------------
+async def get(db: Database, request_id: int) -> RequestRow | None:
+    return _build(RequestRow, await db.fetchone("SELECT * FROM help_requests WHERE id = ?", (request_id,)))
+
+
+async def by_code(db: Database, code: str) -> RequestRow | None:
+    return _build(RequestRow, await db.fetchone("SELECT * FROM help_requests WHERE code = ?", (code,)))
+
+
+async def insert(db: Database, code: str, draft: Draft, now: str) -> int:
+    cur = await db.execute(
+        """INSERT INTO help_requests (code, resident_id, topic, guide_id, description, attachment_kind,
+               attachment_message_id, ward, mode, phone, created_at, opened_at, last_activity_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (code, draft.user_id, draft.topic, draft.guide_id, draft.description, draft.attachment_kind,
+         draft.attachment_message_id, draft.ward, draft.mode, draft.phone, now, now, now))
+    return int(cur.lastrowid)
+
+
+async def code_exists(db: Database, code: str) -> bool:
+    return await db.fetchone("SELECT 1 FROM help_requests WHERE code = ?", (code,)) is not None
+
+
+async def transition(db: Database, request_id: int, from_status: str, sets: dict[str, object],
+                     extra_where: str = "", extra_params: tuple = ()) -> bool:
+    """The one conditional UPDATE that decides a race: true only for the caller that moved it."""
+    assignments = ", ".join(f"{column} = ?" for column in sets)
+    cur = await db.execute(
+        f"UPDATE help_requests SET {assignments} WHERE id = ? AND status = ? {extra_where}",
+        (*sets.values(), request_id, from_status, *extra_params))
+    return cur.rowcount == 1
+
+
+async def claim(db: Database, request_id: int, volunteer_id: int, limit: int, now: str) -> bool:
+    """First press wins: open → claimed, only for an active volunteer below their limit."""
+    return await transition(
+        db, request_id, "open",
+        {"status": "claimed", "volunteer_id": volunteer_id, "claimed_at": now, "last_activity_at": now,
+         "reminded_at": None},
+        """AND EXISTS (SELECT 1 FROM volunteers WHERE user_id = ? AND status = 'active')
+           AND (SELECT COUNT(*) FROM help_requests WHERE volunteer_id = ? AND status = 'claimed') < ?""",
+        (volunteer_id, volunteer_id, limit))
+
+
+async def add_event(db: Database, request_id: int, actor_id: int | None, kind: str, now: str,
+                    detail: str | None = None) -> None:
+    await db.execute("INSERT INTO request_events (request_id, actor_id, kind, detail, at) VALUES (?, ?, ?, ?, ?)",
+                     (request_id, actor_id, kind, detail, now))
+
+
+async def events(db: Database, request_id: int) -> list[tuple[int | None, str, str | None]]:
+    rows = await db.fetchall("SELECT actor_id, kind, detail FROM request_events WHERE request_id = ? ORDER BY id",
+                             (request_id,))
+    return [(r["actor_id"], r["kind"], r["detail"]) for r in rows]
+
+
+async def of_resident(db: Database, resident_id: int, limit: int = 10) -> list[RequestRow]:
+    rows = await db.fetchall("SELECT * FROM help_requests WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
+                             (resident_id, limit))
+    return [_build(RequestRow, r) for r in rows]
+
+
+async def held_by(db: Database, volunteer_id: int) -> list[RequestRow]:
+    rows = await db.fetchall("SELECT * FROM help_requests WHERE volunteer_id = ? AND status = 'claimed' ORDER BY id",
+                             (volunteer_id,))
+    return [_build(RequestRow, r) for r in rows]
+
+
+async def open_oldest_first(db: Database, limit: int = 30) -> list[RequestRow]:
+    rows = await db.fetchall("SELECT * FROM help_requests WHERE status = 'open' ORDER BY opened_at, id LIMIT ?",
+                             (limit,))
+    return [_build(RequestRow, r) for r in rows]
+
+
+async def due_open(db: Database, below_level: int, opened_before: str) -> list[RequestRow]:
+    rows = await db.fetchall(
+        "SELECT * FROM help_requests WHERE status = 'open' AND escalation < ? AND opened_at <= ? ORDER BY id",
+        (below_level, opened_before))
+    return [_build(RequestRow, r) for r in rows]
+
+
+async def due_claimed(db: Database, quiet_since: str, *, unreminded: bool) -> list[RequestRow]:
+    extra = "AND reminded_at IS NULL" if unreminded else ""
+    rows = await db.fetchall(
+        f"SELECT * FROM help_requests WHERE status = 'claimed' AND last_activity_at <= ? {extra} ORDER BY id",
+        (quiet_since,))
+    return [_build(RequestRow, r) for r in rows]
+
+
+async def touch_activity(db: Database, request_id: int, now: str) -> None:
+    await db.execute("UPDATE help_requests SET last_activity_at = ?, reminded_at = NULL WHERE id = ?",
+                     (now, request_id))
+
+
+async def set_rating(db: Database, request_id: int, resident_id: int, stars: int) -> bool:
+    cur = await db.execute(
+        "UPDATE help_requests SET rating = ? WHERE id = ? AND resident_id = ? AND status = 'resolved'",
+        (stars, request_id, resident_id))
+    return cur.rowcount == 1
+
+
+async def set_comment(db: Database, request_id: int, resident_id: int, comment: str) -> bool:
+    cur = await db.execute(
+        "UPDATE help_requests SET rating_comment = ? WHERE id = ? AND resident_id = ? AND rating IS NOT NULL",
+        (comment, request_id, resident_id))
+    return cur.rowcount == 1
+
+
+# --- offers -----------------------------------------------------------------------------------
+async def add_offer(db: Database, request_id: int, volunteer_id: int, message_id: int, now: str) -> None:
+    await db.execute("INSERT OR REPLACE INTO offers (request_id, volunteer_id, message_id, at) VALUES (?, ?, ?, ?)",
+                     (request_id, volunteer_id, message_id, now))
+
+
+async def offers_of(db: Database, request_id: int) -> list[tuple[int, int]]:
+    rows = await db.fetchall("SELECT volunteer_id, message_id FROM offers WHERE request_id = ?", (request_id,))
+    return [(r["volunteer_id"], r["message_id"]) for r in rows]
+
+
+async def clear_offers(db: Database, request_id: int) -> None:
+    await db.execute("DELETE FROM offers WHERE request_id = ?", (request_id,))
+
+
+async def offered_volunteers(db: Database, request_id: int) -> set[int]:
+    """Everyone ever offered or who held it (from events), so re-routing reaches new people first."""
+    rows = await db.fetchall(
+        """SELECT volunteer_id AS v FROM offers WHERE request_id = ?
+           UNION SELECT actor_id FROM request_events WHERE request_id = ? AND kind IN ('released', 'claimed')""",
+        (request_id, request_id))
+    return {r["v"] for r in rows if r["v"] is not None}
+
+
+# --- drafts -----------------------------------------------------------------------------------
+async def get_draft(db: Database, user_id: int) -> Draft | None:
+    return _build(Draft, await db.fetchone("SELECT * FROM request_drafts WHERE user_id = ?", (user_id,)))
+
+
+async def start_draft(db: Database, user_id: int, step: str, topic: str | None, guide_id: str | None,
+                      now: str) -> None:
+    await db.execute("DELETE FROM request_drafts WHERE user_id = ?", (user_id,))
+    await db.execute("INSERT INTO request_drafts (user_id, step, topic, guide_id, updated_at) VALUES (?, ?, ?, ?, ?)",
+                     (user_id, step, topic, guide_id, now))
+
+
+DRAFT_COLUMNS = {"step", "topic", "description", "attachment_kind", "attachment_message_id", "ward", "ward_chosen",
+                 "mode", "phone"}
+
+
+async def update_draft(db: Database, user_id: int, now: str, **values: object) -> bool:
+    assert set(values) <= DRAFT_COLUMNS, values
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    cur = await db.execute(f"UPDATE request_drafts SET {assignments}, updated_at = ? WHERE user_id = ?",
+                           (*values.values(), now, user_id))
+    return cur.rowcount == 1
+
+
+async def delete_draft(db: Database, user_id: int) -> None:
+    await db.execute("DELETE FROM request_drafts WHERE user_id = ?", (user_id,))
+
+
+# --- what a user's next message means ---------------------------------------------------------
+async def set_awaiting(db: Database, user_id: int, kind: str, ref: int | None, now: str) -> None:
+    await db.execute("INSERT OR REPLACE INTO awaiting (user_id, kind, ref, at) VALUES (?, ?, ?, ?)",
+                     (user_id, kind, ref, now))
+
+
+async def get_awaiting(db: Database, user_id: int) -> tuple[str, int | None] | None:
+    row = await db.fetchone("SELECT kind, ref FROM awaiting WHERE user_id = ?", (user_id,))
+    return (row["kind"], row["ref"]) if row else None
+
+
+async def clear_awaiting(db: Database, user_id: int, ref: int | None = None) -> None:
+    if ref is None:
+        await db.execute("DELETE FROM awaiting WHERE user_id = ?", (user_id,))
+    else:
+        await db.execute("DELETE FROM awaiting WHERE user_id = ? AND ref = ?", (user_id, ref))
+
+
+async def clear_awaiting_for_request(db: Database, request_id: int) -> None:
+    await db.execute("DELETE FROM awaiting WHERE ref = ? AND kind IN ('relay', 'comment')", (request_id,))
+
+
+# --- relay ------------------------------------------------------------------------------------
+async def remember_relay(db: Database, chat_id: int, message_id: int, request_id: int, now: str) -> None:
+    await db.execute("INSERT OR REPLACE INTO relay_messages (chat_id, message_id, request_id, at) VALUES (?, ?, ?, ?)",
+                     (chat_id, message_id, request_id, now))
+
+
+async def relayed_request(db: Database, chat_id: int, message_id: int) -> int | None:
+    row = await db.fetchone("SELECT request_id FROM relay_messages WHERE chat_id = ? AND message_id = ?",
+                            (chat_id, message_id))
+    return row["request_id"] if row else None
+
+
+# --- consents ---------------------------------------------------------------------------------
+async def record_consent(db: Database, user_id: int, purpose: str, granted: bool, now: str) -> None:
+    await db.execute("INSERT INTO consents (user_id, purpose, granted, at) VALUES (?, ?, ?, ?)",
+                     (user_id, purpose, int(granted), now))

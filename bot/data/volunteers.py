@@ -1,0 +1,94 @@
+"""Volunteers (tổ công nghệ số cộng đồng): applications, coverage, availability, routing choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.data import Database
+
+
+@dataclass(frozen=True)
+class VolunteerRow:
+    user_id: int
+    display_name: str
+    status: str
+    available: bool
+    usual_hours: str | None
+    wards: tuple[str, ...]
+    topics: tuple[str, ...]
+
+
+async def get(db: Database, user_id: int) -> VolunteerRow | None:
+    row = await db.fetchone("SELECT * FROM volunteers WHERE user_id = ?", (user_id,))
+    if row is None:
+        return None
+    wards = await db.fetchall("SELECT ward FROM volunteer_wards WHERE user_id = ? ORDER BY ward", (user_id,))
+    topics = await db.fetchall("SELECT topic FROM volunteer_topics WHERE user_id = ? ORDER BY topic", (user_id,))
+    return VolunteerRow(row["user_id"], row["display_name"], row["status"], bool(row["available"]),
+                        row["usual_hours"], tuple(r["ward"] for r in wards), tuple(r["topic"] for r in topics))
+
+
+async def start_application(db: Database, user_id: int, name: str, now: str) -> None:
+    """A new or renewed application; an active volunteer keeps their status until they submit."""
+    await db.execute(
+        """INSERT INTO volunteers (user_id, display_name, status, applied_at) VALUES (?, ?, 'applying', ?)
+           ON CONFLICT(user_id) DO UPDATE SET display_name = excluded.display_name, applied_at = excluded.applied_at,
+               status = CASE WHEN status IN ('active', 'paused') THEN status ELSE 'applying' END""",
+        (user_id, name, now))
+
+
+async def toggle(db: Database, user_id: int, table: str, column: str, value: str) -> None:
+    assert (table, column) in {("volunteer_wards", "ward"), ("volunteer_topics", "topic")}
+    cur = await db.execute(f"DELETE FROM {table} WHERE user_id = ? AND {column} = ?", (user_id, value))
+    if cur.rowcount == 0:
+        await db.execute(f"INSERT INTO {table} (user_id, {column}) VALUES (?, ?)", (user_id, value))
+
+
+async def set_hours(db: Database, user_id: int, hours: str) -> None:
+    await db.execute("UPDATE volunteers SET usual_hours = ? WHERE user_id = ?", (hours, user_id))
+
+
+async def set_status(db: Database, user_id: int, new: str, allowed_from: tuple[str, ...], actor: int | None,
+                     now: str) -> bool:
+    marks = ",".join("?" * len(allowed_from))
+    cur = await db.execute(
+        f"UPDATE volunteers SET status = ?, decided_by = ?, decided_at = ? WHERE user_id = ? AND status IN ({marks})",
+        (new, actor, now, user_id, *allowed_from))
+    return cur.rowcount == 1
+
+
+async def set_available(db: Database, user_id: int, available: bool) -> bool:
+    cur = await db.execute("UPDATE volunteers SET available = ? WHERE user_id = ? AND status = 'active'",
+                           (int(available), user_id))
+    return cur.rowcount == 1
+
+
+async def mark_assigned(db: Database, user_id: int, now: str) -> None:
+    await db.execute("UPDATE volunteers SET last_assigned_at = ? WHERE user_id = ?", (now, user_id))
+
+
+async def listed(db: Database, statuses: tuple[str, ...]) -> list[VolunteerRow]:
+    marks = ",".join("?" * len(statuses))
+    rows = await db.fetchall(f"SELECT user_id FROM volunteers WHERE status IN ({marks}) ORDER BY display_name",
+                             statuses)
+    return [v for r in rows if (v := await get(db, r["user_id"])) is not None]
+
+
+async def choose(db: Database, ward: str | None, topic: str | None, limit: int, per_volunteer: int,
+                 exclude: set[int]) -> list[int]:
+    """Who gets an offer: active, available, covers the ward and knows the topic (None = any),
+    below their open-request limit; fewest open requests first, then longest since last assignment."""
+    excluded = ",".join(str(int(v)) for v in exclude) or "-1"  # NOT IN (NULL) would match nobody
+    rows = await db.fetchall(
+        f"""SELECT v.user_id,
+                   (SELECT COUNT(*) FROM help_requests r WHERE r.volunteer_id = v.user_id AND r.status = 'claimed')
+                       AS holding
+            FROM volunteers v
+            WHERE v.status = 'active' AND v.available = 1 AND v.user_id NOT IN ({excluded})
+              AND (? IS NULL OR EXISTS (SELECT 1 FROM volunteer_wards w WHERE w.user_id = v.user_id AND w.ward = ?))
+              AND (? IS NULL OR EXISTS (SELECT 1 FROM volunteer_topics t WHERE t.user_id = v.user_id AND t.topic = ?))
+              AND holding < ?
+            ORDER BY holding, COALESCE(v.last_assigned_at, ''), v.user_id
+            LIMIT ?""",
+        (ward, ward, topic, topic, per_volunteer, limit))
+    return [r["user_id"] for r in rows]

@@ -1,0 +1,479 @@
+"""Help requests: filing, routing to volunteers, the state machine, relay and escalation.
+
+Channel-free: it sends through `svc.outbox` and renders each message in its recipient's language.
+Every transition is one function here that checks the actor and the current state with a single
+conditional UPDATE, writes an event row, and tells the people concerned.
+
+    open → claimed → resolved      open → cancelled
+    claimed → open (release, escalation)      resolved → open (reopen within 7 days)
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import iso, parse
+from bot.data import requests as data
+from bot.data import users
+from bot.data import volunteers as vdata
+from bot.data.requests import Draft, RequestRow
+from bot.i18n import N_, Translator
+from bot.messaging import Buttons, SendError
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud over the phone
+REOPEN_WINDOW = timedelta(days=7)
+DESCRIPTION_LIMIT = 1000
+MODES = {
+    "chat": N_("💬 Messages through the bot"),
+    "phone": N_("📞 A phone call"),
+    "in_person": N_("🏢 In person at a support point"),
+    "home_visit": N_("🏠 A home visit (if you cannot travel)"),
+}
+STATUS = {
+    "open": N_("⏳ Waiting for a volunteer"),
+    "claimed": N_("🙋 A volunteer is helping"),
+    "resolved": N_("✅ Resolved"),
+    "cancelled": N_("✖ Cancelled"),
+}
+RELEASE_REASONS = {
+    "unreachable": N_("Could not reach the resident"),
+    "skills": N_("Beyond what I can help with"),
+    "busy": N_("Something came up"),
+}
+CONTACT_PURPOSE = "volunteer_contact"
+
+
+class Refused(Exception):
+    """A transition the actor may not make now; `message` is an msgid for the actor's language."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    won: bool
+    request: RequestRow | None
+
+
+# --- the ask wizard (a draft row survives restarts) ---------------------------------------------
+STEPS = ("topic", "description", "ward", "mode", "contact", "confirm")
+
+
+def next_step(draft: Draft) -> str:
+    if not draft.topic:
+        return "topic"
+    if not draft.description and not draft.attachment_kind:
+        return "description"
+    if not draft.ward_chosen:
+        return "ward"
+    if not draft.mode:
+        return "mode"
+    if draft.step in ("contact", "phone") or (draft.mode == "phone" and not draft.phone):
+        return draft.step if draft.step in ("contact", "phone") else "contact"
+    return "confirm"
+
+
+async def begin(svc: Services, user_id: int, guide_id: str | None = None) -> Draft:
+    guide = svc.guide(guide_id) if guide_id else None
+    await data.start_draft(svc.db, user_id, "topic", guide.category if guide else None,
+                           guide.id if guide else None, svc.now())
+    return await _advance(svc, user_id)
+
+
+async def answer(svc: Services, user_id: int, **values: object) -> Draft | None:
+    """Store one answer and move to the next question; None when there is no draft (stale button)."""
+    if "description" in values and isinstance(values["description"], str):
+        values["description"] = values["description"].strip()[:DESCRIPTION_LIMIT]
+    if not await data.update_draft(svc.db, user_id, svc.now(), **values):
+        return None
+    return await _advance(svc, user_id)
+
+
+async def _advance(svc: Services, user_id: int) -> Draft:
+    draft = await data.get_draft(svc.db, user_id)
+    assert draft is not None
+    step = next_step(draft)
+    if step != draft.step:
+        await data.update_draft(svc.db, user_id, svc.now(), step=step)
+        draft = await data.get_draft(svc.db, user_id)
+    return draft
+
+
+async def cancel_draft(svc: Services, user_id: int) -> None:
+    await data.delete_draft(svc.db, user_id)
+
+
+async def _new_code(svc: Services) -> str:
+    while True:
+        code = "HT-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+        if not await data.code_exists(svc.db, code):
+            return code
+
+
+async def file(svc: Services, user_id: int) -> RequestRow | None:
+    """Commit the request (and the consent, if a phone was shared) before anyone is told."""
+    draft = await data.get_draft(svc.db, user_id)
+    if draft is None or next_step(draft) != "confirm":
+        return None
+    now = svc.now()
+    async with svc.db.transaction():
+        code = await _new_code(svc)
+        request_id = await data.insert(svc.db, code, draft, now)
+        await data.add_event(svc.db, request_id, user_id, "filed", now)
+        if draft.phone:
+            await data.record_consent(svc.db, user_id, CONTACT_PURPOSE, True, now)
+        await data.delete_draft(svc.db, user_id)
+    log.info("request filed", extra={"request": request_id})
+    request = await data.get(svc.db, request_id)
+    await route(svc, request)
+    return request
+
+
+# --- rendering for other people ---------------------------------------------------------------
+async def translator_for(svc: Services, user_id: int) -> Translator:
+    user = await users.get(svc.db, user_id)
+    return svc.i18n.get(user.locale if user else None)
+
+
+def topic_name(svc: Services, t: Translator, topic: str) -> str:
+    category = svc.content.categories.get(topic)
+    return f"{category.emoji} {category.name.get(t.locale)}" if category else topic
+
+
+def ward_name(svc: Services, t: Translator, ward: str | None) -> str:
+    w = svc.content.wards.get(ward or "")
+    return w.name.get(t.locale) if w else t.gettext("Not sure")
+
+
+def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
+    """A request as a volunteer sees it. Never the resident's name or account; the phone only in
+    the full card, which only the holder gets, and only when the resident consented."""
+    _ = t.gettext
+    waited = svc.clock.now() - parse(r.opened_at)
+    lines = [
+        _("🙋 Help request {code}").format(code=r.code),
+        _("Topic: {topic}").format(topic=topic_name(svc, t, r.topic)),
+        _("Ward: {ward}").format(ward=ward_name(svc, t, r.ward)),
+        _("How: {mode}").format(mode=_(MODES[r.mode])),
+        _("Waiting: {age}").format(age=t.age(waited)),
+    ]
+    if r.guide_id and (guide := svc.guide(r.guide_id)):
+        lines.append(_("Guide tried: {title}").format(title=guide.title.get(t.locale)))
+    if r.description:
+        lines += ["", r.description]
+    if r.attachment_kind:
+        lines.append(_("(with a photo)") if r.attachment_kind == "photo" else _("(with a voice message)"))
+    if full:
+        lines.append("")
+        lines.append(_("📞 Phone: {phone}").format(phone=r.phone) if r.phone
+                     else _("The resident chose messages through the bot only."))
+    return "\n".join(lines)
+
+
+def holder_buttons(t: Translator, r: RequestRow) -> Buttons:
+    _ = t.gettext
+    return [[(_("💬 Message the resident"), f"rq:msg:{r.id}")],
+            [(_("✅ Resolved"), f"rq:done:{r.id}"), (_("↩ Release"), f"rq:rel:{r.id}")],
+            [(_("🏢 Needs in person"), f"rq:inp:{r.id}")]]
+
+
+async def _send(svc: Services, user_id: int, text: str, buttons: Buttons | None = None) -> int | None:
+    """Tell someone; a person who blocked the bot must not break the transition that already happened."""
+    try:
+        return await svc.outbox.send(user_id, text, buttons)
+    except SendError as exc:
+        log.warning("notice not delivered", extra={"user": user_id, "error": type(exc).__name__})
+        return None
+
+
+# --- routing ----------------------------------------------------------------------------------
+async def route(svc: Services, request: RequestRow, *, everyone_in_area: bool = False) -> int:
+    """Offer an open request to up to K fitting volunteers (or to all available in the ward)."""
+    s = svc.settings
+    exclude = await data.offered_volunteers(svc.db, request.id)
+    chosen = await vdata.choose(svc.db, request.ward, None if everyone_in_area else request.topic,
+                                10_000 if everyone_in_area else s.offer_count, s.volunteer_limit, exclude)
+    for volunteer_id in chosen:
+        t = await translator_for(svc, volunteer_id)
+        message_id = await _send(svc, volunteer_id, card(svc, t, request, full=False),
+                                 [[(t.gettext("✋ Claim"), f"rq:claim:{request.id}")]])
+        if message_id is not None:
+            await data.add_offer(svc.db, request.id, volunteer_id, message_id, svc.now())
+            await data.add_event(svc.db, request.id, None, "offered", svc.now(), str(volunteer_id))
+    return len(chosen)
+
+
+async def _close_offers(svc: Services, request: RequestRow, keep: int | None, note: str) -> None:
+    """Edit every outstanding offer at once, so nobody presses a button that cannot work."""
+    for volunteer_id, message_id in await data.offers_of(svc.db, request.id):
+        if volunteer_id == keep:
+            continue
+        t = await translator_for(svc, volunteer_id)
+        try:
+            await svc.outbox.edit(volunteer_id, message_id, f"🔒 {request.code}: {t.gettext(note)}")
+        except SendError:
+            log.info("offer not edited", extra={"request": request.id})
+    await data.clear_offers(svc.db, request.id)
+
+
+# --- transitions ------------------------------------------------------------------------------
+async def claim(svc: Services, request_id: int, volunteer_id: int) -> ClaimResult:
+    now = svc.now()
+    async with svc.db.transaction():
+        won = await data.claim(svc.db, request_id, volunteer_id, svc.settings.volunteer_limit, now)
+        if won:
+            await data.add_event(svc.db, request_id, volunteer_id, "claimed", now)
+            await vdata.mark_assigned(svc.db, volunteer_id, now)
+    request = await data.get(svc.db, request_id)
+    if not won:
+        return ClaimResult(False, request)
+    log.info("request claimed", extra={"request": request_id})
+    await _close_offers(svc, request, keep=volunteer_id, note=N_("Taken by another volunteer"))
+    await data.set_awaiting(svc.db, volunteer_id, "relay", request_id, now)
+    volunteer = await vdata.get(svc.db, volunteer_id)
+    if request.resident_id:
+        t = await translator_for(svc, request.resident_id)
+        await _send(svc, request.resident_id, t.gettext(
+            "🙋 Volunteer {name} is now helping you with request {code}.\n"
+            "Their messages will come here. To answer, just type.").format(
+            name=volunteer.display_name if volunteer else "", code=request.code))
+    return ClaimResult(True, request)
+
+
+async def why_not_claimed(svc: Services, request: RequestRow | None, volunteer_id: int) -> str:
+    """The msgid that explains a lost or refused claim."""
+    volunteer = await vdata.get(svc.db, volunteer_id)
+    if volunteer is None or volunteer.status != "active":
+        return N_("Only active volunteers can claim requests.")
+    if request is None:
+        return N_("This request no longer exists.")
+    if request.status == "open":
+        return N_("You already hold as many requests as you can. Close one first.")
+    if request.volunteer_id == volunteer_id:
+        return N_("You already hold this request.")
+    return N_("Taken by another volunteer")
+
+
+async def holder_request(svc: Services, request_id: int, volunteer_id: int) -> RequestRow:
+    request = await data.get(svc.db, request_id)
+    if request is None or request.status != "claimed" or request.volunteer_id != volunteer_id:
+        raise Refused(N_("You do not hold this request any more."))
+    return request
+
+
+async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestRow:
+    now = svc.now()
+    async with svc.db.transaction():
+        moved = await data.transition(svc.db, request_id, "claimed", {"status": "resolved", "resolved_at": now,
+                                                                      "closed_at": now},
+                                      "AND volunteer_id = ?", (volunteer_id,))
+        if not moved:
+            raise Refused(N_("You do not hold this request any more."))
+        await data.add_event(svc.db, request_id, volunteer_id, "resolved", now)
+    request = await data.get(svc.db, request_id)
+    await data.clear_awaiting_for_request(svc.db, request_id)
+    if request.resident_id:
+        t = await translator_for(svc, request.resident_id)
+        _ = t.gettext
+        await _send(svc, request.resident_id,
+                    _("✅ Your request {code} is resolved.\nHow was the help? Tap the stars.").format(
+                        code=request.code),
+                    [[(f"{'⭐' * n}", f"rq:rate:{request_id}:{n}") for n in (1, 2, 3)],
+                     [(f"{'⭐' * n}", f"rq:rate:{request_id}:{n}") for n in (4, 5)],
+                     [(_("🔁 It's back"), f"rq:reopen:{request_id}")]])
+    return request
+
+
+async def release(svc: Services, request_id: int, volunteer_id: int | None, reason: str) -> RequestRow:
+    """claimed → open, by the holder (volunteer_id) or by the system (None); then route again."""
+    now = svc.now()
+    async with svc.db.transaction():
+        extra, params = ("AND volunteer_id = ?", (volunteer_id,)) if volunteer_id is not None else ("", ())
+        previous = await data.get(svc.db, request_id)
+        moved = await data.transition(svc.db, request_id, "claimed",
+                                      {"status": "open", "volunteer_id": None, "opened_at": now, "escalation": 0,
+                                       "claimed_at": None, "reminded_at": None}, extra, params)
+        if not moved:
+            raise Refused(N_("You do not hold this request any more."))
+        await data.add_event(svc.db, request_id, volunteer_id, "released" if volunteer_id else "auto_released", now,
+                             reason)
+    await data.clear_awaiting_for_request(svc.db, request_id)
+    request = await data.get(svc.db, request_id)
+    if volunteer_id is None and previous and previous.volunteer_id:
+        t = await translator_for(svc, previous.volunteer_id)
+        await _send(svc, previous.volunteer_id, t.gettext(
+            "↩ Request {code} went back to the queue after a long silence, so someone else can help.").format(
+            code=request.code))
+    if request.resident_id:
+        t = await translator_for(svc, request.resident_id)
+        await _send(svc, request.resident_id, t.gettext(
+            "Request {code}: the volunteer could not continue. We are finding another volunteer for you.").format(
+            code=request.code))
+    await route(svc, request)
+    return request
+
+
+async def cancel(svc: Services, request_id: int, resident_id: int) -> RequestRow:
+    now = svc.now()
+    async with svc.db.transaction():
+        moved = await data.transition(svc.db, request_id, "open", {"status": "cancelled", "closed_at": now},
+                                      "AND resident_id = ?", (resident_id,))
+        if not moved:
+            raise Refused(N_("Only a request that is still waiting can be cancelled."))
+        await data.add_event(svc.db, request_id, resident_id, "cancelled", now)
+    request = await data.get(svc.db, request_id)
+    await _close_offers(svc, request, keep=None, note=N_("Cancelled by the resident"))
+    return request
+
+
+async def reopen(svc: Services, request_id: int, resident_id: int) -> RequestRow:
+    now_dt = svc.clock.now()
+    now = iso(now_dt)
+    since = iso(now_dt - REOPEN_WINDOW)
+    async with svc.db.transaction():
+        moved = await data.transition(svc.db, request_id, "resolved",
+                                      {"status": "open", "opened_at": now, "escalation": 0, "volunteer_id": None,
+                                       "resolved_at": None, "closed_at": None},
+                                      "AND resident_id = ? AND resolved_at >= ?", (resident_id, since))
+        if not moved:
+            raise Refused(N_("This request can no longer be reopened. Please ask for help again."))
+        await data.add_event(svc.db, request_id, resident_id, "reopened", now)
+    request = await data.get(svc.db, request_id)
+    await route(svc, request)
+    return request
+
+
+async def rate(svc: Services, request_id: int, resident_id: int, stars: int) -> None:
+    if not 1 <= stars <= 5 or not await data.set_rating(svc.db, request_id, resident_id, stars):
+        raise Refused(N_("Only the resident can rate a resolved request."))
+    await data.add_event(svc.db, request_id, resident_id, "rated", svc.now(), str(stars))
+    await data.set_awaiting(svc.db, resident_id, "comment", request_id, svc.now())
+
+
+async def comment(svc: Services, request_id: int, resident_id: int, text: str) -> bool:
+    await data.clear_awaiting(svc.db, resident_id)
+    return await data.set_comment(svc.db, request_id, resident_id, text.strip()[:DESCRIPTION_LIMIT])
+
+
+async def assign(svc: Services, request_id: int, admin_id: int, volunteer_id: int) -> ClaimResult:
+    """An admin hands an open request to a volunteer: the same atomic claim, recorded as theirs."""
+    if not svc.is_admin(await users.get(svc.db, admin_id)):
+        raise Refused(N_("Only admins can do this."))
+    result = await claim(svc, request_id, volunteer_id)
+    if result.won:
+        await data.add_event(svc.db, request_id, admin_id, "assigned", svc.now(), str(volunteer_id))
+        t = await translator_for(svc, volunteer_id)
+        await _send(svc, volunteer_id, t.gettext("An admin gave you this request:") + "\n\n"
+                    + card(svc, t, result.request, full=True), holder_buttons(t, result.request))
+    return result
+
+
+async def in_person(svc: Services, request_id: int, volunteer_id: int) -> RequestRow:
+    """Suggest the support points of the resident's ward (all of them when the ward is unknown)."""
+    request = await holder_request(svc, request_id, volunteer_id)
+    await data.add_event(svc.db, request_id, volunteer_id, "in_person", svc.now())
+    if request.resident_id:
+        t = await translator_for(svc, request.resident_id)
+        points = [p for p in svc.content.points.values() if p.ward == request.ward] or list(
+            svc.content.points.values())[:3]
+        lines = [t.gettext("🏢 Request {code}: the volunteer suggests meeting in person at a support point:").format(
+            code=request.code)]
+        for p in points:
+            lines += ["", f"📍 {p.name.get(t.locale)}", p.address, "🕘 " + p.hours.get(t.locale)]
+            if not p.verified:
+                lines.append(t.gettext("⚠️ Not yet confirmed: please check before going."))
+        await _send(svc, request.resident_id, "\n".join(lines))
+    return request
+
+
+# --- relay ------------------------------------------------------------------------------------
+async def relay_target(svc: Services, user_id: int, request_id: int) -> tuple[RequestRow, int, str]:
+    """Who is on the other side of a claimed request, and how the sender is labelled."""
+    request = await data.get(svc.db, request_id)
+    if request is None or request.status != "claimed":
+        raise Refused(N_("This conversation has ended."))
+    if user_id == request.resident_id and request.volunteer_id:
+        return request, request.volunteer_id, "resident"
+    if user_id == request.volunteer_id and request.resident_id:
+        return request, request.resident_id, "volunteer"
+    raise Refused(N_("This conversation has ended."))
+
+
+async def relay(svc: Services, user_id: int, request_id: int, text: str | None = None,
+                from_chat: int | None = None, message_id: int | None = None) -> RequestRow:
+    """Pass a text (or copy a photo/voice) to the other side, labelled with the request code.
+    Neither side sees the other's account; the content itself is not stored."""
+    request, to_user, role = await relay_target(svc, user_id, request_id)
+    t = await translator_for(svc, to_user)
+    _ = t.gettext
+    if role == "volunteer":
+        volunteer = await vdata.get(svc.db, user_id)
+        label = _("💬 {code} · Volunteer {name}:").format(code=request.code,
+                                                          name=volunteer.display_name if volunteer else "")
+        buttons = [[(_("✖ Done, back to the menu"), "rq:stop")]]
+        await data.set_awaiting(svc.db, to_user, "relay", request_id, svc.now())
+    else:
+        label = _("💬 {code} · Resident:").format(code=request.code)
+        buttons = [[(_("💬 Reply"), f"rq:msg:{request_id}")]]
+    if text is not None:
+        sent = await svc.outbox.send(to_user, f"{label}\n{text}", buttons)
+    else:
+        sent = await svc.outbox.copy(to_user, from_chat, message_id, caption=label, buttons=buttons)
+    await data.remember_relay(svc.db, to_user, sent, request_id, svc.now())
+    await data.touch_activity(svc.db, request_id, svc.now())
+    await data.add_event(svc.db, request_id, user_id, "relayed", svc.now())
+    return request
+
+
+async def relay_from_reply(svc: Services, chat_id: int, replied_message_id: int) -> int | None:
+    return await data.relayed_request(svc.db, chat_id, replied_message_id)
+
+
+# --- nothing left behind ----------------------------------------------------------------------
+async def tick(svc: Services) -> None:
+    """Escalate what has waited too long. Each step is claimed by a conditional UPDATE, so a step
+    happens once even if two ticks (or two workers) race; the database holds every timer."""
+    s, now_dt = svc.settings, svc.clock.now()
+    now = iso(now_dt)
+    for request in await data.due_open(svc.db, 1, iso(now_dt - timedelta(minutes=s.escalate_area_min))):
+        if await data.transition(svc.db, request.id, "open", {"escalation": 1}, "AND escalation = 0"):
+            await data.add_event(svc.db, request.id, None, "escalated_area", now)
+            await route(svc, request, everyone_in_area=True)
+    for request in await data.due_open(svc.db, 2, iso(now_dt - timedelta(minutes=s.escalate_admins_min))):
+        if await data.transition(svc.db, request.id, "open", {"escalation": 2}, "AND escalation < 2"):
+            await data.add_event(svc.db, request.id, None, "escalated_admins", now)
+            await _tell_admins(svc, request)
+    for request in await data.due_claimed(svc.db, iso(now_dt - timedelta(minutes=s.release_silent_min)),
+                                          unreminded=False):
+        try:
+            await release(svc, request.id, None, "silent")
+        except Refused:
+            pass  # someone acted meanwhile: nothing to do
+    for request in await data.due_claimed(svc.db, iso(now_dt - timedelta(minutes=s.remind_volunteer_min)),
+                                          unreminded=True):
+        if await data.transition(svc.db, request.id, "claimed", {"reminded_at": now}, "AND reminded_at IS NULL"):
+            await data.add_event(svc.db, request.id, None, "reminded", now)
+            t = await translator_for(svc, request.volunteer_id)
+            await _send(svc, request.volunteer_id, t.gettext(
+                "⏰ Request {code} has been quiet for a while. Please message the resident, "
+                "or mark it resolved or release it.").format(code=request.code), holder_buttons(t, request))
+
+
+async def admin_ids(svc: Services) -> set[int]:
+    rows = await svc.db.fetchall("SELECT id FROM users WHERE is_admin = 1")
+    return set(svc.settings.admin_ids) | {r["id"] for r in rows}
+
+
+async def _tell_admins(svc: Services, request: RequestRow) -> None:
+    for admin in sorted(await admin_ids(svc)):
+        t = await translator_for(svc, admin)
+        await _send(svc, admin, t.gettext("⚠️ No volunteer has claimed this request yet:") + "\n\n"
+                    + card(svc, t, request, full=False), [[(t.gettext("👤 Assign"), f"rq:assign:{request.id}")]])

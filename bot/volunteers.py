@@ -1,0 +1,108 @@
+"""Volunteers: applying, admins deciding, availability. Channel-free like every service."""
+
+from __future__ import annotations
+
+from bot.data import requests as rdata
+from bot.data import users
+from bot.data import volunteers as data
+from bot.data.volunteers import VolunteerRow
+from bot.help_requests import Refused, admin_ids, translator_for
+from bot.i18n import N_
+from bot.messaging import SendError
+from bot.services import Services
+
+NAME_LIMIT = 40
+HOURS = {
+    "weekday": N_("Weekdays"),
+    "evening": N_("Evenings"),
+    "weekend": N_("Weekends"),
+    "any": N_("Any time"),
+}
+
+
+async def start(svc: Services, user_id: int) -> None:
+    """The next text the user sends is their display name."""
+    await rdata.set_awaiting(svc.db, user_id, "vol_name", None, svc.now())
+
+
+async def set_name(svc: Services, user_id: int, name: str) -> VolunteerRow:
+    name = " ".join(name.split())[:NAME_LIMIT]
+    await rdata.clear_awaiting(svc.db, user_id)
+    await data.start_application(svc.db, user_id, name, svc.now())
+    return await data.get(svc.db, user_id)
+
+
+async def toggle_ward(svc: Services, user_id: int, ward: str) -> VolunteerRow | None:
+    if ward not in svc.content.wards or await data.get(svc.db, user_id) is None:
+        return None
+    await data.toggle(svc.db, user_id, "volunteer_wards", "ward", ward)
+    return await data.get(svc.db, user_id)
+
+
+async def toggle_topic(svc: Services, user_id: int, topic: str) -> VolunteerRow | None:
+    if topic not in svc.content.categories or await data.get(svc.db, user_id) is None:
+        return None
+    await data.toggle(svc.db, user_id, "volunteer_topics", "topic", topic)
+    return await data.get(svc.db, user_id)
+
+
+async def submit(svc: Services, user_id: int, hours: str) -> VolunteerRow:
+    """Send the application to every admin; an active volunteer's update applies at once."""
+    volunteer = await data.get(svc.db, user_id)
+    if volunteer is None or hours not in HOURS or not volunteer.wards or not volunteer.topics:
+        raise Refused(N_("Please choose at least one ward and one topic first."))
+    await data.set_hours(svc.db, user_id, hours)
+    if volunteer.status in ("active", "paused"):
+        return await data.get(svc.db, user_id)
+    await data.set_status(svc.db, user_id, "pending", ("applying", "rejected", "removed"), None, svc.now())
+    volunteer = await data.get(svc.db, user_id)
+    for admin in sorted(await admin_ids(svc)):
+        t = await translator_for(svc, admin)
+        _ = t.gettext
+        text = "\n".join([
+            _("🙋 New volunteer application"),
+            _("Name: {name}").format(name=volunteer.display_name),
+            _("Wards: {wards}").format(wards=", ".join(svc.content.wards[w].name.get(t.locale)
+                                                        for w in volunteer.wards)),
+            _("Topics: {topics}").format(topics=", ".join(svc.content.categories[c].name.get(t.locale)
+                                                          for c in volunteer.topics)),
+            _("Usually: {hours}").format(hours=_(HOURS[hours])),
+        ])
+        try:
+            await svc.outbox.send(admin, text, [[(_("✅ Approve"), f"vadm:ok:{user_id}"),
+                                                 (_("❌ Reject"), f"vadm:no:{user_id}")]])
+        except SendError:
+            pass
+    return volunteer
+
+
+DECISIONS = {
+    # action: (new status, from statuses, message to the volunteer)
+    "ok": ("active", ("pending",), N_("🎉 Your volunteer application is approved. Thank you!\n"
+                                      "New requests will come here. /away pauses them, /available resumes.")),
+    "no": ("rejected", ("pending",), N_("Your volunteer application was not approved this time. "
+                                        "Thank you for offering to help.")),
+    "pause": ("paused", ("active",), N_("An admin has paused your volunteer work. You will get no new requests.")),
+    "resume": ("active", ("paused",), N_("An admin has resumed your volunteer work. Welcome back!")),
+    "remove": ("removed", ("active", "paused", "pending"), N_("An admin has removed you from the volunteer list.")),
+}
+
+
+async def decide(svc: Services, admin_id: int, volunteer_id: int, action: str) -> VolunteerRow:
+    if not svc.is_admin(await users.get(svc.db, admin_id)):
+        raise Refused(N_("Only admins can do this."))
+    if action not in DECISIONS:
+        raise Refused(N_("This button is out of date. Here is the menu."))
+    new, allowed, note = DECISIONS[action]
+    if not await data.set_status(svc.db, volunteer_id, new, allowed, admin_id, svc.now()):
+        raise Refused(N_("This was already decided."))
+    t = await translator_for(svc, volunteer_id)
+    try:
+        await svc.outbox.send(volunteer_id, t.gettext(note))
+    except SendError:
+        pass
+    return await data.get(svc.db, volunteer_id)
+
+
+async def set_available(svc: Services, user_id: int, available: bool) -> bool:
+    return await data.set_available(svc.db, user_id, available)

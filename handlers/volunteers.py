@@ -1,0 +1,250 @@
+"""Volunteers apply, admins decide; availability, one's own requests, the admin queue and assigning."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import help_requests as service
+from bot import volunteers
+from bot.clock import parse
+from bot.data import requests as rdata
+from bot.data import volunteers as vdata
+from bot.data.volunteers import VolunteerRow
+from bot.help_requests import Refused
+from bot.i18n import N_
+from handlers.common import BotContext, Button, callback_args, home_button, keyboard, show, stale
+
+
+# --- applying ---------------------------------------------------------------------------------
+async def apply(update: Update, context: BotContext) -> None:
+    """/volunteer: name → wards → topics → usual hours → admins decide."""
+    _ = context.t.gettext
+    await volunteers.start(context.svc, context.user.id)
+    await update.effective_message.reply_text(_(
+        "🙋 Thank you for wanting to help as a volunteer (Tổ công nghệ số cộng đồng)!\n"
+        "First, what name should residents see? Type your first name."))
+
+
+async def name_typed(update: Update, context: BotContext) -> None:
+    """The text after /volunteer is the display name (group -1, before search)."""
+    message = update.effective_message
+    awaiting = await rdata.get_awaiting(context.svc.db, context.user.id)
+    if not awaiting or awaiting[0] != "vol_name" or not message.text or message.text.startswith("/"):
+        return
+    if not any(ch.isalpha() for ch in message.text):
+        await message.reply_text(context.t.gettext("Please type your name in letters."))
+        raise ApplicationHandlerStop
+    volunteer = await volunteers.set_name(context.svc, context.user.id, message.text)
+    text, markup = wards_view(context, volunteer)
+    await message.reply_text(text, reply_markup=markup)
+    raise ApplicationHandlerStop
+
+
+def _ticked(label: str, on: bool) -> str:
+    return ("✅ " if on else "⬜ ") + label
+
+
+def wards_view(context: BotContext, v: VolunteerRow):
+    _ = context.t.gettext
+    rows = [[(_ticked(w.name.get(context.t.locale), w.id in v.wards), f"vol:w:{w.id}")]
+            for w in context.svc.content.wards.values()]
+    return (_("Which wards can you cover? Tap to choose, then tap Next."),
+            keyboard(*rows, [(_("Next ▶"), "vol:wd")]))
+
+
+def topics_view(context: BotContext, v: VolunteerRow):
+    _ = context.t.gettext
+    rows = [[(_ticked(f"{c.emoji} {c.name.get(context.t.locale)}", c.id in v.topics), f"vol:t:{c.id}")]
+            for c in context.svc.content.categories.values()]
+    return (_("Which topics can you help with? Tap to choose, then tap Next."),
+            keyboard(*rows, [(_("Next ▶"), "vol:td")]))
+
+
+async def application_button(update: Update, context: BotContext) -> None:
+    """vol:w:WARD · vol:wd · vol:t:TOPIC · vol:td · vol:h:HOURS"""
+    action, value = callback_args(update, 2)
+    svc, uid = context.svc, context.user.id
+    query = update.callback_query
+    _ = context.t.gettext
+    current = await vdata.get(svc.db, uid)
+    if current is None:
+        await stale(update, context)
+        return
+    if action == "w" and (v := await volunteers.toggle_ward(svc, uid, value)):
+        await show(update, context, *wards_view(context, v))
+    elif action == "wd" and current.wards:
+        await show(update, context, *topics_view(context, current))
+    elif action == "t" and (v := await volunteers.toggle_topic(svc, uid, value)):
+        await show(update, context, *topics_view(context, v))
+    elif action == "td" and current.topics:
+        rows = [[(_(label), f"vol:h:{key}")] for key, label in volunteers.HOURS.items()]
+        await show(update, context, _("When are you usually free?"), keyboard(*rows))
+    elif action == "h":
+        try:
+            v = await volunteers.submit(svc, uid, value)
+        except Refused as exc:
+            await query.answer(_(exc.message), show_alert=True)
+            return
+        text = (_("✅ Your details are updated.") if v.status in ("active", "paused")
+                else _("✅ Thank you! Your application was sent to the ward admins. I will tell you their answer."))
+        await show(update, context, text, keyboard([home_button(context.t)]))
+    elif action in ("wd", "td"):
+        await query.answer(_("Please choose at least one."), show_alert=True)
+        return
+    else:
+        await stale(update, context)
+        return
+    await query.answer()
+
+
+# --- admins decide ----------------------------------------------------------------------------
+async def admin_decision(update: Update, context: BotContext) -> None:
+    """vadm:ok|no|pause|resume|remove:USER — the role is checked in the service."""
+    action, raw = callback_args(update, 2)
+    query = update.callback_query
+    _ = context.t.gettext
+    if not raw.isdigit():
+        await stale(update, context)
+        return
+    try:
+        v = await volunteers.decide(context.svc, context.user.id, int(raw), action)
+    except Refused as exc:
+        await query.answer(_(exc.message), show_alert=True)
+        return
+    await query.answer(_("Done."))
+    await show(update, context, _("{name}: {status}").format(name=v.display_name, status=_(STATUS_LABELS[v.status])))
+
+
+STATUS_LABELS = {
+    "active": N_("✅ Approved"), "rejected": N_("❌ Rejected"), "paused": N_("⏸ Paused"), "removed": N_("🗑 Removed"),
+    "pending": N_("⏳ Waiting for a decision"), "applying": N_("✍ Still applying"),
+}
+
+
+async def volunteer_list(update: Update, context: BotContext) -> None:
+    """/volunteers (admins): pause, resume or remove."""
+    _ = context.t.gettext
+    if not context.svc.is_admin(context.user):
+        await update.effective_message.reply_text(_("Sorry, this is only for admins."))
+        return
+    listed = await vdata.listed(context.svc.db, ("active", "paused", "pending"))
+    if not listed:
+        await update.effective_message.reply_text(_("No volunteers yet."))
+        return
+    for v in listed:
+        rows: list[Button] = []
+        if v.status == "active":
+            rows.append((_("⏸ Pause"), f"vadm:pause:{v.user_id}"))
+        elif v.status == "paused":
+            rows.append((_("▶ Resume"), f"vadm:resume:{v.user_id}"))
+        elif v.status == "pending":
+            rows += [(_("✅ Approve"), f"vadm:ok:{v.user_id}"), (_("❌ Reject"), f"vadm:no:{v.user_id}")]
+        rows.append((_("🗑 Remove"), f"vadm:remove:{v.user_id}"))
+        await update.effective_message.reply_text(
+            f"{v.display_name} · {_(STATUS_LABELS[v.status])}\n"
+            + ", ".join(context.svc.content.wards[w].name.get(context.t.locale) for w in v.wards),
+            reply_markup=keyboard(rows))
+
+
+# --- a volunteer's own work -------------------------------------------------------------------
+async def available(update: Update, context: BotContext) -> None:
+    """/available and /away"""
+    _ = context.t.gettext
+    on = update.effective_message.text.split()[0].lower().startswith("/available")
+    if not await volunteers.set_available(context.svc, context.user.id, on):
+        await update.effective_message.reply_text(_("This is for approved volunteers. Apply with /volunteer."))
+        return
+    await update.effective_message.reply_text(
+        _("✅ Available: new requests will come to you.") if on
+        else _("⏸ Away: no new requests until you send /available."))
+
+
+async def mine(update: Update, context: BotContext) -> None:
+    """/mine: the requests this volunteer holds, each with its actions."""
+    _ = context.t.gettext
+    held = await rdata.held_by(context.svc.db, context.user.id)
+    if not held:
+        await update.effective_message.reply_text(_("You hold no requests right now. Thank you for being ready!"))
+        return
+    for r in held:
+        await update.effective_message.reply_text(service.card(context.svc, context.t, r, full=True),
+                                                  reply_markup=keyboard(*service.holder_buttons(context.t, r)))
+
+
+async def queue(update: Update, context: BotContext) -> None:
+    """/queue (admins): everything still open, oldest first, each with Assign."""
+    _ = context.t.gettext
+    svc = context.svc
+    if not svc.is_admin(context.user):
+        await update.effective_message.reply_text(_("Sorry, this is only for admins."))
+        return
+    waiting = await rdata.open_oldest_first(svc.db)
+    if not waiting:
+        await update.effective_message.reply_text(_("🎉 No request is waiting."))
+        return
+    lines = [_("⏳ Waiting requests, oldest first:")]
+    rows = []
+    for r in waiting:
+        waited = context.t.age(svc.clock.now() - parse(r.opened_at))
+        lines.append(f"{r.code} · {service.topic_name(svc, context.t, r.topic)} · "
+                     f"{service.ward_name(svc, context.t, r.ward)} · {waited}")
+        rows.append([(_("👤 Assign {code}").format(code=r.code), f"rq:assign:{r.id}")])
+    await update.effective_message.reply_text("\n".join(lines), reply_markup=keyboard(*rows[:20]))
+
+
+async def assign_button(update: Update, context: BotContext) -> None:
+    """rq:assign:ID lists volunteers; rq:asg:ID:VOLUNTEER hands the request over (admins only)."""
+    query = update.callback_query
+    action, raw_id, raw_vol = callback_args(update, 3)
+    svc = context.svc
+    _ = context.t.gettext
+    if not svc.is_admin(context.user):
+        await query.answer(_("Sorry, this is only for admins."), show_alert=True)
+        return
+    request = await rdata.get(svc.db, int(raw_id)) if raw_id.isdigit() else None
+    if request is None:
+        await stale(update, context)
+        return
+    if action == "assign":
+        chosen = await vdata.choose(svc.db, None, None, 20, svc.settings.volunteer_limit, set())
+        people = [v for uid in chosen if (v := await vdata.get(svc.db, uid))]
+        await query.answer()
+        if not people:
+            await show(update, context, _("No volunteer is available right now."))
+            return
+        await show(update, context, _("Who should take {code}?").format(code=request.code),
+                   keyboard(*[[(v.display_name, f"rq:asg:{request.id}:{v.user_id}")] for v in people]))
+        return
+    if not raw_vol.isdigit():
+        await stale(update, context)
+        return
+    try:
+        result = await service.assign(svc, request.id, context.user.id, int(raw_vol))
+    except Refused as exc:
+        await query.answer(_(exc.message), show_alert=True)
+        return
+    if not result.won:
+        await query.answer(_("It could not be assigned: it was taken, or the volunteer is full."), show_alert=True)
+        return
+    await query.answer(_("Done."))
+    await show(update, context, _("👤 {code} is assigned.").format(code=request.code))
+
+
+def register(app: Application) -> None:
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, name_typed), group=-2)
+    app.add_handler(CommandHandler("volunteer", apply))
+    app.add_handler(CommandHandler("volunteers", volunteer_list))
+    app.add_handler(CommandHandler(["available", "away"], available))
+    app.add_handler(CommandHandler("mine", mine))
+    app.add_handler(CommandHandler("queue", queue))
+    app.add_handler(CallbackQueryHandler(application_button, pattern=r"^vol:"))
+    app.add_handler(CallbackQueryHandler(admin_decision, pattern=r"^vadm:"))
+    app.add_handler(CallbackQueryHandler(assign_button, pattern=r"^rq:(assign|asg):"))
