@@ -95,7 +95,8 @@ def summary(context: BotContext, draft: Draft) -> str:
              _("Topic: {topic}").format(topic=service.topic_name(svc, t, draft.topic)),
              _("Ward: {ward}").format(ward=service.ward_name(svc, t, draft.ward)),
              _("How: {mode}").format(mode=_(MODES[draft.mode])),
-             _("📞 Phone: {phone}").format(phone=draft.phone) if draft.phone else _(CHAT_ONLY)]
+             _("📞 Phone: {phone}").format(phone=draft.phone) if draft.phone
+             else _("Contact: messages through the bot only")]
     if draft.description:
         lines += ["", draft.description]
     if draft.attachment_kind:
