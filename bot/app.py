@@ -11,12 +11,13 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from telegram.request import BaseRequest
 
 import handlers
+from bot import commands as commands_mod
 from bot import content as content_mod
 from bot import help_requests
 from bot.clock import Clock
 from bot.config import LOCALES, Settings
 from bot.data import Database
-from bot.i18n import N_, I18n
+from bot.i18n import I18n
 from bot.search import SearchIndex
 from bot.services import Services
 from handlers.common import BotContext
@@ -32,15 +33,6 @@ TICKS: list[tuple[str, float, Tick]] = [
     ("escalations", 60.0, help_requests.tick),
 ]
 
-COMMANDS = (
-    ("start", N_("Start again")),
-    ("menu", N_("Main menu")),
-    ("search", N_("Search the guides")),
-    ("language", N_("Language")),
-    ("ask", N_("Ask a volunteer for help")),
-    ("myrequests", N_("My help requests")),
-    ("volunteer", N_("Become a volunteer")),
-)
 
 
 async def _post_init(app: Application) -> None:
@@ -53,9 +45,10 @@ async def _post_init(app: Application) -> None:
                                          clock, TelegramOutbox(app.bot))
     for lang in LOCALES:
         _ = i18n.get(lang).gettext
-        commands = [BotCommand(name, _(text)) for name, text in COMMANDS]
+        commands = [BotCommand(name, _(text)) for name, text in commands_mod.EVERYONE]
         await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
                                       language_code=None if lang == settings.default_locale else lang)
+    await commands_mod.sync_all(svc)
     if app.job_queue is not None and app.bot_data.get("schedule_ticks"):
         for name, every, tick in TICKS:
             app.job_queue.run_repeating(lambda _ctx, tick=tick: tick(svc), interval=every, first=1, name=name)

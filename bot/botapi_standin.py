@@ -102,7 +102,7 @@ class FakeBotAPI(BaseRequest):
         self.sent: list[Sent] = []
         self.listeners: list[Callable[[Sent], None]] = []
         self.calls: Counter[str] = Counter()
-        self.commands: dict[tuple[str, str], list[dict]] = {}  # (scope type, language) -> commands
+        self.commands: dict[tuple[str, str], list[dict]] = {}  # (scope, language) -> commands; scope "chat:ID"
         self.blocked: set[int] = set()  # chats that blocked the bot: 403
         self.fault: Callable[[str, dict], None] | None = None  # may raise ApiFault / TimedOut
         self.keep_events = True
@@ -276,7 +276,8 @@ class FakeBotAPI(BaseRequest):
         return True
 
     def _api_setMyCommands(self, params: dict, files: dict) -> bool:
-        scope = (params.get("scope") or {"type": "default"})["type"]
+        scope_data = params.get("scope") or {"type": "default"}
+        scope = scope_data["type"] + (f":{scope_data['chat_id']}" if "chat_id" in scope_data else "")
         self.commands[(scope, params.get("language_code", ""))] = list(params.get("commands", []))
         return True
 

@@ -47,3 +47,6 @@ class Outbox(Protocol):
     async def copy(self, to_chat: int, from_chat: int, message_id: int, caption: str | None = None,
                    buttons: Buttons | None = None) -> int:
         """Relay a photo or voice message without revealing who sent it; return the new id."""
+
+    async def set_commands(self, chat_id: int, commands: list[tuple[str, str]]) -> None:
+        """This person's command menu (a channel without one ignores it)."""

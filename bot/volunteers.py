@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import commands
 from bot.data import requests as rdata
 from bot.data import users
 from bot.data import volunteers as data
@@ -101,6 +102,7 @@ async def decide(svc: Services, admin_id: int, volunteer_id: int, action: str) -
         await svc.outbox.send(volunteer_id, t.gettext(note))
     except SendError:
         pass
+    await commands.sync(svc, volunteer_id)
     return await data.get(svc.db, volunteer_id)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Bot, MessageEntity
+from telegram import Bot, BotCommand, BotCommandScopeChat, MessageEntity
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.messaging import BadRecipient, Buttons, RetryLater, Transient, Unreachable
@@ -40,6 +40,12 @@ class TelegramOutbox:
             result = await self.bot.copy_message(to_chat, from_chat, message_id, caption=caption,
                                                  reply_markup=keyboard(*buttons) if buttons else None)
         return result.message_id
+
+
+    async def set_commands(self, chat_id: int, commands: list[tuple[str, str]]) -> None:
+        async with _mapped():
+            await self.bot.set_my_commands([BotCommand(name, text) for name, text in commands],
+                                           scope=BotCommandScopeChat(chat_id))
 
 
 class _mapped:

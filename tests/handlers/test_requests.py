@@ -318,3 +318,19 @@ async def test_a_restart_mid_conversation_resumes(tmp_path, settings):
         assert "Mã yêu cầu: HT-" in events[-1].text
         row = await app2.bot_data["svc"].db.fetchone("SELECT description FROM help_requests")
         assert row[0] == "Không đăng nhập được"
+
+
+async def test_command_menus_follow_roles(bot: Harness):
+    admin_menu = [c["command"] for c in bot.api.commands[(f"chat:{ADMIN}", "")]]
+    assert {"queue", "volunteers", "ask"} <= set(admin_menu)
+    await make_volunteer(bot, 2600)
+    await users.touch(bot.svc.db, 2601, "Mai", None, bot.svc.now())
+    await vdata.start_application(bot.svc.db, 2601, "Mai", bot.svc.now())
+    await vdata.set_status(bot.svc.db, 2601, "pending", ("applying",), None, bot.svc.now())
+    from bot import volunteers
+
+    await volunteers.decide(bot.svc, ADMIN, 2601, "ok")
+    menu = {c["command"]: c["description"] for c in bot.api.commands[("chat:2601", "")]}
+    assert menu["mine"] == "Yêu cầu tôi đang hỗ trợ" and "queue" not in menu
+    await volunteers.decide(bot.svc, ADMIN, 2601, "pause")
+    assert "mine" not in {c["command"] for c in bot.api.commands[("chat:2601", "")]}

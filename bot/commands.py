@@ -1,0 +1,53 @@
+"""Which commands each role sees in the chat's command menu, in their language."""
+
+from __future__ import annotations
+
+from bot.data import volunteers as vdata
+from bot.i18n import N_
+from bot.messaging import SendError
+
+EVERYONE = (
+    ("start", N_("Start again")),
+    ("menu", N_("Main menu")),
+    ("search", N_("Search the guides")),
+    ("ask", N_("Ask a volunteer for help")),
+    ("myrequests", N_("My help requests")),
+    ("language", N_("Language")),
+    ("volunteer", N_("Become a volunteer")),
+)
+VOLUNTEER = (
+    ("mine", N_("Requests I am helping with")),
+    ("available", N_("Take new requests")),
+    ("away", N_("Pause new requests")),
+)
+ADMIN = (
+    ("queue", N_("Requests still waiting")),
+    ("volunteers", N_("Manage volunteers")),
+)
+
+
+async def sync(svc, user_id: int) -> None:
+    """Give one person the menu of their roles (volunteer, admin) on top of everyone's."""
+    from bot.data import users
+
+    user = await users.get(svc.db, user_id)
+    volunteer = await vdata.get(svc.db, user_id)
+    commands = list(EVERYONE)
+    if volunteer is not None and volunteer.status == "active":
+        commands += VOLUNTEER
+    if svc.is_admin(user) or user_id in svc.settings.admin_ids:
+        commands += ADMIN
+    _ = svc.i18n.get(user.locale if user else None).gettext
+    try:
+        await svc.outbox.set_commands(user_id, [(name, _(text)) for name, text in commands])
+    except SendError:
+        pass  # the menu is a convenience; the commands work regardless
+
+
+async def sync_all(svc) -> None:
+    """At start-up: every admin and active volunteer gets their menu."""
+    people = set(svc.settings.admin_ids)
+    people |= {r["id"] for r in await svc.db.fetchall("SELECT id FROM users WHERE is_admin = 1")}
+    people |= {v.user_id for v in await vdata.listed(svc.db, ("active",))}
+    for user_id in sorted(people):
+        await sync(svc, user_id)
