@@ -329,6 +329,7 @@ async def test_command_menus_follow_roles(bot: Harness):
     await vdata.set_status(bot.svc.db, 2601, "pending", ("applying",), None, bot.svc.now())
     from bot import volunteers
 
+    await users.touch(bot.svc.db, ADMIN, "Admin", None, bot.svc.now())
     await volunteers.decide(bot.svc, ADMIN, 2601, "ok")
     menu = {c["command"]: c["description"] for c in bot.api.commands[("chat:2601", "")]}
     assert menu["mine"] == "Yêu cầu tôi đang hỗ trợ" and "queue" not in menu
