@@ -11,6 +11,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from telegram.request import BaseRequest
 
 import handlers
+from bot import campaigns
 from bot import content as content_mod
 from bot.clock import Clock
 from bot.config import LOCALES, Settings
@@ -27,13 +28,17 @@ STANDIN_TOKEN = "123456:STAND-IN"  # the stand-in accepts any token; this one ne
 Tick = Callable[[Services], Awaitable[None]]
 # Timed work, as (name, every N seconds, function). Each tick reads what is due from the database,
 # so a restart loses nothing and the console's @wait can drive the same functions on its own clock.
-TICKS: list[tuple[str, float, Tick]] = []
+TICKS: list[tuple[str, float, Tick]] = [
+    ("campaigns", 1.0, campaigns.tick),
+]
 
 COMMANDS = (
     ("start", N_("Start again")),
     ("menu", N_("Main menu")),
     ("search", N_("Search the guides")),
     ("language", N_("Language")),
+    ("subscribe", N_("Get campaign messages")),
+    ("unsubscribe", N_("Stop campaign messages")),
 )
 
 
@@ -56,9 +61,17 @@ async def _post_init(app: Application) -> None:
     log.info("bot ready", extra={"guides": len(content.guides)})
 
 
+async def _post_stop(app: Application) -> None:
+    """Let campaign sends in flight finish and be recorded before the bot and the database go away."""
+    svc: Services | None = app.bot_data.get("svc")
+    if svc is not None:
+        await svc.sender.stop()
+
+
 async def _post_shutdown(app: Application) -> None:
     svc: Services | None = app.bot_data.get("svc")
     if svc is not None:
+        await svc.sender.stop()
         await svc.db.close()
 
 
@@ -70,6 +83,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         .token(settings.bot_token or STANDIN_TOKEN)
         .context_types(ContextTypes(context=BotContext))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if settings.bot_api_base_url:
@@ -95,5 +109,6 @@ async def running(app: Application) -> AsyncIterator[Application]:
     try:
         yield app
     finally:
+        await _post_stop(app)
         await app.shutdown()
         await _post_shutdown(app)

@@ -6,12 +6,12 @@ most specific first; the free-text search and the catch-alls come last.
 
 from telegram.ext import Application
 
-from handlers import common, fallback, guides, points, search, start
+from handlers import admin, campaigns, common, fallback, guides, points, search, start
 
 
 def register(app: Application) -> None:
     common.register(app)
-    for feature in (start, guides, search, points):
+    for feature in (start, guides, search, points, campaigns, admin):
         feature.register(app)
     search.register_fallback(app)
     fallback.register(app)
