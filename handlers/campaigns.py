@@ -33,6 +33,10 @@ def _cancel_button(context: BotContext) -> Button:
     return (context.t.gettext("✖ Cancel"), "bc:cancel")
 
 
+def _markup(buttons: list[list[Button]]):
+    return keyboard(*buttons) if buttons else None
+
+
 def _draft(context: BotContext) -> Draft:
     return context.user_data["bc_draft"]
 
@@ -271,7 +275,7 @@ async def send_now(update: Update, context: BotContext) -> int:
                                          (query.message.chat.id, query.message.message_id))
     text, buttons = await campaigns.progress_view(context.svc, cid, context.t)
     _ = context.t.gettext
-    await show(update, context, _("✅ Saved. Sending starts in a moment.") + "\n\n" + text, keyboard(*buttons))
+    await show(update, context, _("✅ Saved. Sending starts in a moment.") + "\n\n" + text, _markup(buttons))
     context.user_data.pop("bc_draft", None)
     return END
 
@@ -305,7 +309,7 @@ async def schedule_time(update: Update, context: BotContext) -> int:
     cid, _total = await campaigns.create(svc, context.user.id, _draft(context), when)
     text, buttons = await campaigns.progress_view(svc, cid, context.t)
     sent = await message.reply_text(_("✅ Saved. It will go out at {when}.").format(when=context.t.datetime(when))
-                                    + "\n\n" + text, reply_markup=keyboard(*buttons))
+                                    + "\n\n" + text, reply_markup=_markup(buttons))
     await campaigns.set_progress_message(svc, cid, sent.chat.id, sent.message_id)
     context.user_data.pop("bc_draft", None)
     return END
@@ -337,7 +341,7 @@ async def control(update: Update, context: BotContext) -> None:
     notes = {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled.")}
     await update.callback_query.answer(notes[action] if result == "ok" else _("This campaign has already moved on."))
     text, buttons = await campaigns.progress_view(context.svc, int(cid), context.t)
-    await show(update, context, text, keyboard(*buttons))
+    await show(update, context, text, _markup(buttons))
 
 
 async def out_of_conversation(update: Update, context: BotContext) -> None:

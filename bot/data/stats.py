@@ -85,14 +85,16 @@ async def oldest_open(db: Database) -> str | None:
 
 async def claim_seconds(db: Database, since: str | None) -> list[float]:
     where, params = _since("created_at", since)
-    rows = await db.fetchall(f"""SELECT (julianday(claimed_at) - julianday(created_at)) * 86400 FROM help_requests
+    rows = await db.fetchall(f"""SELECT ROUND((julianday(claimed_at) - julianday(created_at)) * 86400)
+                                 FROM help_requests
                                  WHERE claimed_at IS NOT NULL AND {where}""", params)
     return [float(r[0]) for r in rows]
 
 
 async def resolve_seconds(db: Database, since: str | None) -> list[float]:
     where, params = _since("created_at", since)
-    rows = await db.fetchall(f"""SELECT (julianday(resolved_at) - julianday(created_at)) * 86400 FROM help_requests
+    rows = await db.fetchall(f"""SELECT ROUND((julianday(resolved_at) - julianday(created_at)) * 86400)
+                                 FROM help_requests
                                  WHERE resolved_at IS NOT NULL AND status = 'resolved' AND {where}""", params)
     return [float(r[0]) for r in rows]
 
