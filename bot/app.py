@@ -11,9 +11,9 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from telegram.request import BaseRequest
 
 import handlers
+from bot import campaigns, help_requests
 from bot import commands as commands_mod
 from bot import content as content_mod
-from bot import help_requests
 from bot.clock import Clock
 from bot.config import LOCALES, Settings
 from bot.data import Database
@@ -31,8 +31,8 @@ Tick = Callable[[Services], Awaitable[None]]
 # so a restart loses nothing and the console's @wait can drive the same functions on its own clock.
 TICKS: list[tuple[str, float, Tick]] = [
     ("escalations", 60.0, help_requests.tick),
+    ("campaigns", 1.0, campaigns.tick),
 ]
-
 
 
 async def _post_init(app: Application) -> None:
@@ -55,9 +55,17 @@ async def _post_init(app: Application) -> None:
     log.info("bot ready", extra={"guides": len(content.guides)})
 
 
+async def _post_stop(app: Application) -> None:
+    """Let campaign sends in flight finish and be recorded before the bot and the database go away."""
+    svc: Services | None = app.bot_data.get("svc")
+    if svc is not None:
+        await svc.sender.stop()
+
+
 async def _post_shutdown(app: Application) -> None:
     svc: Services | None = app.bot_data.get("svc")
     if svc is not None:
+        await svc.sender.stop()
         await svc.db.close()
 
 
@@ -69,6 +77,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         .token(settings.bot_token or STANDIN_TOKEN)
         .context_types(ContextTypes(context=BotContext))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if settings.bot_api_base_url:
@@ -94,5 +103,6 @@ async def running(app: Application) -> AsyncIterator[Application]:
     try:
         yield app
     finally:
+        await _post_stop(app)
         await app.shutdown()
         await _post_shutdown(app)

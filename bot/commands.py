@@ -14,6 +14,8 @@ EVERYONE = (
     ("myrequests", N_("My help requests")),
     ("language", N_("Language")),
     ("volunteer", N_("Become a volunteer")),
+    ("subscribe", N_("Get campaign messages")),
+    ("unsubscribe", N_("Stop campaign messages")),
 )
 VOLUNTEER = (
     ("mine", N_("Requests I am helping with")),
@@ -23,6 +25,10 @@ VOLUNTEER = (
 ADMIN = (
     ("queue", N_("Requests still waiting")),
     ("volunteers", N_("Manage volunteers")),
+    ("broadcast", N_("Send a campaign message")),
+    ("stats", N_("Numbers and charts")),
+    ("export", N_("Download requests as CSV")),
+    ("admins", N_("Manage admins")),
 )
 
 

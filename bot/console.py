@@ -21,6 +21,7 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 FIRST_USER = 1001
 WAIT_STEP = 60.0  # @wait moves the clock in steps so timed work happens in order
+SEND_WAIT_MAX = 30.0  # real seconds one step may spend letting campaign sends finish
 
 
 class Console:
@@ -45,6 +46,8 @@ class Console:
             for _name, _every, tick in TICKS:
                 await tick(svc)
             await asyncio.sleep(0)
+            # Ticks may start background sends (a campaign): let them finish, as they would in `step` seconds.
+            await svc.sender.wait_idle(min(step, SEND_WAIT_MAX))
             if remaining <= 0:
                 break
 

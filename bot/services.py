@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.campaigns import Sender
 from bot.clock import Clock, iso
 from bot.config import Settings
 from bot.content import Content, Guide
@@ -23,6 +24,7 @@ class Services:
     i18n: I18n
     clock: Clock
     outbox: Outbox
+    sender: Sender = field(default_factory=Sender)  # campaign tasks in this process
 
     def now(self) -> str:
         return iso(self.clock.now())

@@ -8,12 +8,12 @@ free-text search and the catch-alls come last.
 
 from telegram.ext import Application
 
-from handlers import common, fallback, guides, points, requests, search, start, volunteers
+from handlers import admin, campaigns, common, fallback, guides, points, requests, search, start, volunteers
 
 
 def register(app: Application) -> None:
     common.register(app)
-    for feature in (start, guides, search, points, requests, volunteers):
+    for feature in (start, guides, search, points, requests, volunteers, campaigns, admin):
         feature.register(app)
     search.register_fallback(app)
     fallback.register(app)

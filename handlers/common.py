@@ -84,6 +84,16 @@ async def stale(update: Update, context: BotContext) -> None:
     await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
 
 
+async def not_allowed(update: Update, context: BotContext) -> None:
+    """A short refusal for a non-admin; nothing else happens."""
+    _ = context.t.gettext
+    text = _("Sorry, this is for admins only.")
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message:
+        await update.effective_message.reply_text(text)
+
+
 async def gate(update: Update, context: BotContext) -> None:
     """Runs before every handler: who is this, which language; private chats only."""
     user, chat = update.effective_user, update.effective_chat

@@ -20,7 +20,7 @@ from bot.data import volunteers as vdata
 from bot.data.volunteers import VolunteerRow
 from bot.help_requests import Refused
 from bot.i18n import N_
-from handlers.common import BotContext, Button, callback_args, home_button, keyboard, show, stale
+from handlers.common import BotContext, Button, callback_args, home_button, keyboard, not_allowed, show, stale
 
 
 # --- applying ---------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ async def volunteer_list(update: Update, context: BotContext) -> None:
     """/volunteers (admins): pause, resume or remove."""
     _ = context.t.gettext
     if not context.svc.is_admin(context.user):
-        await update.effective_message.reply_text(_("Sorry, this is only for admins."))
+        await not_allowed(update, context)
         return
     listed = await vdata.listed(context.svc.db, ("active", "paused", "pending"))
     if not listed:
@@ -184,7 +184,7 @@ async def queue(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
     svc = context.svc
     if not svc.is_admin(context.user):
-        await update.effective_message.reply_text(_("Sorry, this is only for admins."))
+        await not_allowed(update, context)
         return
     waiting = await rdata.open_oldest_first(svc.db)
     if not waiting:
@@ -207,7 +207,7 @@ async def assign_button(update: Update, context: BotContext) -> None:
     svc = context.svc
     _ = context.t.gettext
     if not svc.is_admin(context.user):
-        await query.answer(_("Sorry, this is only for admins."), show_alert=True)
+        await not_allowed(update, context)
         return
     request = await rdata.get(svc.db, int(raw_id)) if raw_id.isdigit() else None
     if request is None:

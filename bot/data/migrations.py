@@ -144,4 +144,49 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (chat_id, message_id)
         )""",
     ),
+    # 3: admins' campaign broadcasts (snapshot of recipients, one row each) and the audit trail
+    (
+        """CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            admin_id INTEGER NOT NULL,
+            text TEXT NOT NULL,                 -- as typed; formatting kept as Telegram entities
+            entities TEXT NOT NULL DEFAULT '[]',  -- JSON list of MessageEntity dicts
+            photo TEXT,                         -- a file_id, sent with the text as its caption
+            audience_kind TEXT NOT NULL CHECK (audience_kind IN ('all', 'ward', 'locale', 'volunteers')),
+            audience_value TEXT,
+            texts TEXT,                         -- JSON {locale: {"text", "entities"}}; NULL = one text for all
+            status TEXT NOT NULL DEFAULT 'draft'
+                CHECK (status IN ('draft', 'scheduled', 'sending', 'paused', 'cancelled', 'done')),
+            scheduled_at TEXT,
+            created_at TEXT NOT NULL,
+            started_at TEXT,
+            finished_at TEXT,
+            total INTEGER NOT NULL DEFAULT 0,
+            sent INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            blocked INTEGER NOT NULL DEFAULT 0,
+            progress_chat_id INTEGER,
+            progress_message_id INTEGER
+        )""",
+        "CREATE INDEX campaigns_status ON campaigns(status, scheduled_at)",
+        """CREATE TABLE campaign_recipients (
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            locale TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sent', 'blocked', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            sent_at TEXT,
+            PRIMARY KEY (campaign_id, user_id)
+        )""",
+        "CREATE INDEX campaign_recipients_status ON campaign_recipients(campaign_id, status)",
+        """CREATE TABLE audit_events (
+            id INTEGER PRIMARY KEY,
+            actor_id INTEGER,
+            kind TEXT NOT NULL,
+            detail TEXT,
+            at TEXT NOT NULL
+        )""",
+    ),
 ]

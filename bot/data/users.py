@@ -44,3 +44,27 @@ async def get(db: Database, user_id: int) -> UserRow | None:
 
 async def set_locale(db: Database, user_id: int, locale: str) -> None:
     await db.execute("UPDATE users SET locale = ? WHERE id = ?", (locale, user_id))
+
+
+async def set_subscribed(db: Database, user_id: int, subscribed: bool) -> None:
+    """Campaign messages only; help requests and replies are not affected."""
+    await db.execute("UPDATE users SET subscribed = ? WHERE id = ?", (int(subscribed), user_id))
+
+
+async def set_admin(db: Database, user_id: int, is_admin: bool) -> bool:
+    """Promote or demote a known user; False when nobody with that id has talked to the bot."""
+    cur = await db.execute("UPDATE users SET is_admin = ? WHERE id = ?", (int(is_admin), user_id))
+    return cur.rowcount > 0
+
+
+async def promoted_admins(db: Database) -> list[UserRow]:
+    rows = await db.fetchall("SELECT * FROM users WHERE is_admin = 1 ORDER BY id")
+    return [_row(r) for r in rows]
+
+
+async def get_many(db: Database, ids: list[int]) -> dict[int, UserRow]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetchall(f"SELECT * FROM users WHERE id IN ({marks})", ids)
+    return {r["id"]: _row(r) for r in rows}

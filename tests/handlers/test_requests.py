@@ -12,6 +12,7 @@ from bot.data import volunteers as vdata
 from tests.conftest import ADMIN, Harness
 
 R = 1001  # resident
+NOT_ALLOWED = "Xin lỗi, mục này chỉ dành cho quản trị viên."
 VOLS = (2001, 2002, 2003, 2004)
 
 
@@ -198,7 +199,7 @@ async def test_forged_and_stale_presses_are_refused(bot: Harness):
     [alert] = await bot.driver.press_data(3333, f"rq:cancel:{request.id}", menu.message_id)
     assert alert.kind == "alert"
     [alert] = await bot.driver.press_data(3333, f"rq:asg:{request.id}:{VOLS[0]}", menu.message_id)
-    assert alert.text == "Xin lỗi, mục này chỉ dành cho quản trị viên."
+    assert alert.text == NOT_ALLOWED
     row = await rdata.get(bot.svc.db, request.id)
     assert (row.status, row.rating) == ("resolved", None)
     for data in ("rq:claim:999999", "rq:claim:x", "rq:relr:1:evil", "aw:t:nope", "aw:ok", "vol:w:x", "vadm:ok:1"):

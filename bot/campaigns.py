@@ -1,0 +1,368 @@
+"""Campaign broadcasts: compose, snapshot the recipients, send at Telegram's pace, survive restarts.
+
+The recipient list is fixed when the admin confirms (one transaction). A tick starts one sender task
+per campaign that is 'sending'; the task marks each recipient right after its message goes out, so a
+crash re-sends at most the messages in flight (one per worker). Channel-free: it sends through
+`svc.outbox` and reads only channel-free errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aiolimiter import AsyncLimiter
+
+from bot.clock import iso
+from bot.data import campaigns as data
+from bot.data import users
+from bot.i18n import N_, Translator
+from bot.messaging import Buttons, RetryLater, SendError, Transient, Unreachable
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+FOOTER = N_("To stop campaign messages, send /unsubscribe")
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+PROGRESS_EVERY = 3.0  # seconds (by the app's clock) between two edits of the progress message
+BATCH = 500  # recipients read at a time
+SCHEDULE_FORMAT = "%d/%m/%Y %H:%M"
+SPACING_MARGIN = 1.05  # sends are spaced 5% wider than 1/rate
+
+
+@dataclass
+class Draft:
+    """What the admin composed; kept in the conversation's scratch space until confirmed."""
+
+    text: str
+    entities: list[dict] = field(default_factory=list)
+    photo: str | None = None
+    audience_kind: str = "all"
+    audience_value: str | None = None
+    texts: dict[str, dict] | None = None  # per language {"text", "entities"}; None = one text for all
+
+
+def footer(t: Translator) -> str:
+    return t.gettext(FOOTER)
+
+
+def message_for(svc: Services, text: str, entities: list[dict], texts: dict[str, dict] | None,
+                locale: str) -> tuple[str, list[dict]]:
+    """The message exactly as a resident sees it: their text, then the footer (entities unchanged)."""
+    if texts and locale in texts:
+        text, entities = texts[locale]["text"], texts[locale]["entities"]
+    return f"{text}\n\n{footer(svc.i18n.get(locale))}", entities
+
+
+def fits(svc: Services, text: str, photo: bool) -> bool:
+    """Whether the text plus the longest footer fits one message (or one caption)."""
+    longest = max(len(footer(svc.i18n.get(lang))) for lang in ("vi", "en"))
+    return len(text) + 2 + longest <= (CAPTION_LIMIT if photo else TEXT_LIMIT)
+
+
+async def audience(svc: Services, kind: str, value: str | None) -> dict[str, int]:
+    return await data.audience_size(svc.db, kind, value, svc.settings.default_locale)
+
+
+async def wards(svc: Services) -> list[tuple[str, int]]:
+    return await data.wards(svc.db)
+
+
+def parse_schedule(svc: Services, text: str) -> datetime | None:
+    """DD/MM/YYYY HH:MM in the bot's time zone → an aware datetime; None if it does not parse."""
+    try:
+        local = datetime.strptime(text.strip(), SCHEDULE_FORMAT)
+    except ValueError:
+        return None
+    return local.replace(tzinfo=svc.settings.tz)
+
+
+async def create(svc: Services, admin_id: int, draft: Draft, when: datetime | None,
+                 progress: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Save the campaign and its recipients at once; it is sent by the tick (now or when due)."""
+    cid, total = await data.create(
+        svc.db, admin_id=admin_id, text=draft.text, entities=draft.entities, photo=draft.photo,
+        audience_kind=draft.audience_kind, audience_value=draft.audience_value, texts=draft.texts,
+        status="scheduled" if when else "sending", scheduled_at=iso(when) if when else None, now=svc.now(),
+        default_locale=svc.settings.default_locale)
+    if progress:
+        await data.set_progress_message(svc.db, cid, *progress)
+    log.info("campaign saved", extra={"campaign": cid, "recipients": total, "admin": admin_id})
+    return cid, total
+
+
+async def set_progress_message(svc: Services, cid: int, chat_id: int, message_id: int) -> None:
+    await data.set_progress_message(svc.db, cid, chat_id, message_id)
+
+
+# --- control by admins ------------------------------------------------------------------------
+CONTROL = {  # action: (new status, allowed from)
+    "pause": ("paused", ("sending",)),
+    "resume": ("sending", ("paused",)),
+    "cancel": ("cancelled", ("draft", "scheduled", "sending", "paused")),
+}
+
+
+async def control(svc: Services, actor: users.UserRow | None, cid: int, action: str) -> str:
+    """Pause / resume / cancel: 'ok', 'not_allowed', 'unknown' or 'too_late' (already in another state)."""
+    if not svc.is_admin(actor):
+        return "not_allowed"
+    if action not in CONTROL or await data.get(svc.db, cid) is None:
+        return "unknown"
+    new, allowed = CONTROL[action]
+    if not await data.set_status(svc.db, cid, new, allowed):
+        return "too_late"
+    if new == "cancelled":
+        await data.mark_cancelled(svc.db, cid, svc.now())
+    if new == "sending":
+        svc.sender.start(svc, cid)
+    else:
+        svc.sender.halt(cid)
+    log.info("campaign %s", action, extra={"campaign": cid, "admin": actor.id if actor else None})
+    return "ok"
+
+
+# --- progress ---------------------------------------------------------------------------------
+def _bar(done: int, total: int, width: int = 10) -> str:
+    filled = width if total == 0 else done * width // total
+    return "▓" * filled + "░" * (width - filled)
+
+
+async def progress_view(svc: Services, cid: int, t: Translator) -> tuple[str, Buttons]:
+    """The admin's live view of one campaign: bar, counts, time left, and the buttons its state allows."""
+    c = await data.get(svc.db, cid)
+    assert c is not None
+    n = await data.counts(svc.db, cid)
+    _ = t.gettext
+    done = c.total - n["pending"]
+    state = {"draft": _("draft"), "scheduled": _("scheduled"), "sending": _("sending"), "paused": _("paused"),
+             "cancelled": _("cancelled"), "done": _("finished")}[c.status]
+    percent = 100 if c.total == 0 else done * 100 // c.total
+    lines = [_("📣 Campaign #{id}: {state}").format(id=c.id, state=state),
+             f"{_bar(done, c.total)} {percent}%",
+             _("Sent: {sent} of {total}").format(sent=t.number(n["sent"]), total=t.number(c.total)),
+             _("Failed: {failed} · Blocked the bot: {blocked}").format(failed=t.number(n["failed"]),
+                                                                      blocked=t.number(n["blocked"]))]
+    if n["skipped"]:
+        lines.append(_("Unsubscribed before sending: {n}").format(n=t.number(n["skipped"])))
+    if c.status == "scheduled" and c.scheduled_at:
+        lines.append(_("Starts at {when}").format(when=t.datetime(datetime.fromisoformat(c.scheduled_at))))
+    if c.status in ("sending", "paused") and n["pending"]:
+        seconds = math.ceil(n["pending"] / max(1, svc.settings.broadcast_rate))
+        lines.append(_("About {n} s left").format(n=t.number(seconds)) if seconds < 60
+                     else _("About {n} min left").format(n=t.number(math.ceil(seconds / 60))))
+    buttons: Buttons = []
+    if c.status == "sending":
+        buttons = [[(_("⏸ Pause"), f"cmp:pause:{cid}"), (_("✖ Cancel"), f"cmp:cancel:{cid}")]]
+    elif c.status == "paused":
+        buttons = [[(_("▶ Resume"), f"cmp:resume:{cid}"), (_("✖ Cancel"), f"cmp:cancel:{cid}")]]
+    elif c.status == "scheduled":
+        buttons = [[(_("✖ Cancel"), f"cmp:cancel:{cid}")]]
+    return "\n".join(lines), buttons
+
+
+async def _admin_translator(svc: Services, admin_id: int) -> Translator:
+    admin = await users.get(svc.db, admin_id)
+    return svc.i18n.get(admin.locale if admin else None)
+
+
+# --- the sender -------------------------------------------------------------------------------
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Sender:
+    """One task per campaign being sent; one limiter for all of them (the rate is per bot, not per campaign)."""
+
+    def __init__(self, sleep: Sleep = asyncio.sleep, backoff: float = 1.0, max_attempts: int = 3):
+        self.sleep = sleep  # 429 waits and back-off; tests inject a no-op
+        self.backoff = backoff
+        self.max_attempts = max_attempts
+        self.tasks: dict[int, asyncio.Task] = {}
+        self._halted: set[int] = set()
+        self._stopping = False
+        self._limiter: AsyncLimiter | None = None
+        self._open: asyncio.Event | None = None  # cleared while Telegram asks everyone to wait
+        self._last_edit: dict[int, datetime] = {}
+
+    def limiter(self, rate: int) -> AsyncLimiter:
+        # Capacity 1, refilled every 1/rate s: no burst, so no 1-second window holds more than `rate`.
+        # 5% headroom absorbs the jitter between taking a slot and the request reaching Telegram.
+        period = SPACING_MARGIN / rate
+        if self._limiter is None or self._limiter.time_period != period:
+            self._limiter = AsyncLimiter(1, period)
+        return self._limiter
+
+    def workers(self, rate: int) -> int:
+        """Sends in flight at once: enough to reach the rate over a slow network, and the crash bound."""
+        return max(1, min(rate, 25))
+
+    def start(self, svc: Services, cid: int) -> None:
+        if self._stopping or (cid in self.tasks and not self.tasks[cid].done()):
+            return
+        self._halted.discard(cid)
+        task = asyncio.get_running_loop().create_task(self._run(svc, cid), name=f"campaign-{cid}")
+        self.tasks[cid] = task
+        task.add_done_callback(lambda t, cid=cid: self.tasks.pop(cid, None) if self.tasks.get(cid) is t else None)
+
+    def halt(self, cid: int) -> None:
+        """Pause or cancel: workers stop before their next send (the loop also rereads the status)."""
+        self._halted.add(cid)
+
+    async def wait_idle(self, within: float | None = None) -> bool:
+        """Until no campaign is being sent (True), or `within` seconds pass (False)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
+        while self.tasks:
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                return False
+            await asyncio.wait(list(self.tasks.values()), timeout=left)
+        return True
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Shut down gracefully: every send in flight is finished and recorded, then the tasks end."""
+        self._stopping = True
+        if not await self.wait_idle(grace):
+            for task in list(self.tasks.values()):
+                task.cancel()
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    def _go(self, cid: int) -> bool:
+        return not self._stopping and cid not in self._halted
+
+    async def _run(self, svc: Services, cid: int) -> None:
+        try:
+            await data.mark_started(svc.db, cid, svc.now())
+            await self._show_progress(svc, cid, force=True)
+            while self._go(cid):
+                c = await data.get(svc.db, cid)
+                if c is None or c.status != "sending":
+                    break
+                batch = await data.pending(svc.db, cid, BATCH)
+                if not batch:
+                    if await data.finish(svc.db, cid, svc.now()):
+                        await self._final_report(svc, cid)
+                    break
+                queue = collections.deque(batch)
+                n = min(self.workers(svc.settings.broadcast_rate), len(batch))
+                await asyncio.gather(*(self._worker(svc, c, queue) for _ in range(n)))
+            if not self._stopping:
+                await self._show_progress(svc, cid, force=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("campaign sender failed", extra={"campaign": cid})  # the next tick restarts it
+
+    async def _worker(self, svc: Services, c: data.CampaignRow, queue: collections.deque) -> None:
+        while queue and self._go(c.id):
+            recipient = queue.popleft()
+            await self._deliver(svc, c, recipient)
+            await self._show_progress(svc, c.id)
+
+    async def _deliver(self, svc: Services, c: data.CampaignRow, r: data.Pending) -> None:
+        db = svc.db
+        if not r.still_subscribed:
+            await data.mark(db, c.id, r.user_id, "skipped", svc.now(), "unsubscribed")
+            return
+        text, entities = message_for(svc, c.text, c.entities, c.texts, r.locale)
+        attempts = r.attempts
+        if self._open is None:
+            self._open = asyncio.Event()
+            self._open.set()
+        while True:
+            await self._open.wait()
+            async with self.limiter(svc.settings.broadcast_rate):
+                pass
+            try:
+                await svc.outbox.send(r.user_id, text, photo=c.photo, entities=entities or None)
+            except RetryLater as exc:  # Telegram says slow down: everyone waits, nothing is dropped
+                await self._hold(exc.seconds)
+                continue
+            except Unreachable as exc:
+                await data.mark_blocked(db, c.id, r.user_id, svc.now(), str(exc))
+                return
+            except Transient as exc:
+                attempts += 1
+                if attempts >= self.max_attempts:
+                    await data.mark(db, c.id, r.user_id, "failed", svc.now(), str(exc)[:200])
+                    return
+                await data.add_attempt(db, c.id, r.user_id, str(exc))
+                await self.sleep(self.backoff * 2 ** (attempts - 1))
+                continue
+            except SendError as exc:  # BadRecipient and anything else the channel refuses as it is
+                await data.mark(db, c.id, r.user_id, "failed", svc.now(), str(exc)[:200])
+                return
+            await data.mark(db, c.id, r.user_id, "sent", svc.now())
+            return
+
+    async def _hold(self, seconds: float) -> None:
+        assert self._open is not None
+        if not self._open.is_set():
+            await self._open.wait()
+            return
+        self._open.clear()
+        try:
+            log.info("telegram asked to wait", extra={"seconds": seconds})
+            await self.sleep(seconds)
+        finally:
+            self._open.set()
+
+    async def _show_progress(self, svc: Services, cid: int, force: bool = False) -> None:
+        now = svc.clock.now()
+        last = self._last_edit.get(cid)
+        if not force and last is not None and now - last < timedelta(seconds=PROGRESS_EVERY):
+            return
+        self._last_edit[cid] = now
+        c = await data.get(svc.db, cid)
+        if c is None:
+            return
+        c_counts = await data.counts(svc.db, cid)
+        await data.store_counters(svc.db, cid, c_counts)
+        t = await _admin_translator(svc, c.admin_id)
+        text, buttons = await progress_view(svc, cid, t)
+        try:
+            if c.progress_message_id is None:
+                mid = await svc.outbox.send(c.admin_id, text, buttons)
+                await data.set_progress_message(svc.db, cid, c.admin_id, mid)
+            else:
+                await svc.outbox.edit(c.progress_chat_id or c.admin_id, c.progress_message_id, text, buttons)
+        except SendError as exc:  # progress is a courtesy; never let it stop the campaign
+            log.info("progress not shown", extra={"campaign": cid, "error": type(exc).__name__})
+
+    async def _final_report(self, svc: Services, cid: int) -> None:
+        await self._show_progress(svc, cid, force=True)
+        c = await data.get(svc.db, cid)
+        assert c is not None
+        n = await data.counts(svc.db, cid)
+        t = await _admin_translator(svc, c.admin_id)
+        _ = t.gettext
+        lines = [_("✅ Campaign #{id} is finished.").format(id=cid),
+                 _("Sent: {sent} of {total}").format(sent=t.number(n["sent"]), total=t.number(c.total)),
+                 _("Blocked the bot: {n}").format(n=t.number(n["blocked"])),
+                 _("Failed: {n}").format(n=t.number(n["failed"]))]
+        if n["skipped"]:
+            lines.append(_("Unsubscribed before sending: {n}").format(n=t.number(n["skipped"])))
+        try:
+            await svc.outbox.send(c.admin_id, "\n".join(lines))
+        except SendError:
+            log.info("final report not delivered", extra={"campaign": cid})
+        log.info("campaign done", extra={"campaign": cid, **n})
+
+
+async def tick(svc: Services) -> None:
+    """Every second: scheduled campaigns that are due start; campaigns left 'sending' (a restart) resume."""
+    await data.start_due(svc.db, svc.now())
+    for cid in await data.sending(svc.db):
+        svc.sender.start(svc, cid)
+
+
+async def wait_idle(svc: Services, within: float | None = None) -> bool:
+    return await svc.sender.wait_idle(within)
