@@ -169,11 +169,6 @@ async def progress_view(svc: Services, cid: int, t: Translator) -> tuple[str, Bu
     return "\n".join(lines), buttons
 
 
-async def _admin_translator(svc: Services, admin_id: int) -> Translator:
-    admin = await users.get(svc.db, admin_id)
-    return svc.i18n.get(admin.locale if admin else None)
-
-
 # --- the sender -------------------------------------------------------------------------------
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -326,7 +321,7 @@ class Sender:
             return
         c_counts = await data.counts(svc.db, cid)
         await data.store_counters(svc.db, cid, c_counts)
-        t = await _admin_translator(svc, c.admin_id)
+        t = await svc.translator(c.admin_id)
         text, buttons = await progress_view(svc, cid, t)
         try:
             if c.progress_message_id is None:
@@ -342,7 +337,7 @@ class Sender:
         c = await data.get(svc.db, cid)
         assert c is not None
         n = await data.counts(svc.db, cid)
-        t = await _admin_translator(svc, c.admin_id)
+        t = await svc.translator(c.admin_id)
         _ = t.gettext
         lines = [_("✅ Campaign #{id} is finished.").format(id=cid),
                  _("Sent: {sent} of {total}").format(sent=t.number(n["sent"]), total=t.number(c.total)),

@@ -34,16 +34,13 @@ ADMIN = (
 
 async def sync(svc, user_id: int) -> None:
     """Give one person the menu of their roles (volunteer, admin) on top of everyone's."""
-    from bot.data import users
-
-    user = await users.get(svc.db, user_id)
     volunteer = await vdata.get(svc.db, user_id)
     commands = list(EVERYONE)
     if volunteer is not None and volunteer.status == "active":
         commands += VOLUNTEER
-    if svc.is_admin(user) or user_id in svc.settings.admin_ids:
+    if user_id in await svc.admin_ids():
         commands += ADMIN
-    _ = svc.i18n.get(user.locale if user else None).gettext
+    _ = (await svc.translator(user_id)).gettext
     try:
         await svc.outbox.set_commands(user_id, [(name, _(text)) for name, text in commands])
     except SendError:
@@ -52,8 +49,6 @@ async def sync(svc, user_id: int) -> None:
 
 async def sync_all(svc) -> None:
     """At start-up: every admin and active volunteer gets their menu."""
-    people = set(svc.settings.admin_ids)
-    people |= {r["id"] for r in await svc.db.fetchall("SELECT id FROM users WHERE is_admin = 1")}
-    people |= {v.user_id for v in await vdata.listed(svc.db, ("active",))}
+    people = await svc.admin_ids() | {v.user_id for v in await vdata.listed(svc.db, ("active",))}
     for user_id in sorted(people):
         await sync(svc, user_id)

@@ -138,11 +138,6 @@ async def file(svc: Services, user_id: int) -> RequestRow | None:
 
 
 # --- rendering for other people ---------------------------------------------------------------
-async def translator_for(svc: Services, user_id: int) -> Translator:
-    user = await users.get(svc.db, user_id)
-    return svc.i18n.get(user.locale if user else None)
-
-
 def topic_name(svc: Services, t: Translator, topic: str) -> str:
     category = svc.content.categories.get(topic)
     return f"{category.emoji} {category.name.get(t.locale)}" if category else topic
@@ -202,7 +197,7 @@ async def route(svc: Services, request: RequestRow, *, everyone_in_area: bool = 
     chosen = await vdata.choose(svc.db, request.ward, None if everyone_in_area else request.topic,
                                 10_000 if everyone_in_area else s.offer_count, s.volunteer_limit, exclude)
     for volunteer_id in chosen:
-        t = await translator_for(svc, volunteer_id)
+        t = await svc.translator(volunteer_id)
         message_id = await _send(svc, volunteer_id, card(svc, t, request, full=False),
                                  [[(t.gettext("✋ Claim"), f"rq:claim:{request.id}")]])
         if message_id is not None:
@@ -216,7 +211,7 @@ async def _close_offers(svc: Services, request: RequestRow, keep: int | None, no
     for volunteer_id, message_id in await data.offers_of(svc.db, request.id):
         if volunteer_id == keep:
             continue
-        t = await translator_for(svc, volunteer_id)
+        t = await svc.translator(volunteer_id)
         try:
             await svc.outbox.edit(volunteer_id, message_id, f"🔒 {request.code}: {t.gettext(note)}")
         except SendError:
@@ -240,7 +235,7 @@ async def claim(svc: Services, request_id: int, volunteer_id: int) -> ClaimResul
     await data.set_awaiting(svc.db, volunteer_id, "relay", request_id, now)
     volunteer = await vdata.get(svc.db, volunteer_id)
     if request.resident_id:
-        t = await translator_for(svc, request.resident_id)
+        t = await svc.translator(request.resident_id)
         await _send(svc, request.resident_id, t.gettext(
             "🙋 Volunteer {name} is now helping you with request {code}.\n"
             "Their messages will come here. To answer, just type.").format(
@@ -281,7 +276,7 @@ async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestR
     request = await data.get(svc.db, request_id)
     await data.clear_awaiting_for_request(svc.db, request_id)
     if request.resident_id:
-        t = await translator_for(svc, request.resident_id)
+        t = await svc.translator(request.resident_id)
         _ = t.gettext
         await _send(svc, request.resident_id,
                     _("✅ Your request {code} is resolved.\nHow was the help? Tap the stars.").format(
@@ -308,12 +303,12 @@ async def release(svc: Services, request_id: int, volunteer_id: int | None, reas
     await data.clear_awaiting_for_request(svc.db, request_id)
     request = await data.get(svc.db, request_id)
     if volunteer_id is None and previous and previous.volunteer_id:
-        t = await translator_for(svc, previous.volunteer_id)
+        t = await svc.translator(previous.volunteer_id)
         await _send(svc, previous.volunteer_id, t.gettext(
             "↩ Request {code} went back to the queue after a long silence, so someone else can help.").format(
             code=request.code))
     if request.resident_id:
-        t = await translator_for(svc, request.resident_id)
+        t = await svc.translator(request.resident_id)
         await _send(svc, request.resident_id, t.gettext(
             "Request {code}: the volunteer could not continue. We are finding another volunteer for you.").format(
             code=request.code))
@@ -370,7 +365,7 @@ async def assign(svc: Services, request_id: int, admin_id: int, volunteer_id: in
     result = await claim(svc, request_id, volunteer_id)
     if result.won:
         await data.add_event(svc.db, request_id, admin_id, "assigned", svc.now(), str(volunteer_id))
-        t = await translator_for(svc, volunteer_id)
+        t = await svc.translator(volunteer_id)
         await _send(svc, volunteer_id, t.gettext("An admin gave you this request:") + "\n\n"
                     + card(svc, t, result.request, full=True), holder_buttons(t, result.request))
     return result
@@ -381,7 +376,7 @@ async def in_person(svc: Services, request_id: int, volunteer_id: int) -> Reques
     request = await holder_request(svc, request_id, volunteer_id)
     await data.add_event(svc.db, request_id, volunteer_id, "in_person", svc.now())
     if request.resident_id:
-        t = await translator_for(svc, request.resident_id)
+        t = await svc.translator(request.resident_id)
         points = [p for p in svc.content.points.values() if p.ward == request.ward] or list(
             svc.content.points.values())[:3]
         lines = [t.gettext("🏢 Request {code}: the volunteer suggests meeting in person at a support point:").format(
@@ -412,7 +407,7 @@ async def relay(svc: Services, user_id: int, request_id: int, text: str | None =
     """Pass a text (or copy a photo/voice) to the other side, labelled with the request code.
     Neither side sees the other's account; the content itself is not stored."""
     request, to_user, role = await relay_target(svc, user_id, request_id)
-    t = await translator_for(svc, to_user)
+    t = await svc.translator(to_user)
     _ = t.gettext
     if role == "volunteer":
         volunteer = await vdata.get(svc.db, user_id)
@@ -461,19 +456,14 @@ async def tick(svc: Services) -> None:
                                           unreminded=True):
         if await data.transition(svc.db, request.id, "claimed", {"reminded_at": now}, "AND reminded_at IS NULL"):
             await data.add_event(svc.db, request.id, None, "reminded", now)
-            t = await translator_for(svc, request.volunteer_id)
+            t = await svc.translator(request.volunteer_id)
             await _send(svc, request.volunteer_id, t.gettext(
                 "⏰ Request {code} has been quiet for a while. Please message the resident, "
                 "or mark it resolved or release it.").format(code=request.code), holder_buttons(t, request))
 
 
-async def admin_ids(svc: Services) -> set[int]:
-    rows = await svc.db.fetchall("SELECT id FROM users WHERE is_admin = 1")
-    return set(svc.settings.admin_ids) | {r["id"] for r in rows}
-
-
 async def _tell_admins(svc: Services, request: RequestRow) -> None:
-    for admin in sorted(await admin_ids(svc)):
-        t = await translator_for(svc, admin)
+    for admin in sorted(await svc.admin_ids()):
+        t = await svc.translator(admin)
         await _send(svc, admin, t.gettext("⚠️ No volunteer has claimed this request yet:") + "\n\n"
                     + card(svc, t, request, full=False), [[(t.gettext("👤 Assign"), f"rq:assign:{request.id}")]])

@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.content import Content, Guide
 from bot.data import Database, users
 from bot.data import guides as guide_data
-from bot.i18n import I18n
+from bot.i18n import I18n, Translator
 from bot.messaging import Outbox
 from bot.search import Hit, SearchIndex, normalise_query
 
@@ -31,6 +31,15 @@ class Services:
 
     def is_admin(self, user: users.UserRow | None) -> bool:
         return user is not None and (user.id in self.settings.admin_ids or user.is_admin)
+
+    async def admin_ids(self) -> set[int]:
+        """ADMIN_IDS plus those promoted in chat."""
+        return set(self.settings.admin_ids) | {u.id for u in await users.promoted_admins(self.db)}
+
+    async def translator(self, user_id: int) -> Translator:
+        """Everything needed to write to this person in their own language."""
+        user = await users.get(self.db, user_id)
+        return self.i18n.get(user.locale if user else None)
 
     async def search(self, query: str, locale: str) -> list[Hit]:
         """Search and log: a search with no result is kept (folded) for content authors."""

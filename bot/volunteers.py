@@ -7,7 +7,7 @@ from bot.data import requests as rdata
 from bot.data import users
 from bot.data import volunteers as data
 from bot.data.volunteers import VolunteerRow
-from bot.help_requests import Refused, admin_ids, translator_for
+from bot.help_requests import Refused
 from bot.i18n import N_
 from bot.messaging import SendError
 from bot.services import Services
@@ -57,8 +57,8 @@ async def submit(svc: Services, user_id: int, hours: str) -> VolunteerRow:
         return await data.get(svc.db, user_id)
     await data.set_status(svc.db, user_id, "pending", ("applying", "rejected", "removed"), None, svc.now())
     volunteer = await data.get(svc.db, user_id)
-    for admin in sorted(await admin_ids(svc)):
-        t = await translator_for(svc, admin)
+    for admin in sorted(await svc.admin_ids()):
+        t = await svc.translator(admin)
         _ = t.gettext
         text = "\n".join([
             _("🙋 New volunteer application"),
@@ -97,7 +97,7 @@ async def decide(svc: Services, admin_id: int, volunteer_id: int, action: str) -
     new, allowed, note = DECISIONS[action]
     if not await data.set_status(svc.db, volunteer_id, new, allowed, admin_id, svc.now()):
         raise Refused(N_("This was already decided."))
-    t = await translator_for(svc, volunteer_id)
+    t = await svc.translator(volunteer_id)
     try:
         await svc.outbox.send(volunteer_id, t.gettext(note))
     except SendError:
