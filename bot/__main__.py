@@ -72,7 +72,7 @@ def cmd_content(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
     from bot import qr
 
-    return qr.run(args.rest, _content(settings), settings.bot_username)
+    return qr.run(args.rest, _content(settings), settings.bot_username)  # qr parses its own options
 
 
 def parser() -> argparse.ArgumentParser:
@@ -96,7 +96,11 @@ COMMANDS = {"run": cmd_run, "console": cmd_console, "search": cmd_search, "conte
 
 def main(argv: list[str] | None = None) -> int:
     load_dotenv(ROOT / ".env", override=False)
-    args = parser().parse_args(argv)
+    args, unknown = parser().parse_known_args(argv)
+    if args.command == "qr":
+        args.rest = unknown + args.rest  # "--all -o DIR" belongs to qr's own parser
+    elif unknown:
+        parser().error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         settings = Settings.from_env()
     except ConfigError as exc:

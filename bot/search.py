@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from bot.content import Guide
+from bot.content import Guide, Ward
 from bot.textnorm import clean, fold, untype, words
 
 # How much a word counts by where it stands in a guide.
@@ -147,6 +147,23 @@ class SearchIndex:
             key=lambda pair: (-pair[0], self.guides[pair[1]].id),
         )
         return [Hit(self.guides[i], round(s, 3)) for s, i in ranked[:limit] if s >= MIN_SCORE]
+
+
+WARD_PREFIXES = ("phuong ", "ward ", "p ")
+
+
+def match_wards(query: str, wards: list[Ward]) -> list[Ward]:
+    """Wards whose name, or an old ward name they took in, the query mentions; accents optional.
+    An old name that was split ("Đa Kao") matches every ward that took part of it."""
+    folded = f" {_phrase(query)} "
+    found = []
+    for ward in wards:
+        names = {_phrase(ward.name.vi), _phrase(ward.name.en), *(_phrase(a) for a in ward.aliases)}
+        names |= {n.removeprefix(prefix) for n in names for prefix in WARD_PREFIXES}
+        names |= {n.removesuffix(" ward") for n in names}
+        if any(f" {n} " in folded for n in names if " " in n):  # two words at least: "tan dinh", not "tan"
+            found.append(ward)
+    return found
 
 
 def _phrase(text: str) -> str:

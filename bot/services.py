@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from bot.campaigns import Sender
 from bot.clock import Clock, iso
 from bot.config import Settings
-from bot.content import Content, Guide
+from bot.content import Content, Guide, Ward
 from bot.data import Database, users
 from bot.data import guides as guide_data
 from bot.i18n import I18n, Translator
 from bot.messaging import Outbox
-from bot.search import Hit, SearchIndex, normalise_query
+from bot.search import Hit, SearchIndex, match_wards, normalise_query
 
 
 @dataclass
@@ -48,6 +48,9 @@ class Services:
         if normalised:
             await guide_data.log_search(self.db, normalised, len(hits), self.now())
         return hits
+
+    def wards_in(self, query: str) -> list[Ward]:
+        return match_wards(query, list(self.content.wards.values()))
 
     def guide(self, guide_id: str) -> Guide | None:
         return self.content.guides.get(guide_id)

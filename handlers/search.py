@@ -36,12 +36,15 @@ async def search_text(update: Update, context: BotContext) -> None:
 async def run_search(update: Update, context: BotContext, query: str) -> None:
     _ = context.t.gettext
     hits = await context.svc.search(query, context.t.locale)
+    wards = context.svc.wards_in(query)
     shown = " ".join(query.split())
     shown = shown if len(shown) <= ECHO_LIMIT else shown[:ECHO_LIMIT] + "…"
-    if hits:
+    if hits or wards:
         rows = [[(h.guide.title.get(context.t.locale), f"g:{h.guide.id}:open")] for h in hits]
+        rows += [[("📍 " + _("Support points: {ward}").format(ward=w.name.get(context.t.locale)), f"pts:{w.id}")]
+                 for w in wards]
         await update.effective_message.reply_text(
-            _("🔎 Guides for “{query}”:").format(query=shown),
+            (_("🔎 Guides for “{query}”:") if hits else _("📍 Support points for “{query}”:")).format(query=shown),
             reply_markup=keyboard(*rows, [(_("🙋 Ask for help"), "m:h"), home_button(context.t)]))
         return
     if not any(ch.isalnum() for ch in query):

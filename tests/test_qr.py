@@ -70,3 +70,15 @@ def test_cli_unknown_guide(tmp_path, content, capsys):
 def test_cli_bad_arguments(content, capsys):
     assert qr.run([], content, BOT) == 2
     assert qr.run(["vietqr-pay", "--all", "-o", "x"], content, BOT) == 2
+
+
+def test_cli_writes_one_poster_per_guide(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[1]
+    result = subprocess.run([sys.executable, "-m", "bot", "qr", "--all", "-o", str(tmp_path / "posters")],
+                            cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.stem for p in (tmp_path / "posters").glob("*.png"))
+    assert written == sorted(load(root / "content").guides)

@@ -102,3 +102,10 @@ def test_every_query_file_entry_names_a_real_guide():
     assert len(QUERIES) >= 40
     assert {q["expect"] for q in QUERIES} <= set(CONTENT.guides)
     assert Path(ROOT / "tests" / "data" / "search_queries.toml").exists()
+
+
+@pytest.mark.parametrize("guide_id", sorted(CONTENT.guides))
+def test_every_guide_is_found_by_its_title_typed_without_accents(guide_id):
+    title = CONTENT.guides[guide_id].title.vi
+    assert guide_id in top(fold(title)), (fold(title), top(fold(title)))
+    assert any(g.id == guide_id for g in CONTENT.guides_in(CONTENT.guides[guide_id].category))  # browsable

@@ -33,3 +33,13 @@ async def test_english_search(bot: Harness):
     await bot.press(R, "English")
     [reply] = await bot.send(R, "scam phone call")
     assert reply.labels[0] == bot.svc.guide("scam-calls").title.en
+
+
+async def test_ward_names_without_accents_lead_to_support_points(bot: Harness):
+    [reply] = await bot.send(R, "diem ho tro phuong tan dinh")
+    assert "📍 Điểm hỗ trợ: Phường Tân Định" in reply.labels
+    [split] = await bot.send(R, "da kao")  # an old ward split between two new ones
+    assert {"📍 Điểm hỗ trợ: Phường Sài Gòn", "📍 Điểm hỗ trợ: Phường Tân Định"} <= set(split.labels)
+    assert split.text == "📍 Điểm hỗ trợ cho “da kao”:"
+    [points] = await bot.press(R, "Phường Tân Định")
+    assert points.text.startswith("📍 ")
