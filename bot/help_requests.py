@@ -130,6 +130,8 @@ async def file(svc: Services, user_id: int) -> RequestRow | None:
         await data.add_event(svc.db, request_id, user_id, "filed", now)
         if draft.phone:
             await data.record_consent(svc.db, user_id, CONTACT_PURPOSE, True, now)
+        if draft.ward:
+            await users.set_ward(svc.db, user_id, draft.ward)
         await data.delete_draft(svc.db, user_id)
     log.info("request filed", extra={"request": request_id})
     request = await data.get(svc.db, request_id)

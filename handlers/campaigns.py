@@ -127,6 +127,16 @@ async def add_photo(update: Update, context: BotContext) -> int:
 
 
 @admin_step
+async def photo_expected(update: Update, context: BotContext) -> int:
+    """Text where the optional photo was asked for: say what the step wants, lose nothing."""
+    _ = context.t.gettext
+    await update.effective_message.reply_text(_("Please send a photo, or tap “Next ▶” to go on without one."),
+                                              reply_markup=keyboard([(_("Next ▶"), "bc:next")],
+                                                                    [_cancel_button(context)]))
+    return PHOTO
+
+
+@admin_step
 async def ask_audience(update: Update, context: BotContext) -> int:
     """Who receives it; the count of everyone subscribed is shown on the first button."""
     _ = context.t.gettext
@@ -155,7 +165,9 @@ async def choose_audience(update: Update, context: BotContext) -> int:
             await update.callback_query.answer(_("No subscribed resident has chosen a ward yet."), show_alert=True)
             return AUDIENCE
         context.user_data["bc_wards"] = [w for w, _n in wards]
-        rows = [[(f"{ward} ({context.t.number(n)})", f"bc:w:{i}")] for i, (ward, n) in enumerate(wards[:30])]
+        names = context.svc.content.wards
+        rows = [[(f"{names[w].name.get(context.t.locale) if w in names else w} ({context.t.number(n)})", f"bc:w:{i}")]
+                for i, (w, n) in enumerate(wards[:30])]
         await show(update, context, _("Which ward?"), keyboard(*rows, [_cancel_button(context)]))
         return WARD
     rows = [[(LANGUAGE_NAMES[lang], f"bc:l:{lang}") for lang in LOCALES], [_cancel_button(context)]]
@@ -378,7 +390,8 @@ def register(app: Application) -> None:
             entry_points=[CommandHandler("broadcast", start)],
             states={
                 COMPOSE: [MessageHandler(text, compose_text), MessageHandler(filters.PHOTO, compose_photo)],
-                PHOTO: [MessageHandler(filters.PHOTO, add_photo), CallbackQueryHandler(ask_audience, r"^bc:next$")],
+                PHOTO: [MessageHandler(filters.PHOTO, add_photo), CallbackQueryHandler(ask_audience, r"^bc:next$"),
+                        MessageHandler(text, photo_expected)],
                 AUDIENCE: [CallbackQueryHandler(choose_audience, r"^bc:aud:(all|ward|locale|volunteers)$")],
                 WARD: [CallbackQueryHandler(choose_ward, r"^bc:w:")],
                 LANGUAGE: [CallbackQueryHandler(choose_language, r"^bc:l:")],

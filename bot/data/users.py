@@ -42,6 +42,11 @@ async def get(db: Database, user_id: int) -> UserRow | None:
     return _row(row) if row else None
 
 
+async def set_ward(db: Database, user_id: int, ward: str) -> None:
+    """The ward a resident last said they live in (campaigns by ward use it)."""
+    await db.execute("UPDATE users SET ward = ? WHERE id = ?", (ward, user_id))
+
+
 async def set_locale(db: Database, user_id: int, locale: str) -> None:
     await db.execute("UPDATE users SET locale = ? WHERE id = ?", (locale, user_id))
 

@@ -68,9 +68,9 @@ async def test_broadcast_end_to_end_with_preview_and_exact_count(bot: Harness):
 
 
 async def test_text_per_language_by_ward_with_photo(bot: Harness):
-    await residents(bot, 2, ward="Phường Sài Gòn")
-    await residents(bot, 1, start=3000, ward="Phường Sài Gòn", locale="en")
-    await residents(bot, 4, start=4000, ward="Phường Bến Thành")
+    await residents(bot, 2, ward="sai-gon")
+    await residents(bot, 1, start=3000, ward="sai-gon", locale="en")
+    await residents(bot, 4, start=4000, ward="ben-thanh")
     await bot.send(ADMIN, "/broadcast")
     await bot.send(ADMIN, "Họp tổ dân phố")
     await bot.driver.send_kind(ADMIN, "photo")

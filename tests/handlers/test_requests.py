@@ -336,3 +336,8 @@ async def test_command_menus_follow_roles(bot: Harness):
     assert menu["mine"] == "Yêu cầu tôi đang hỗ trợ" and "queue" not in menu
     await volunteers.decide(bot.svc, ADMIN, 2601, "pause")
     assert "mine" not in {c["command"] for c in bot.api.commands[("chat:2601", "")]}
+
+
+async def test_the_ward_given_in_a_request_is_remembered_for_campaigns(bot: Harness):
+    await file_request(bot, ward="Tân Định")
+    assert (await users.get(bot.svc.db, R)).ward == "tan-dinh"
