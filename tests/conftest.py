@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,10 +56,13 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-@pytest.fixture
-async def bot(settings: Settings) -> AsyncIterator[Harness]:
-    clock = FakeClock()
-    api = FakeBotAPI(clock, settings.bot_username)
+@contextlib.asynccontextmanager
+async def open_bot(settings: Settings, clock: FakeClock | None = None,
+                   api: FakeBotAPI | None = None) -> AsyncIterator[Harness]:
+    """The real Application on the stand-in; fails the test if any handler raised.
+    Pass the same settings (database file), clock and api again to play a restart."""
+    clock = clock or FakeClock()
+    api = api or FakeBotAPI(clock, settings.bot_username)
     app = build_application(settings, request=api, clock=clock, rate_limit=False)
     harness = Harness(app, api, ChatDriver(app, api), clock)
 
@@ -69,3 +73,9 @@ async def bot(settings: Settings) -> AsyncIterator[Harness]:
     async with running(app):
         yield harness
     assert harness.errors == [], "a handler raised"
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[Harness]:
+    async with open_bot(settings) as harness:
+        yield harness

@@ -12,12 +12,13 @@ from pathlib import Path
 from telegram.error import TimedOut
 
 from bot import campaigns
-from bot.app import TICKS, build_application, running
-from bot.botapi_standin import ApiFault, ChatDriver, FakeBotAPI
+from bot.app import TICKS
+from bot.botapi_standin import ApiFault, FakeBotAPI
 from bot.campaigns import Draft
 from bot.clock import FakeClock
 from bot.data import users
 from tests.conftest import ADMIN, Harness, make_settings
+from tests.conftest import open_bot as conftest_open_bot
 
 BASE = 100_000
 
@@ -25,20 +26,9 @@ BASE = 100_000
 @contextlib.asynccontextmanager
 async def open_bot(tmp_path: Path, clock: FakeClock | None = None, **overrides) -> AsyncIterator[Harness]:
     """The conftest harness with other settings (and a shared DB file across restarts)."""
-    settings = make_settings(tmp_path, **overrides)
-    clock = clock or FakeClock()
-    api = FakeBotAPI(clock, settings.bot_username)
-    app = build_application(settings, request=api, clock=clock, rate_limit=False)
-    harness = Harness(app, api, ChatDriver(app, api), clock)
-
-    async def record(update: object, context) -> None:
-        harness.errors.append(context.error)
-
-    app.add_error_handler(record)
-    async with running(app):
+    async with conftest_open_bot(make_settings(tmp_path, **overrides), clock) as harness:
         harness.svc.sender.sleep = no_sleep
         yield harness
-    assert harness.errors == []
 
 
 async def no_sleep(seconds: float) -> None:

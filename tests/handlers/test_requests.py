@@ -1,15 +1,14 @@
 """The life of a help request, end to end through the real Application on the stand-in."""
 
 import asyncio
-from dataclasses import replace
 
 from bot import help_requests
-from bot.app import build_application, running
-from bot.botapi_standin import ChatDriver
+from bot.botapi_standin import FakeBotAPI
+from bot.clock import FakeClock
 from bot.data import requests as rdata
 from bot.data import users
 from bot.data import volunteers as vdata
-from tests.conftest import ADMIN, Harness
+from tests.conftest import ADMIN, Harness, open_bot
 
 R = 1001  # resident
 NOT_ALLOWED = "Xin lỗi, mục này chỉ dành cho quản trị viên."
@@ -296,30 +295,22 @@ async def test_limit_of_open_requests(bot: Harness):
     assert alert.text == "Bạn đang giữ đủ số yêu cầu rồi. Bạn xong một yêu cầu trước nhé."
 
 
-async def test_a_restart_mid_conversation_resumes(tmp_path, settings):
-    from bot.botapi_standin import FakeBotAPI
-    from bot.clock import FakeClock
-
+async def test_a_restart_mid_conversation_resumes(settings):
     clock = FakeClock()
     api = FakeBotAPI(clock)
-    app = build_application(settings, request=api, clock=clock, rate_limit=False)
-    async with running(app):
-        driver = ChatDriver(app, api)
-        await driver.send(R, "/ask")
-        await driver.press(R, 1)  # a topic
-        await driver.send(R, "Không đăng nhập được")
-    app2 = build_application(replace(settings), request=api, clock=clock, rate_limit=False)
-    async with running(app2):
-        driver = ChatDriver(app2, api)
-        events = await driver.press(R, 1)  # the ward question, still on screen
+    async with open_bot(settings, clock, api) as first:
+        await first.send(R, "/ask")
+        await first.driver.press(R, 1)  # a topic
+        await first.send(R, "Không đăng nhập được")
+    async with open_bot(settings, clock, api) as second:  # a new process on the same database
+        events = await second.driver.press(R, 1)  # the ward question, still on screen
         assert "Bước 4/5" in events[-1].text
-        await driver.press(R, 1)  # mode
-        await driver.press(R, 1)  # messages only
-        events = await driver.press(R, 1)  # confirm
+        await second.driver.press(R, 1)  # mode
+        await second.driver.press(R, 1)  # messages only
+        events = await second.driver.press(R, 1)  # confirm
         assert "Mã yêu cầu: HT-" in events[-1].text
-        row = await app2.bot_data["svc"].db.fetchone("SELECT description FROM help_requests")
+        row = await second.svc.db.fetchone("SELECT description FROM help_requests")
         assert row[0] == "Không đăng nhập được"
-
 
 async def test_command_menus_follow_roles(bot: Harness):
     admin_menu = [c["command"] for c in bot.api.commands[(f"chat:{ADMIN}", "")]]
