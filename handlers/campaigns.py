@@ -16,10 +16,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import campaigns
+from bot import campaigns, privacy
 from bot.campaigns import Draft
 from bot.config import LOCALES
-from bot.data import users
 from handlers.admin import is_admin, not_allowed
 from handlers.common import BotContext, Button, callback_args, keyboard, show, stale
 from handlers.start import LANGUAGE_NAMES
@@ -355,7 +354,7 @@ async def out_of_conversation(update: Update, context: BotContext) -> None:
 async def unsubscribe(update: Update, context: BotContext) -> None:
     """/unsubscribe: no more campaign messages (help requests are not affected)."""
     _ = context.t.gettext
-    await users.set_subscribed(context.svc.db, context.user.id, False)
+    await privacy.set_campaigns(context.svc, context.user.id, False)
     await update.effective_message.reply_text(
         _("Done. You will not get campaign messages any more. Your help requests are not affected.\n"
           "To get them again, send /subscribe."))
@@ -364,7 +363,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 async def subscribe(update: Update, context: BotContext) -> None:
     """/subscribe: campaign messages again."""
     _ = context.t.gettext
-    await users.set_subscribed(context.svc.db, context.user.id, True)
+    await privacy.set_campaigns(context.svc, context.user.id, True)
     await update.effective_message.reply_text(
         _("Done. You will get campaign messages again. To stop them, send /unsubscribe."))
 
