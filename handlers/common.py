@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
@@ -35,6 +36,19 @@ def keyboard(*rows: list[Button] | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]
     )
+
+
+_ID = re.compile(r"-?[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # SQLite INTEGER
+
+
+def as_id(raw: str, *, signed: bool = False) -> int | None:
+    """A number from callback data or a command argument: ASCII digits only (str.isdigit() also takes
+    '²' and other scripts' digits) and within SQLite's INTEGER range; None otherwise."""
+    if not _ID.fullmatch(raw) or (raw.startswith("-") and not signed):
+        return None
+    value = int(raw)
+    return value if -MAX_ID <= value <= MAX_ID else None
 
 
 def callback_args(update: Update, n: int) -> list[str]:

@@ -7,7 +7,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, Ty
 
 from bot import moderation
 from bot.data import users
-from handlers.common import BotContext, not_allowed
+from handlers.common import BotContext, as_id, not_allowed
 
 
 async def flood_gate(update: Update, context: BotContext) -> None:
@@ -39,10 +39,10 @@ async def ban_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     ban = message.text.split()[0].lower().startswith("/ban")
     args = context.args or []
-    if len(args) != 1 or not args[0].lstrip("-").isdigit():
+    target = as_id(args[0], signed=True) if len(args) == 1 else None
+    if target is None:
         await message.reply_text(_("Use /ban ID or /unban ID."))
         return
-    target = int(args[0])
     result = await moderation.set_ban(svc, context.user, target, ban)
     text = {
         "ok": _("Done: {id} is banned.") if ban else _("Done: {id} can use the bot again."),
