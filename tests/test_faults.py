@@ -224,3 +224,22 @@ def test_sigkill_loses_no_confirmed_request_and_the_campaign_completes(tmp_path)
     assert set(rows.values()) == {"sent"} and set(rows) == subscribed and len(rows) > 200
     assert set(delivered) == set(rows) - {ADMIN}  # every resident got the message (the admin's copy is not counted)
     assert len(delivered) - len(set(delivered)) <= 25  # at most the sends in flight at the crash, twice
+
+
+async def test_a_restart_resumes_the_ask_wizard_where_it_stopped(tmp_path):
+    from tests.test_campaigns import open_bot
+
+    async with open_bot(tmp_path) as bot:
+        await bot.send(R, "/ask")
+        await bot.press(R, "VNeID")
+        await bot.send(R, "Tôi không đăng nhập được")
+        wizard = bot.driver.latest_with_buttons(R)
+    async with open_bot(tmp_path) as bot:  # a new process on the same database
+        bot.api.messages[R][wizard["message_id"]] = wizard  # the resident's phone still shows it
+        await bot.driver.press_data(R, "aw:w:ben-thanh", wizard["message_id"])
+        await bot.press(R, "Nhắn tin qua Trợ lý số")
+        await bot.press(R, "Chỉ nhắn tin")
+        events = await bot.press(R, "Xác nhận")
+        assert "Mã yêu cầu: HT-" in events[-1].text
+        [row] = await bot.svc.db.fetchall("SELECT description FROM help_requests")
+        assert row[0] == "Tôi không đăng nhập được"
