@@ -1,4 +1,4 @@
-"""python -m bot [run|console|search|content|qr] — see README."""
+"""python -m bot [run|console|search|content|qr|backup] — see README."""
 
 from __future__ import annotations
 
@@ -75,6 +75,17 @@ def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
     return qr.run(args.rest, _content(settings), settings.bot_username)  # qr parses its own options
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.data.backup import backup
+
+    if not settings.database_path.exists():
+        print(f"No database at {settings.database_path}", file=sys.stderr)
+        return 1
+    size, check = backup(settings.database_path, args.path)
+    print(f"Backup written to {args.path} ({size} bytes), integrity check: {check}")
+    return 0 if check == "ok" else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý số: the digital assistant bot.")
     sub = p.add_subparsers(dest="command")
@@ -88,10 +99,13 @@ def parser() -> argparse.ArgumentParser:
     content.add_argument("action", choices=["check"])
     qr = sub.add_parser("qr", help="QR posters: qr GUIDE_ID -o poster.png | qr --all -o DIR", add_help=False)
     qr.add_argument("rest", nargs=argparse.REMAINDER)
+    backup = sub.add_parser("backup", help="copy the database safely while the bot runs")
+    backup.add_argument("path", help="where to write the copy")
     return p
 
 
-COMMANDS = {"run": cmd_run, "console": cmd_console, "search": cmd_search, "content": cmd_content, "qr": cmd_qr}
+COMMANDS = {"run": cmd_run, "console": cmd_console, "search": cmd_search, "content": cmd_content, "qr": cmd_qr,
+            "backup": cmd_backup}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from telegram.request import BaseRequest
 
 import handlers
-from bot import campaigns, help_requests
+from bot import campaigns, help_requests, logsafe, privacy
 from bot import commands as commands_mod
 from bot import content as content_mod
 from bot.clock import Clock
@@ -32,6 +32,7 @@ Tick = Callable[[Services], Awaitable[None]]
 TICKS: list[tuple[str, float, Tick]] = [
     ("escalations", 60.0, help_requests.tick),
     ("campaigns", 1.0, campaigns.tick),
+    ("retention", 3600.0, privacy.retention_tick),  # idempotent: erases only what has passed retention
 ]
 
 
@@ -72,6 +73,7 @@ async def _post_shutdown(app: Application) -> None:
 def build_application(settings: Settings, *, request: BaseRequest | None = None, clock: Clock | None = None,
                       rate_limit: bool = True) -> Application:
     """The real Application; `request` swaps Telegram's servers for the in-process stand-in."""
+    logsafe.install()  # before anything logs: no message text or phone number in any log record
     builder = (
         Application.builder()
         .token(settings.bot_token or STANDIN_TOKEN)

@@ -16,6 +16,9 @@ EVERYONE = (
     ("volunteer", N_("Become a volunteer")),
     ("subscribe", N_("Get campaign messages")),
     ("unsubscribe", N_("Stop campaign messages")),
+    ("privacy", N_("How my data is used")),
+    ("mydata", N_("My data")),
+    ("deletemydata", N_("Delete my data")),
 )
 VOLUNTEER = (
     ("mine", N_("Requests I am helping with")),
@@ -29,6 +32,8 @@ ADMIN = (
     ("stats", N_("Numbers and charts")),
     ("export", N_("Download requests as CSV")),
     ("admins", N_("Manage admins")),
+    ("ban", N_("Ban a user: /ban ID")),
+    ("unban", N_("Lift a ban: /unban ID")),
 )
 
 

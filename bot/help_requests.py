@@ -83,6 +83,7 @@ def next_step(draft: Draft) -> str:
 
 async def begin(svc: Services, user_id: int, guide_id: str | None = None) -> Draft:
     guide = svc.guide(guide_id) if guide_id else None
+    await data.clear_awaiting_kind(svc.db, user_id, "vol_name")  # an unanswered /volunteer must not take the text
     await data.start_draft(svc.db, user_id, "topic", guide.category if guide else None,
                            guide.id if guide else None, svc.now())
     return await _advance(svc, user_id)

@@ -10,8 +10,10 @@ from bot.config import Settings
 from bot.content import Content, Guide, Ward
 from bot.data import Database, users
 from bot.data import guides as guide_data
+from bot.faults import ErrorThrottle
 from bot.i18n import I18n, Translator
 from bot.messaging import Outbox
+from bot.moderation import FloodGuard
 from bot.search import Hit, SearchIndex, match_wards, normalise_query
 
 
@@ -25,6 +27,12 @@ class Services:
     clock: Clock
     outbox: Outbox
     sender: Sender = field(default_factory=Sender)  # campaign tasks in this process
+    errors: ErrorThrottle = field(default_factory=ErrorThrottle)  # error reports to admins, per kind
+    flood: FloodGuard | None = None  # built from the settings in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.flood is None:
+            self.flood = FloodGuard(self.settings.flood_max, self.settings.flood_seconds)
 
     def now(self) -> str:
         return iso(self.clock.now())

@@ -8,7 +8,7 @@ from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
 from bot import admins, commands, stats
-from handlers.common import BotContext, not_allowed
+from handlers.common import BotContext, as_id, not_allowed
 
 
 def is_admin(context: BotContext) -> bool:
@@ -23,8 +23,8 @@ async def admins_command(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
     svc, message = context.svc, update.effective_message
     args = context.args or []
-    if args and args[0] in ("add", "remove") and len(args) == 2 and args[1].lstrip("-").isdigit():
-        target = int(args[1])
+    if args and args[0] in ("add", "remove") and len(args) == 2 and as_id(args[1], signed=True) is not None:
+        target = as_id(args[1], signed=True)
         result = await admins.change(svc, context.user, target, args[0] == "add")
         if result == "ok":
             await commands.sync(svc, target)

@@ -16,12 +16,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import campaigns
+from bot import campaigns, privacy
 from bot.campaigns import Draft
 from bot.config import LOCALES
-from bot.data import users
 from handlers.admin import is_admin, not_allowed
-from handlers.common import BotContext, Button, callback_args, keyboard, show, stale
+from handlers.common import BotContext, Button, as_id, callback_args, keyboard, show, stale
 from handlers.start import LANGUAGE_NAMES
 
 COMPOSE, PHOTO, AUDIENCE, WARD, LANGUAGE, MODE, PER_LANG, CONFIRM, SCHEDULE = range(9)
@@ -180,11 +179,12 @@ async def choose_ward(update: Update, context: BotContext) -> int:
     """bc:w:INDEX (the index into the list shown, so a long ward name fits callback data)."""
     index = callback_args(update, 2)[1]
     wards = context.user_data.get("bc_wards", [])
-    if not index.isdigit() or int(index) >= len(wards):
+    n = as_id(index)
+    if n is None or n >= len(wards):
         await stale(update, context)
         return WARD
     draft = _draft(context)
-    draft.audience_kind, draft.audience_value = "ward", wards[int(index)]
+    draft.audience_kind, draft.audience_value = "ward", wards[n]
     return await after_audience(update, context)
 
 
@@ -339,11 +339,12 @@ async def cancel(update: Update, context: BotContext) -> int:
 async def control(update: Update, context: BotContext) -> None:
     """cmp:pause|resume|cancel:ID on the progress message; the service checks the role."""
     _ = context.t.gettext
-    action, cid = callback_args(update, 2)
-    if not cid.isdigit():
+    action, raw = callback_args(update, 2)
+    cid = as_id(raw)
+    if cid is None:
         await stale(update, context)
         return
-    result = await campaigns.control(context.svc, context.user, int(cid), action)
+    result = await campaigns.control(context.svc, context.user, cid, action)
     if result == "not_allowed":
         await not_allowed(update, context)
         return
@@ -352,7 +353,7 @@ async def control(update: Update, context: BotContext) -> None:
         return
     notes = {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled.")}
     await update.callback_query.answer(notes[action] if result == "ok" else _("This campaign has already moved on."))
-    text, buttons = await campaigns.progress_view(context.svc, int(cid), context.t)
+    text, buttons = await campaigns.progress_view(context.svc, cid, context.t)
     await show(update, context, text, _markup(buttons))
 
 
@@ -367,7 +368,7 @@ async def out_of_conversation(update: Update, context: BotContext) -> None:
 async def unsubscribe(update: Update, context: BotContext) -> None:
     """/unsubscribe: no more campaign messages (help requests are not affected)."""
     _ = context.t.gettext
-    await users.set_subscribed(context.svc.db, context.user.id, False)
+    await privacy.set_campaigns(context.svc, context.user.id, False)
     await update.effective_message.reply_text(
         _("Done. You will not get campaign messages any more. Your help requests are not affected.\n"
           "To get them again, send /subscribe."))
@@ -376,7 +377,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 async def subscribe(update: Update, context: BotContext) -> None:
     """/subscribe: campaign messages again."""
     _ = context.t.gettext
-    await users.set_subscribed(context.svc.db, context.user.id, True)
+    await privacy.set_campaigns(context.svc, context.user.id, True)
     await update.effective_message.reply_text(
         _("Done. You will get campaign messages again. To stop them, send /unsubscribe."))
 

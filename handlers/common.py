@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
+from bot import moderation
 from bot.data import users
 from bot.i18n import N_, Translator
 from bot.services import Services
@@ -34,6 +36,19 @@ def keyboard(*rows: list[Button] | None) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]
     )
+
+
+_ID = re.compile(r"-?[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # SQLite INTEGER
+
+
+def as_id(raw: str, *, signed: bool = False) -> int | None:
+    """A number from callback data or a command argument: ASCII digits only (str.isdigit() also takes
+    '²' and other scripts' digits) and within SQLite's INTEGER range; None otherwise."""
+    if not _ID.fullmatch(raw) or (raw.startswith("-") and not signed):
+        return None
+    value = int(raw)
+    return value if -MAX_ID <= value <= MAX_ID else None
 
 
 def callback_args(update: Update, n: int) -> list[str]:
@@ -94,6 +109,19 @@ async def not_allowed(update: Update, context: BotContext) -> None:
         await update.effective_message.reply_text(text)
 
 
+async def banned(update: Update, context: BotContext) -> None:
+    """A banned person hears it once; everything after is ignored."""
+    if not await moderation.owes_ban_notice(context.svc, context.user.id):
+        return
+    _ = context.t.gettext
+    text = _("Sorry, you can no longer use this bot. If you think this is a mistake, contact your ward office.")
+    chat = update.effective_chat
+    if chat is not None and chat.type == chat.PRIVATE:
+        await context.bot.send_message(chat.id, text)
+    if update.callback_query:
+        await update.callback_query.answer()
+
+
 async def gate(update: Update, context: BotContext) -> None:
     """Runs before every handler: who is this, which language; private chats only."""
     user, chat = update.effective_user, update.effective_chat
@@ -102,6 +130,9 @@ async def gate(update: Update, context: BotContext) -> None:
     svc = context.svc
     context.user = await users.touch(svc.db, user.id, user.first_name, user.username, svc.now())
     context.t = svc.i18n.get(context.user.locale)
+    if context.user.banned and not svc.is_admin(context.user):
+        await banned(update, context)
+        raise ApplicationHandlerStop
     if update.callback_query is not None and not update.callback_query.data:
         # python-telegram-bot routes data-less queries to every pattern handler: stop them here
         await stale(update, context)

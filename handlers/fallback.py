@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from bot import faults
 from handlers.common import BotContext, keyboard, menu_rows, stale
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,18 @@ async def not_text(update: Update, context: BotContext) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the failure by update id and type only (no text, no phone); tell the user kindly."""
-    log.error("handler failed", exc_info=context.error,
-              extra={"update_id": getattr(update, "update_id", None)})
+    """Log the failure by update id and error kind only (no text, no phone); tell admins (at most once
+    per kind every 10 minutes) and the user kindly."""
+    error = context.error
+    key = faults.error_key(error) if error is not None else "?"
+    log.error("handler failed", exc_info=error, extra={"update_id": getattr(update, "update_id", None),
+                                                       "error_key": key})
+    svc = context.application.bot_data.get("svc")
+    if svc is not None and error is not None:
+        try:
+            await faults.report(svc, error)
+        except Exception:  # the error report must never raise itself
+            log.warning("could not tell the admins about an error", extra={"error_key": key})
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
         t = getattr(context, "t", None) or context.application.bot_data["svc"].i18n.get(None)
         _ = t.gettext

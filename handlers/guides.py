@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot.content import Guide
 from bot.data import guides as guide_data
-from handlers.common import BotContext, Button, callback_args, home_button, keyboard, show, stale
+from handlers.common import BotContext, Button, as_id, callback_args, home_button, keyboard, show, stale
 
 PAGE_SIZE = 8
 
@@ -30,14 +30,14 @@ async def category(update: Update, context: BotContext) -> None:
     query = update.callback_query
     cid, page = callback_args(update, 2)
     cat = context.svc.content.categories.get(cid)
-    if cat is None or not page.isdigit():
+    if cat is None or as_id(page) is None:
         await stale(update, context)
         return
     _ = context.t.gettext
     locale = context.t.locale
     items = context.svc.content.guides_in(cid)
     pages = max(1, -(-len(items) // PAGE_SIZE))
-    n = min(int(page), pages - 1)
+    n = min(as_id(page), pages - 1)
     rows = [[(g.title.get(locale), f"g:{g.id}:open")] for g in items[n * PAGE_SIZE:(n + 1) * PAGE_SIZE]]
     nav: list[Button] = []
     if n > 0:
@@ -99,7 +99,8 @@ async def step(update: Update, context: BotContext) -> None:
     query = update.callback_query
     gid, arg = callback_args(update, 2)
     guide = context.svc.guide(gid)
-    if guide is None or not (arg in ("open", "done") or (arg.isdigit() and int(arg) < len(guide.steps))):
+    index = as_id(arg)
+    if guide is None or not (arg in ("open", "done") or (index is not None and index < len(guide.steps))):
         await stale(update, context)
         return
     await query.answer()
@@ -113,7 +114,7 @@ async def step(update: Update, context: BotContext) -> None:
     elif arg == "open":
         await open_guide(update, context, guide)
     else:
-        await render_step(update, context, guide, int(arg))
+        await render_step(update, context, guide, index)
 
 
 async def feedback(update: Update, context: BotContext) -> None:

@@ -17,7 +17,7 @@ from bot.data import requests as data
 from bot.data.requests import Draft, RequestRow
 from bot.help_requests import MODES, RELEASE_REASONS, STATUS, Refused
 from bot.i18n import N_
-from handlers.common import BotContext, Button, callback_args, home_button, keyboard, show, stale
+from handlers.common import BotContext, Button, as_id, callback_args, home_button, keyboard, show, stale
 
 TOTAL_STEPS = 5
 STEP_NUMBER = {"topic": 1, "description": 2, "ward": 3, "mode": 4, "contact": 5, "phone": 5}
@@ -254,10 +254,10 @@ async def request_button(update: Update, context: BotContext) -> None:
 
         await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
         return
-    if not raw_id.isdigit():
+    request_id = as_id(raw_id)
+    if request_id is None:
         await stale(update, context)
         return
-    request_id = int(raw_id)
     try:
         if action == "claim":
             result = await service.claim(svc, request_id, uid)
@@ -299,7 +299,7 @@ async def request_button(update: Update, context: BotContext) -> None:
         elif action == "inp":
             await service.in_person(svc, request_id, uid)
             await query.answer(_("The resident got the nearest support points."), show_alert=True)
-        elif action == "rate" and arg.isdigit():
+        elif action == "rate" and arg in ("1", "2", "3", "4", "5"):
             await service.rate(svc, request_id, uid, int(arg))
             await query.answer()
             await show(update, context, _("Thank you for rating: {stars}\nWould you like to add a comment? "

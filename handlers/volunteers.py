@@ -20,7 +20,7 @@ from bot.data import volunteers as vdata
 from bot.data.volunteers import VolunteerRow
 from bot.help_requests import Refused
 from bot.i18n import N_
-from handlers.common import BotContext, Button, callback_args, home_button, keyboard, not_allowed, show, stale
+from handlers.common import BotContext, Button, as_id, callback_args, home_button, keyboard, not_allowed, show, stale
 
 
 # --- applying ---------------------------------------------------------------------------------
@@ -111,11 +111,12 @@ async def admin_decision(update: Update, context: BotContext) -> None:
     action, raw = callback_args(update, 2)
     query = update.callback_query
     _ = context.t.gettext
-    if not raw.isdigit():
+    volunteer_id = as_id(raw)
+    if volunteer_id is None:
         await stale(update, context)
         return
     try:
-        v = await volunteers.decide(context.svc, context.user.id, int(raw), action)
+        v = await volunteers.decide(context.svc, context.user.id, volunteer_id, action)
     except Refused as exc:
         await query.answer(_(exc.message), show_alert=True)
         return
@@ -209,7 +210,8 @@ async def assign_button(update: Update, context: BotContext) -> None:
     if not svc.is_admin(context.user):
         await not_allowed(update, context)
         return
-    request = await rdata.get(svc.db, int(raw_id)) if raw_id.isdigit() else None
+    request_id = as_id(raw_id)
+    request = await rdata.get(svc.db, request_id) if request_id is not None else None
     if request is None:
         await stale(update, context)
         return
@@ -223,11 +225,12 @@ async def assign_button(update: Update, context: BotContext) -> None:
         await show(update, context, _("Who should take {code}?").format(code=request.code),
                    keyboard(*[[(v.display_name, f"rq:asg:{request.id}:{v.user_id}")] for v in people]))
         return
-    if not raw_vol.isdigit():
+    volunteer_id = as_id(raw_vol)
+    if volunteer_id is None:
         await stale(update, context)
         return
     try:
-        result = await service.assign(svc, request.id, context.user.id, int(raw_vol))
+        result = await service.assign(svc, request.id, context.user.id, volunteer_id)
     except Refused as exc:
         await query.answer(_(exc.message), show_alert=True)
         return

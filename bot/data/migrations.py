@@ -189,4 +189,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
             at TEXT NOT NULL
         )""",
     ),
+    # 4: trust: a banned user is told once; retention finds closed requests by when they closed
+    (
+        "ALTER TABLE users ADD COLUMN ban_notified INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX help_requests_closed ON help_requests(status, closed_at)",
+    ),
 ]

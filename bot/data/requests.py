@@ -232,6 +232,10 @@ async def clear_awaiting(db: Database, user_id: int, ref: int | None = None) -> 
         await db.execute("DELETE FROM awaiting WHERE user_id = ? AND ref = ?", (user_id, ref))
 
 
+async def clear_awaiting_kind(db: Database, user_id: int, kind: str) -> None:
+    await db.execute("DELETE FROM awaiting WHERE user_id = ? AND kind = ?", (user_id, kind))
+
+
 async def clear_awaiting_for_request(db: Database, request_id: int) -> None:
     await db.execute("DELETE FROM awaiting WHERE ref = ? AND kind IN ('relay', 'comment')", (request_id,))
 

@@ -73,3 +73,16 @@ async def get_many(db: Database, ids: list[int]) -> dict[int, UserRow]:
     marks = ",".join("?" * len(ids))
     rows = await db.fetchall(f"SELECT * FROM users WHERE id IN ({marks})", ids)
     return {r["id"]: _row(r) for r in rows}
+
+
+async def set_banned(db: Database, user_id: int, banned: bool) -> bool:
+    """Ban or unban a known user; an unban also forgets that the ban notice was sent."""
+    cur = await db.execute("UPDATE users SET banned = ?, ban_notified = 0 WHERE id = ?", (int(banned), user_id))
+    return cur.rowcount > 0
+
+
+async def claim_ban_notice(db: Database, user_id: int) -> bool:
+    """True exactly once per ban: the one statement that decides whether the notice is still owed."""
+    cur = await db.execute("UPDATE users SET ban_notified = 1 WHERE id = ? AND banned = 1 AND ban_notified = 0",
+                           (user_id,))
+    return cur.rowcount == 1

@@ -1,0 +1,51 @@
+"""Logs carry ids and event names, never phone numbers or message text.
+
+Our own log calls pass only ids in `extra`. Libraries are chattier at DEBUG: python-telegram-bot
+logs whole updates and every Bot API call with its text, aiosqlite logs SQL with its parameters
+(phone numbers, descriptions). A log record factory, installed once per process, replaces any log
+argument that is not a number or a short identifier (`sendMessage`, `campaign-3`) before a handler
+can see it, whatever the logger, level or handler configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+REDACTED = "‹redacted›"
+_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,63}$")
+_installed = False
+
+
+def _safe(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str) and _TOKEN.match(value):
+        return value
+    return REDACTED
+
+
+def scrub(record: logging.LogRecord) -> logging.LogRecord:
+    if not isinstance(record.msg, str):
+        record.msg = REDACTED
+    if isinstance(record.args, Mapping):
+        record.args = {k: _safe(v) for k, v in record.args.items()}
+    elif isinstance(record.args, tuple):
+        record.args = tuple(_safe(a) for a in record.args)
+    return record
+
+
+def install() -> None:
+    """Idempotent: wrap the current record factory once."""
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return scrub(previous(*args, **kwargs))
+
+    logging.setLogRecordFactory(factory)
+    _installed = True

@@ -1,0 +1,83 @@
+"""Abuse resistance: per-user flood control (in memory) and bans (in the database). Channel-free."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.data import campaigns as campaign_data
+from bot.data import users
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+OK, NOTICE, DROP = "ok", "notice", "drop"
+
+
+class FloodGuard:
+    """More than `limit` updates in `window` from one person → one notice, then silence until the
+    cooldown (one window) passes. Memory stays small: a deque of at most limit+1 times per active
+    person, and people quiet for a whole window are forgotten on the next sweep."""
+
+    def __init__(self, limit: int, window: float):
+        self.limit, self.window = limit, timedelta(seconds=window)
+        self._seen: dict[int, deque[datetime]] = {}
+        self._muted: dict[int, datetime] = {}  # user → end of their cooldown
+        self._last_sweep: datetime | None = None
+
+    def check(self, user_id: int, now: datetime) -> str:
+        """'ok' (serve it), 'notice' (the first update over the limit: say so once), 'drop'."""
+        self._sweep(now)
+        until = self._muted.get(user_id)
+        if until is not None:
+            if now < until:
+                return DROP
+            del self._muted[user_id]
+            self._seen.pop(user_id, None)
+        seen = self._seen.setdefault(user_id, deque())
+        while seen and now - seen[0] >= self.window:
+            seen.popleft()
+        seen.append(now)
+        if len(seen) > self.limit:
+            self._muted[user_id] = now + self.window
+            self._seen.pop(user_id, None)
+            log.warning("flood cooldown", extra={"user": user_id})
+            return NOTICE
+        return OK
+
+    def _sweep(self, now: datetime) -> None:
+        if self._last_sweep is not None and now - self._last_sweep < self.window:
+            return
+        self._last_sweep = now
+        for uid in [u for u, s in self._seen.items() if not s or now - s[-1] >= self.window]:
+            del self._seen[uid]
+        for uid in [u for u, until in self._muted.items() if until <= now]:
+            del self._muted[uid]
+
+    def tracked(self) -> int:
+        return len(self._seen) + len(self._muted)
+
+
+async def set_ban(svc: Services, actor: users.UserRow | None, target: int, banned: bool) -> str:
+    """'ok', 'not_allowed', 'unknown_user', 'admin' (admins cannot be banned) or 'self'."""
+    if not svc.is_admin(actor):
+        return "not_allowed"
+    assert actor is not None
+    if target == actor.id:
+        return "self"
+    if banned and (target in svc.settings.admin_ids or svc.is_admin(await users.get(svc.db, target))):
+        return "admin"
+    if not await users.set_banned(svc.db, target, banned):
+        return "unknown_user"
+    await campaign_data.audit(svc.db, actor.id, "user_banned" if banned else "user_unbanned", str(target), svc.now())
+    log.info("ban changed", extra={"user": target, "banned": banned, "admin": actor.id})
+    return "ok"
+
+
+async def owes_ban_notice(svc: Services, user_id: int) -> bool:
+    """True the first time a banned person writes after the ban; never again until unbanned."""
+    return await users.claim_ban_notice(svc.db, user_id)
