@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from aiolimiter import AsyncLimiter
-
 from bot.clock import iso
 from bot.data import campaigns as data
 from bot.data import users
@@ -35,7 +33,40 @@ TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
 PROGRESS_EVERY = 3.0  # seconds (by the app's clock) between two edits of the progress message
 BATCH = 500  # recipients read at a time
 SCHEDULE_FORMAT = "%d/%m/%Y %H:%M"
-SPACING_MARGIN = 1.05  # sends are spaced 5% wider than 1/rate
+SPACING_MARGIN = 1.05  # sends are spaced 5% wider than 1/rate: headroom for jitter and replies
+CATCH_UP = 0.05  # seconds: slots missed while the event loop was busy may still be used this late
+
+
+class Pacer:
+    """When each campaign send may go: slots 1.05/rate apart, shared by every worker and campaign.
+
+    Slots follow an absolute schedule, so a late wake-up (the event loop wakes in whole milliseconds,
+    and may be busy) does not push the following slots back: the rate holds at 1/period. A slot may
+    lag behind the clock by at most CATCH_UP, so there is no burst after a pause. And whatever the
+    wake-ups do, a send waits until the `most`-th send before it is a second old: no 1-second window
+    ever holds more than rate/1.05 sends, which leaves the bot's own replies their room under `rate`.
+    """
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self.period = SPACING_MARGIN / rate
+        self._next = 0.0
+        self.most = max(1, int(rate / SPACING_MARGIN))  # sends in any 1-second window
+        self._sent: collections.deque[float] = collections.deque(maxlen=self.most)  # times of the last ones
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(self._next, now - CATCH_UP)
+        self._next = slot + self.period
+        while True:
+            if slot > now:
+                await asyncio.sleep(slot - now)
+                now = loop.time()
+            if len(self._sent) < self.most or now >= self._sent[0] + 1.0:
+                break
+            slot = self._sent[0] + 1.0
+        self._sent.append(now)
 
 
 @dataclass
@@ -179,7 +210,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class Sender:
-    """One task per campaign being sent; one limiter for all of them (the rate is per bot, not per campaign)."""
+    """One task per campaign being sent; one pacer for all of them (the rate is per bot, not per campaign)."""
 
     def __init__(self, sleep: Sleep = asyncio.sleep, backoff: float = 1.0, max_attempts: int = 3):
         self.sleep = sleep  # 429 waits and back-off; tests inject a no-op
@@ -188,17 +219,14 @@ class Sender:
         self.tasks: dict[int, asyncio.Task] = {}
         self._halted: set[int] = set()
         self._stopping = False
-        self._limiter: AsyncLimiter | None = None
+        self._pacer: Pacer | None = None
         self._open: asyncio.Event | None = None  # cleared while Telegram asks everyone to wait
         self._last_edit: dict[int, datetime] = {}
 
-    def limiter(self, rate: int) -> AsyncLimiter:
-        # Capacity 1, refilled every 1/rate s: no burst, so no 1-second window holds more than `rate`.
-        # 5% headroom absorbs the jitter between taking a slot and the request reaching Telegram.
-        period = SPACING_MARGIN / rate
-        if self._limiter is None or self._limiter.time_period != period:
-            self._limiter = AsyncLimiter(1, period)
-        return self._limiter
+    def pacer(self, rate: int) -> Pacer:
+        if self._pacer is None or self._pacer.rate != rate:
+            self._pacer = Pacer(rate)
+        return self._pacer
 
     def workers(self, rate: int) -> int:
         """Sends in flight at once: enough to reach the rate over a slow network, and the crash bound."""
@@ -279,8 +307,7 @@ class Sender:
             self._open.set()
         while True:
             await self._open.wait()
-            async with self.limiter(svc.settings.broadcast_rate):
-                pass
+            await self.pacer(svc.settings.broadcast_rate).wait()
             try:
                 await svc.outbox.send(r.user_id, text, photo=c.photo, entities=entities or None)
             except RetryLater as exc:  # Telegram says slow down: everyone waits, nothing is dropped
