@@ -34,15 +34,15 @@ PROGRESS_EVERY = 3.0  # seconds (by the app's clock) between two edits of the pr
 BATCH = 500  # recipients read at a time
 SCHEDULE_FORMAT = "%d/%m/%Y %H:%M"
 SPACING_MARGIN = 1.05  # sends are spaced 5% wider than 1/rate: headroom for jitter and replies
-CATCH_UP = 0.05  # seconds: slots missed while the event loop was busy may still be used this late
+CATCH_UP = 0.05  # seconds: slots missed while the event loop was busy are still used if this recent
 
 
 class Pacer:
     """When each campaign send may go: slots 1.05/rate apart, shared by every worker and campaign.
 
     Slots follow an absolute schedule, so a late wake-up (the event loop wakes in whole milliseconds,
-    and may be busy) does not push the following slots back: the rate holds at 1/period. A slot may
-    lag behind the clock by at most CATCH_UP, so there is no burst after a pause. And whatever the
+    and may be busy) does not push the following slots back: the rate holds at 1/period. Only slots
+    missed in the last CATCH_UP are made up; after a pause the schedule starts afresh: no burst. And whatever the
     wake-ups do, a send waits until the `most`-th send before it is a second old: no 1-second window
     ever holds more than rate/1.05 sends, which leaves the bot's own replies their room under `rate`.
     """
@@ -57,7 +57,7 @@ class Pacer:
     async def wait(self) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
-        slot = max(self._next, now - CATCH_UP)
+        slot = self._next if self._next >= now - CATCH_UP else now  # idle (or stalled) longer: start afresh
         self._next = slot + self.period
         while True:
             if slot > now:
