@@ -35,7 +35,20 @@ TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
 PROGRESS_EVERY = 3.0  # seconds (by the app's clock) between two edits of the progress message
 BATCH = 500  # recipients read at a time
 SCHEDULE_FORMAT = "%d/%m/%Y %H:%M"
-SPACING_MARGIN = 1.05  # sends are spaced 5% wider than 1/rate
+SPACING_MARGIN = 1.05  # sends are spaced 5% wider than 1/rate: headroom for jitter and replies
+
+
+def limiter(rate: int) -> AsyncLimiter:
+    """aiolimiter's leaky bucket for campaign sends, shared by every worker and campaign.
+
+    It drains at rate/1.05 per second and holds a small burst (half the 5% headroom), so a late
+    wake-up of the event loop loses no slot, no credit piles up while idle, and any 1-second window
+    holds at most burst + rate/1.05 < rate sends: the bot's own replies keep their room under
+    Telegram's ~30/s. At the default 25/s the burst is a single send.
+    """
+    drain = rate / SPACING_MARGIN
+    burst = max(1, int((rate - drain) / 2))
+    return AsyncLimiter(burst, burst / drain)
 
 
 @dataclass
@@ -183,17 +196,14 @@ class Sender:
         self.tasks: dict[int, asyncio.Task] = {}
         self._halted: set[int] = set()
         self._stopping = False
-        self._limiter: AsyncLimiter | None = None
+        self._limiter: tuple[int, AsyncLimiter] | None = None
         self._open: asyncio.Event | None = None  # cleared while Telegram asks everyone to wait
         self._last_edit: dict[int, datetime] = {}
 
     def limiter(self, rate: int) -> AsyncLimiter:
-        # Capacity 1, refilled every 1/rate s: no burst, so no 1-second window holds more than `rate`.
-        # 5% headroom absorbs the jitter between taking a slot and the request reaching Telegram.
-        period = SPACING_MARGIN / rate
-        if self._limiter is None or self._limiter.time_period != period:
-            self._limiter = AsyncLimiter(1, period)
-        return self._limiter
+        if self._limiter is None or self._limiter[0] != rate:
+            self._limiter = (rate, limiter(rate))
+        return self._limiter[1]
 
     def workers(self, rate: int) -> int:
         """Sends in flight at once: enough to reach the rate over a slow network, and the crash bound."""
@@ -274,8 +284,7 @@ class Sender:
             self._open.set()
         while True:
             await self._open.wait()
-            async with self.limiter(svc.settings.broadcast_rate):
-                pass
+            await self.limiter(svc.settings.broadcast_rate).acquire()
             try:
                 await svc.outbox.send(r.user_id, text, photo=c.photo, entities=entities or None)
             except RetryLater as exc:  # Telegram says slow down: everyone waits, nothing is dropped

@@ -211,10 +211,13 @@ async def route(svc: Services, request: RequestRow, *, everyone_in_area: bool = 
 
 async def _close_offers(svc: Services, request: RequestRow, keep: int | None, note: str) -> None:
     """Edit every outstanding offer at once, so nobody presses a button that cannot work."""
-    for volunteer_id, message_id in await data.offers_of(svc.db, request.id):
+    offers = await data.offers_of(svc.db, request.id)
+    people = await users.get_many(svc.db, [volunteer_id for volunteer_id, _mid in offers])  # one query, not one each
+    for volunteer_id, message_id in offers:
         if volunteer_id == keep:
             continue
-        t = await svc.translator(volunteer_id)
+        person = people.get(volunteer_id)
+        t = svc.i18n.get(person.locale if person else None)
         try:
             await svc.outbox.edit(volunteer_id, message_id, f"🔒 {request.code}: {t.gettext(note)}")
         except SendError:

@@ -148,7 +148,8 @@ async def test_restart_halfway_resumes_without_loss_or_duplicates(tmp_path):
     async with open_bot(tmp_path, clock, broadcast_rate=2000) as first:
         ids = await seed(first, 400)
         half = asyncio.Event()
-        first.api.fault = lambda m, p: half.set() if first.api.calls["sendMessage"] >= 150 else None
+        # more than 150 sendMessage calls: the admin's progress message and at least 150 campaign sends
+        first.api.fault = lambda m, p: half.set() if first.api.calls["sendMessage"] > 150 else None
         cid, _ = await campaigns.create(first.svc, ADMIN, Draft("Lịch tiêm chủng"), None)
         for _name, _every, tick in TICKS:
             await tick(first.svc)
@@ -301,3 +302,24 @@ async def test_audiences_by_ward_language_and_volunteers(bot: Harness):
     assert await campaigns.audience(bot.svc, "locale", "vi") == {"vi": 7}
     assert await campaigns.audience(bot.svc, "volunteers", None) == {"vi": 2}
     assert await campaigns.audience(bot.svc, "all", None) == {"vi": 7, "en": 2}
+
+
+async def test_limiter_keeps_every_one_second_window_under_the_rate():
+    """Twelve workers share the limiter: no 1-second window exceeds the rate, and it is nearly reached."""
+    limiter = campaigns.limiter(1000)
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def worker(n: int) -> None:
+        for _ in range(n):
+            await limiter.acquire()
+            times.append(loop.time())
+
+    await asyncio.gather(*(worker(60) for _ in range(12)))
+    times.sort()
+    j = 0
+    for i, t in enumerate(times):
+        while times[j] <= t - 1.0:
+            j += 1
+        assert i - j + 1 <= 1000
+    assert (len(times) - 1) / (times[-1] - times[0]) >= 0.9 * 1000 / campaigns.SPACING_MARGIN

@@ -106,10 +106,12 @@ class Database:
         async with self._turn():
             await self.conn.executemany(sql, [tuple(r) for r in rows])
 
+    # One trip to the database thread per query (a cursor's execute, fetch and close would be three):
+    # on the update path, these trips are most of the time an update spends in the database.
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._turn(), self.conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._turn(), self.conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        async with self._turn():
+            return list(await self.conn.execute_fetchall(sql, tuple(params)))

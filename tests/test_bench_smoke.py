@@ -1,0 +1,20 @@
+"""Each benchmark runs on a tiny size, and the report renders: benchmarks are not tests, this only
+proves `make bench` will not break halfway. The figures themselves are not asserted here."""
+
+from bench import broadcast, claims, search, startup, throughput
+from bench.__main__ import machine, report, table
+
+
+async def test_every_benchmark_runs_small_and_the_report_renders():
+    results = {
+        "throughput": await throughput.run("smoke"),
+        "broadcast": await broadcast.run("smoke"),
+        "search": search.run("smoke"),
+        "claims": await claims.run("smoke"),
+        "startup": startup.run("smoke"),
+    }
+    assert results["throughput"]["updates"] >= 150 and results["throughput"]["resolved"] > 0
+    assert results["broadcast"]["sent"] == results["broadcast"]["recipients"]
+    assert results["claims"]["winners per race"] == [1]
+    text = report(results, machine(), "python -m bench --size smoke", 1.0, "smoke")
+    assert table(results) in text and "## Before and after the fixes" in text
