@@ -121,8 +121,9 @@ reference measured in the same run; the ratio is figure / reference.
 - **Broadcast** (`bench/broadcast.py`): {b['recipients']:,} recipients (seeded with one bulk insert), the admin's
   /broadcast wizard through "Send now" (timed: the snapshot), then the sender on the real clock against a
   stand-in that answers 429 (retry_after=1) above {b['enforced rate/s']:,} sends in any sliding 1-s window;
-  `BROADCAST_RATE` = {b['enforced rate/s']:,}. The limiter drains at rate/1.05 by design (after a small first burst), so about 0.952 is the
-  ceiling of the ratio. Sent {b['sent']:,}, pending {b['pending']}, {b['send wall s']:.1f} s.
+  `BROADCAST_RATE` = {b['enforced rate/s']:,}. The limiter drains at rate/1.05 by design (after a small first
+  burst), so about 0.952 is the ceiling of the ratio.
+  Sent {b['sent']:,}, pending {b['pending']}, {b['send wall s']:.1f} s.
 - **Search** (`bench/search.py`): the queries of `tests/data/search_queries.toml`, the first round with a cold
   typo cache. Reference: a plain scan of every guide's folded titles for the folded query.
 - **Claim race** (`bench/claims.py`): a request escalated to all 100 volunteers of a ward; all press Claim at once
