@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import moderation
+from bot.clock import iso
 from bot.data import users
 from bot.i18n import N_, Translator
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+LAST_SEEN_EVERY = timedelta(minutes=10)  # last_seen_at is refreshed at most this often: a read, not a write
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     """CallbackContext with the app's services and, after the gate, the user and their language."""
 
     user: users.UserRow
+    pending: users.Arrival  # what this person's next message answers, read once per update
     t: Translator
 
     @property
@@ -128,7 +132,10 @@ async def gate(update: Update, context: BotContext) -> None:
     if user is None or chat is None or user.is_bot:
         raise ApplicationHandlerStop  # channel posts, polls, service updates: nothing to answer
     svc = context.svc
-    context.user = await users.touch(svc.db, user.id, user.first_name, user.username, svc.now())
+    now = svc.clock.now()
+    arrival = await users.arrive(svc.db, user.id, user.first_name, user.username, iso(now),
+                                 seen_before=iso(now - LAST_SEEN_EVERY))
+    context.user, context.pending = arrival.user, arrival
     context.t = svc.i18n.get(context.user.locale)
     if context.user.banned and not svc.is_admin(context.user):
         await banned(update, context)

@@ -154,13 +154,14 @@ async def pending_message(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
     if message.text and message.text.startswith("/"):
         return  # commands keep working everywhere
-    draft = await data.get_draft(svc.db, uid)
-    if draft is not None and draft.step in ("description", "phone"):
-        await answer_draft(update, context, draft)
-        raise ApplicationHandlerStop
+    if context.pending.draft_step in ("description", "phone"):
+        draft = await data.get_draft(svc.db, uid)
+        if draft is not None:
+            await answer_draft(update, context, draft)
+            raise ApplicationHandlerStop
     replied = message.reply_to_message
     request_id = await service.relay_from_reply(svc, uid, replied.message_id) if replied else None
-    awaiting = await data.get_awaiting(svc.db, uid)
+    awaiting = context.pending.awaiting
     if request_id is None and awaiting and awaiting[0] == "relay":
         request_id = awaiting[1]
     if request_id is not None and (message.text or message.photo or message.voice):

@@ -36,7 +36,7 @@ async def apply(update: Update, context: BotContext) -> None:
 async def name_typed(update: Update, context: BotContext) -> None:
     """The text after /volunteer is the display name (group -1, before search)."""
     message = update.effective_message
-    awaiting = await rdata.get_awaiting(context.svc.db, context.user.id)
+    awaiting = context.pending.awaiting
     if not awaiting or awaiting[0] != "vol_name" or not message.text or message.text.startswith("/"):
         return
     if not any(ch.isalpha() for ch in message.text):

@@ -37,6 +37,31 @@ async def touch(db: Database, user_id: int, first_name: str | None, username: st
     return _row(row)
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """Who sent an update, and what their next message answers (an open ask draft, a relay…)."""
+
+    user: UserRow
+    draft_step: str | None
+    awaiting: tuple[str, int | None] | None
+
+
+async def arrive(db: Database, user_id: int, first_name: str | None, username: str | None, now: str,
+                 seen_before: str) -> Arrival:
+    """One read per update; a write only for someone new, renamed, or last seen before `seen_before`."""
+    row = await db.fetchone(
+        """SELECT u.*, d.step AS draft_step, a.kind AS awaiting_kind, a.ref AS awaiting_ref
+           FROM (SELECT ? AS uid) q LEFT JOIN users u ON u.id = q.uid
+           LEFT JOIN request_drafts d ON d.user_id = q.uid LEFT JOIN awaiting a ON a.user_id = q.uid""",
+        (user_id,))
+    assert row is not None
+    fresh = (row["id"] is not None and row["first_name"] == first_name and row["username"] == username
+             and row["last_seen_at"] >= seen_before)
+    user = _row(row) if fresh else await touch(db, user_id, first_name, username, now)
+    awaiting = (row["awaiting_kind"], row["awaiting_ref"]) if row["awaiting_kind"] else None
+    return Arrival(user, row["draft_step"], awaiting)
+
+
 async def get(db: Database, user_id: int) -> UserRow | None:
     row = await db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
     return _row(row) if row else None
