@@ -66,3 +66,21 @@ async def test_commands_menu_is_set_per_language(bot: Harness):
     en = {c["command"]: c["description"] for c in bot.api.commands[("default", "en")]}
     assert vi["menu"] == "Menu chính" and en["menu"] == "Main menu"
     assert set(vi) == set(en) >= {"start", "menu", "search", "language"}
+
+
+async def test_last_seen_is_refreshed_at_most_every_ten_minutes(bot: Harness):
+    async def seen() -> str:
+        return (await bot.svc.db.fetchone("SELECT last_seen_at FROM users WHERE id = ?", (R,)))[0]
+
+    await bot.send(R, "/start")
+    first = await seen()
+    bot.clock.advance(5 * 60)
+    await bot.send(R, "/menu")
+    assert await seen() == first  # a read only
+    bot.clock.advance(6 * 60)
+    await bot.send(R, "/menu")
+    assert await seen() > first
+    bot.driver.names[R] = "Bà Tư"  # a new name is stored at once
+    await bot.send(R, "/menu")
+    row = await bot.svc.db.fetchone("SELECT first_name FROM users WHERE id = ?", (R,))
+    assert row[0] == "Bà Tư"
