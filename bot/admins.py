@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.data import campaigns as campaign_data
-from bot.data import users
+from bot.data import audit, users
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -39,6 +38,6 @@ async def change(svc: Services, actor: users.UserRow | None, target: int, promot
         return "self"
     if not await users.set_admin(svc.db, target, promote):
         return "unknown_user"
-    await campaign_data.audit(svc.db, actor.id, "admin_added" if promote else "admin_removed", str(target),
+    await audit.record(svc.db, actor.id, "admin_added" if promote else "admin_removed", str(target),
                               svc.now())
     return "ok"

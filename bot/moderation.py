@@ -7,8 +7,7 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.data import campaigns as campaign_data
-from bot.data import users
+from bot.data import audit, users
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -73,7 +72,7 @@ async def set_ban(svc: Services, actor: users.UserRow | None, target: int, banne
         return "admin"
     if not await users.set_banned(svc.db, target, banned):
         return "unknown_user"
-    await campaign_data.audit(svc.db, actor.id, "user_banned" if banned else "user_unbanned", str(target), svc.now())
+    await audit.record(svc.db, actor.id, "user_banned" if banned else "user_unbanned", str(target), svc.now())
     log.info("ban changed", extra={"user": target, "banned": banned, "admin": actor.id})
     return "ok"
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.clock import iso
-from bot.data import campaigns as campaign_data
+from bot.data import audit
 from bot.data import stats as data
 from bot.i18n import N_, Translator
 
@@ -159,7 +159,7 @@ async def export_csv(svc: Services, actor: UserRow | None, contacts: bool) -> tu
     header, rows = await data.request_rows(svc.db, contacts)
     kind = "requests"
     if contacts:
-        await campaign_data.audit(svc.db, actor.id, "export_contacts", f"{kind}:{len(rows)}", svc.now())
+        await audit.record(svc.db, actor.id, "export_contacts", f"{kind}:{len(rows)}", svc.now())
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)

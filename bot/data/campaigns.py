@@ -197,8 +197,3 @@ async def finish(db: Database, cid: int, now: str) -> bool:
 
 async def mark_cancelled(db: Database, cid: int, now: str) -> None:
     await db.execute("UPDATE campaigns SET finished_at = ? WHERE id = ?", (now, cid))
-
-
-async def audit(db: Database, actor_id: int | None, kind: str, detail: str, now: str) -> None:
-    await db.execute("INSERT INTO audit_events (actor_id, kind, detail, at) VALUES (?, ?, ?, ?)",
-                     (actor_id, kind, detail, now))

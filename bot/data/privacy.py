@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.data import Database
+from bot.data import Database, audit
 
 # Columns of help_requests that identify or describe a person; erased on request and after retention.
 PERSONAL_REQUEST_FIELDS = ("phone", "description", "rating_comment", "attachment_kind", "attachment_message_id")
@@ -115,8 +115,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
         await db.execute("UPDATE users SET first_name = NULL, username = NULL, ward = NULL, locale = NULL, "
                          "subscribed = 0 WHERE id = ?", (user_id,))
         # the anonymous record that a deletion happened (no id, no name)
-        await db.execute("INSERT INTO audit_events (actor_id, kind, detail, at) VALUES (NULL, 'personal_data_erased',"
-                         " NULL, ?)", (now,))
+        await audit.record(db, None, "personal_data_erased", None, now)
     return len(requests)
 
 
