@@ -6,6 +6,7 @@ conditional UPDATE, writes an event row, and tells the people concerned.
 
     open → claimed → resolved      open → cancelled
     claimed → open (release, escalation)      resolved → open (reopen within 7 days)
+    claimed → cancelled (the resident erased their data)
 """
 
 from __future__ import annotations
@@ -350,6 +351,26 @@ async def reopen(svc: Services, request_id: int, resident_id: int) -> RequestRow
     request = await data.get(svc.db, request_id)
     await route(svc, request)
     return request
+
+
+ERASED_NOTE = N_("🔒 Request {code} was closed: the resident asked to delete their data. "
+                 "Thank you for your help.")
+
+
+async def close_for_erasure(svc: Services, request_id: int) -> int:
+    """claimed → cancelled when the resident erases their data; the volunteer is told. 1 if it moved."""
+    now = svc.now()
+    async with svc.db.transaction():
+        request = await data.get(svc.db, request_id)
+        if request is None or not await data.transition(svc.db, request_id, "claimed",
+                                                         {"status": "cancelled", "closed_at": now}):
+            return 0
+        await data.add_event(svc.db, request_id, None, "closed_erased", now)
+        await data.clear_awaiting_for_request(svc.db, request_id)
+    if request.volunteer_id:
+        t = await svc.translator(request.volunteer_id)
+        await _send(svc, request.volunteer_id, t.gettext(ERASED_NOTE).format(code=request.code))
+    return 1
 
 
 async def rate(svc: Services, request_id: int, resident_id: int, stars: int) -> None:

@@ -19,16 +19,11 @@ from bot.data import privacy as data
 from bot.data import requests as rdata
 from bot.data import users
 from bot.help_requests import CONTACT_PURPOSE, Refused
-from bot.i18n import N_
-from bot.messaging import SendError
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 CAMPAIGNS_PURPOSE = "campaigns"
-ERASED_NOTE = N_("🔒 Request {code} was closed: the resident asked to delete their data. "
-                 "Thank you for your help.")
-
 
 async def set_campaigns(svc: Services, user_id: int, on: bool) -> None:
     """/subscribe and /unsubscribe: the switch and the consent record change together."""
@@ -82,7 +77,7 @@ async def delete_person(svc: Services, user_id: int) -> Erased:
                 continue
             except Refused:
                 pass  # claimed meanwhile: closed just below
-        closed += await _close_claimed(svc, request_id)
+        closed += await requests_service.close_for_erasure(svc, request_id)
     for request in await rdata.held_by(svc.db, user_id):
         try:
             await requests_service.release(svc, request.id, user_id, "erased")
@@ -93,24 +88,6 @@ async def delete_person(svc: Services, user_id: int) -> Erased:
     await commands.sync(svc, user_id)
     log.info("personal data erased", extra={"requests": count})
     return Erased(count, cancelled, closed, released)
-
-
-async def _close_claimed(svc: Services, request_id: int) -> int:
-    now = svc.now()
-    async with svc.db.transaction():
-        request = await rdata.get(svc.db, request_id)
-        if request is None or not await rdata.transition(svc.db, request_id, "claimed",
-                                                         {"status": "cancelled", "closed_at": now}):
-            return 0
-        await rdata.add_event(svc.db, request_id, None, "closed_erased", now)
-        await rdata.clear_awaiting_for_request(svc.db, request_id)
-    if request.volunteer_id:
-        t = await svc.translator(request.volunteer_id)
-        try:
-            await svc.outbox.send(request.volunteer_id, t.gettext(ERASED_NOTE).format(code=request.code))
-        except SendError:
-            log.info("closing notice not delivered", extra={"request": request_id})
-    return 1
 
 
 async def retention_tick(svc: Services) -> None:
