@@ -9,6 +9,7 @@ from bot.messaging import SendError
 EVERYONE = (
     ("start", N_("Start again")),
     ("menu", N_("Main menu")),
+    ("help", N_("What I can do")),
     ("search", N_("Search the guides")),
     ("ask", N_("Ask a volunteer for help")),
     ("myrequests", N_("My help requests")),

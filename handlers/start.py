@@ -51,6 +51,19 @@ async def menu(update: Update, context: BotContext) -> None:
         await update.callback_query.answer()
 
 
+async def help_command(update: Update, context: BotContext) -> None:
+    """/help: what the bot can do, in four lines, then the menu."""
+    _ = context.t.gettext
+    await update.effective_message.reply_text(
+        _("I can help you:\n"
+          "📚 follow a guide step by step\n"
+          "🔎 find a guide: just type a few words, accents are not needed\n"
+          "🙋 ask a volunteer for help\n"
+          "📍 find a support point near you\n"
+          "Choose an option below."),
+        reply_markup=keyboard(*menu_rows(context.t)))
+
+
 async def language(update: Update, context: BotContext) -> None:
     """/language and the 🌐 button: the two languages, one tap each."""
     _ = context.t.gettext
@@ -81,6 +94,7 @@ async def set_language(update: Update, context: BotContext) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("menu", menu))
+    app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("language", language))
     app.add_handler(CallbackQueryHandler(menu, pattern=r"^m$"))
     app.add_handler(CallbackQueryHandler(language, pattern=r"^m:l$"))

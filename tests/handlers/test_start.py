@@ -84,3 +84,9 @@ async def test_last_seen_is_refreshed_at_most_every_ten_minutes(bot: Harness):
     await bot.send(R, "/menu")
     row = await bot.svc.db.fetchone("SELECT first_name FROM users WHERE id = ?", (R,))
     assert row[0] == "Bà Tư"
+
+
+async def test_help_says_what_the_bot_does_and_offers_the_menu(bot: Harness):
+    [reply] = await bot.send(R, "/help")
+    assert reply.text.startswith("Mình có thể giúp bạn:")
+    assert "📚 Hướng dẫn" in reply.labels
