@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("vi", "en")
+TELEGRAM_RATE = 30  # messages per second a bot may send in all (Telegram's Bot FAQ)
 
 
 class ConfigError(Exception):
@@ -27,6 +28,13 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _rate(env: Mapping[str, str]) -> int:
+    rate = _int(env, "BROADCAST_RATE", 25, 1)
+    if rate > TELEGRAM_RATE:
+        raise ConfigError(f"BROADCAST_RATE must be at most {TELEGRAM_RATE} (Telegram's limit per bot), got {rate}")
+    return rate
 
 
 def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
@@ -108,7 +116,7 @@ class Settings:
             escalate_admins_min=_int(env, "ESCALATE_ADMINS_MIN", 60, 1),
             remind_volunteer_min=_int(env, "REMIND_VOLUNTEER_MIN", 24 * 60, 1),
             release_silent_min=_int(env, "RELEASE_SILENT_MIN", 48 * 60, 1),
-            broadcast_rate=_int(env, "BROADCAST_RATE", 25, 1),
+            broadcast_rate=_rate(env),
             retention_days=_int(env, "RETENTION_DAYS", 90, 1),
             flood_max=_int(env, "FLOOD_MAX", 20, 1),
             flood_seconds=_int(env, "FLOOD_SECONDS", 10, 1),

@@ -27,7 +27,7 @@ def test_values_are_read():
 @pytest.mark.parametrize("name,value", [
     ("ADMIN_IDS", "12,abc"), ("DEFAULT_LOCALE", "fr"), ("TIMEZONE", "Mars/Olympus"),
     ("BOT_TOKEN", "not-a-token"), ("BOT_API_BASE_URL", "ftp://x"), ("OFFER_COUNT", "many"),
-    ("BOT_USERNAME", "bad name!"),
+    ("BOT_USERNAME", "bad name!"), ("BROADCAST_RATE", "31"), ("BROADCAST_RATE", "0"),
 ])
 def test_malformed_value_names_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
