@@ -182,10 +182,10 @@ def test_sigkill_loses_no_confirmed_request_and_the_campaign_completes(tmp_path)
         assert set(confirmed) <= stored and len(stored) < 40  # died mid-way, lost nothing it confirmed
         # more residents for the campaign (as if they had sent /start)
         conn.executemany("INSERT INTO users (id, first_name, created_at, last_seen_at) VALUES (?, 'x', 'now', 'now')",
-                         [(uid,) for uid in range(10_000, 10_200)])
+                         [(uid,) for uid in range(10_000, 10_100)])
 
     # 2. an admin sends a campaign; the process dies after 40 deliveries
-    rate = {"BROADCAST_RATE": "100"}
+    rate = {"BROADCAST_RATE": "30"}  # the most Telegram allows
     bot = Bot.start(db, **rate)
     bot.feed([f"@as {ADMIN} Cán bộ", "/broadcast", CAMPAIGN, "#1", "#1", "#1", "@wait 60"])
     delivered: list[int] = []
@@ -221,7 +221,7 @@ def test_sigkill_loses_no_confirmed_request_and_the_campaign_completes(tmp_path)
         status = conn.execute("SELECT status FROM campaigns").fetchone()[0]
         subscribed = {r[0] for r in conn.execute("SELECT id FROM users WHERE subscribed = 1")}
     assert status == "done"
-    assert set(rows.values()) == {"sent"} and set(rows) == subscribed and len(rows) > 200
+    assert set(rows.values()) == {"sent"} and set(rows) == subscribed and len(rows) > 100
     assert set(delivered) == set(rows) - {ADMIN}  # every resident got the message (the admin's copy is not counted)
     assert len(delivered) - len(set(delivered)) <= 25  # at most the sends in flight at the crash, twice
 
