@@ -10,6 +10,7 @@ import sys
 
 from dotenv import load_dotenv
 
+from bot import logsafe
 from bot.config import LOCALES, ROOT, ConfigError, Settings
 
 
@@ -27,7 +28,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.app import build_application
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logsafe.configure(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the bot token
     build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
@@ -39,7 +40,7 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.console import run_console
 
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logsafe.configure(logging.WARNING)
     if getattr(args, "db", None):
         settings = replace(settings, database_path=Path(args.db))
     return asyncio.run(run_console(settings))

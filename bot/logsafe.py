@@ -49,3 +49,22 @@ def install() -> None:
 
     logging.setLogRecordFactory(factory)
     _installed = True
+
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class KeyValueFormatter(logging.Formatter):
+    """The ids a log call passes in `extra` are what an operator needs: show them as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = " ".join(f"{k}={_safe(v)}" for k, v in vars(record).items() if k not in _STANDARD)
+        return f"{line} {extras}" if extras else line
+
+
+def configure(level: int) -> None:
+    """Logs to stderr (never stdout: the console prints there), one line each, with their ids."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
