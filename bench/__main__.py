@@ -53,6 +53,10 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         ("updates/s, mixed workload (sequential)", f"{t['bot updates/s']:,.0f}",
          f"echo bot {t['echo updates/s']:,.0f}", f"{t['ratio']:.2f}",
          f"≥ 1,000 {_ok(t['bot updates/s'] >= 1000)}, ≥ 0.5 {_ok(t['ratio'] >= 0.5)}"),
+        ("updates/s, the same updates, logic-free bot making the same calls", f"{t['mirror updates/s']:,.0f}",
+         f"echo bot {t['echo updates/s']:,.0f}", f"{t['mirror/echo']:.2f}", "(the framework's own share)"),
+        ("updates/s, bot / logic-free bot on the same updates", f"{t['bot updates/s']:,.0f}",
+         f"logic-free {t['mirror updates/s']:,.0f}", f"{t['mirror ratio']:.2f}", ""),
     ]
     echo_p99 = t["echo latency"]["p99"]
     for kind, p in t["latency"].items():
@@ -118,6 +122,9 @@ reference measured in the same run; the ratio is figure / reference.
   of sequential updates). Reference: an Application with one handler echoing text, same stand-in, same driver.
   Updates/s is updates over the time spent inside `process_update` (building the update included, for both).
   The bot made {t['bot api calls']:,} Bot API calls (about two per update: an answer and an edit per button).
+  Second reference: the very updates the bot got, replayed through an Application whose one handler has no
+  logic and makes the calls the bot makes (a press: answer, then edit that message with its keyboard; a text:
+  a reply with a small keyboard) — python-telegram-bot's own cost for this traffic.
 - **Broadcast** (`bench/broadcast.py`): {b['recipients']:,} recipients (seeded with one bulk insert), the admin's
   /broadcast wizard through "Send now" (timed: the snapshot), then the sender on the real clock against a
   stand-in that answers 429 (retry_after=1) above {b['enforced rate/s']:,} sends in any sliding 1-s window;

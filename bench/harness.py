@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from telegram import Update
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler, filters
 
 from bot.botapi_standin import ChatDriver, FakeBotAPI
 from bot.clock import Clock, FakeClock
@@ -120,6 +120,36 @@ async def open_echo() -> AsyncIterator[Bench]:
 
     app = Application.builder().token(STANDIN_TOKEN).request(api).get_updates_request(api).build()
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    await app.initialize()
+    try:
+        yield Bench(app, api, ChatDriver(app, api), api.clock)
+    finally:
+        await app.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def open_mirror(callback_messages: list[dict]) -> AsyncIterator[Bench]:
+    """The framework's cost for the bot's own traffic: one handler with no logic that makes the calls the
+    bot makes for each update (a button press: answer and edit that message with its keyboard; a text:
+    a reply with a one-row keyboard), on the same stand-in, holding the messages the presses refer to."""
+    api = BenchAPI(FakeClock())
+    for message in callback_messages:
+        api.messages[message["chat"]["id"]][message["message_id"]] = dict(message)
+    edits = itertools.count()
+
+    async def mirror(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is not None and query.message is not None:
+            await query.answer()
+            message = query.message
+            await context.bot.edit_message_text(f"{message.text} {next(edits)}", message.chat.id,
+                                                message.message_id, reply_markup=message.reply_markup)
+        elif update.effective_message is not None:
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton("🏠", callback_data="m")]])
+            await update.effective_message.reply_text(update.effective_message.text or "…", reply_markup=markup)
+
+    app = Application.builder().token(STANDIN_TOKEN).request(api).get_updates_request(api).build()
+    app.add_handler(TypeHandler(Update, mirror))
     await app.initialize()
     try:
         yield Bench(app, api, ChatDriver(app, api), api.clock)

@@ -14,7 +14,7 @@ import random
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
-from bench.harness import Bench, Stopwatch, make_volunteer, open_bot, open_echo, percentiles
+from bench.harness import Bench, Stopwatch, make_volunteer, open_bot, open_echo, open_mirror, percentiles
 from bench.search import queries
 from bot.data import requests as rdata
 
@@ -107,7 +107,8 @@ async def _sessions(work: Workload, first_uid: int) -> AsyncIterator[AsyncIterat
         yield work.session(uid)
 
 
-async def bot_run(updates: int, volunteers: int, warmup: int, seed: int = 7) -> tuple[Stopwatch, dict]:
+async def bot_run(updates: int, volunteers: int, warmup: int, seed: int = 7,
+                  recorded: list[dict] | None = None) -> tuple[Stopwatch, dict]:
     rng = random.Random(seed)
     async with open_bot() as b:
         work = Workload(b, rng)
@@ -117,6 +118,14 @@ async def bot_run(updates: int, volunteers: int, warmup: int, seed: int = 7) -> 
             await make_volunteer(b, VOLUNTEERS + i, wards, topics)
         sessions = _sessions(work, RESIDENTS)
         await drive(sessions, warmup, Stopwatch())
+        if recorded is not None:  # keep each update the bot gets (a reference, not a copy: cheap)
+            feed = b.driver.feed
+
+            async def recording(update: dict) -> list:
+                recorded.append(update)
+                return await feed(update)
+
+            b.driver.feed = recording
         watch = Stopwatch()
         await drive(sessions, updates, watch)
         calls = sum(b.api.calls.values())
@@ -137,15 +146,30 @@ async def echo_run(updates: int, warmup: int) -> Stopwatch:
     return watch
 
 
+async def mirror_run(recorded: list[dict]) -> Stopwatch:
+    """The same updates through a bot with no logic that makes the same kind of calls (see open_mirror)."""
+    messages = [u["callback_query"]["message"] for u in recorded if "callback_query" in u]
+    async with open_mirror(messages) as b:
+        watch = Stopwatch()
+        for update in recorded:
+            with watch.timed("mirror"):
+                await b.driver.feed(update)
+    return watch
+
+
 async def run(size: str = "full") -> dict:
     updates, volunteers, warmup = (22_000, 100, 500) if size == "full" else (150, 6, 20)
     echo = await echo_run(updates, warmup)
-    watch, facts = await bot_run(updates, volunteers, warmup)
+    recorded: list[dict] = []
+    watch, facts = await bot_run(updates, volunteers, warmup, recorded=recorded)
+    mirror = await mirror_run(recorded)
     bot_rate, echo_rate = watch.count / watch.total, echo.count / echo.total
     all_ms = [ms for samples in watch.samples.values() for ms in samples]
     return {
         "updates": watch.count, "echo updates": echo.count,
         "bot updates/s": bot_rate, "echo updates/s": echo_rate, "ratio": bot_rate / echo_rate,
+        "mirror updates/s": mirror.count / mirror.total, "mirror ratio": bot_rate / (mirror.count / mirror.total),
+        "mirror/echo": (mirror.count / mirror.total) / echo_rate,
         "latency": {kind: percentiles(watch.samples[kind]) for kind in KINDS if kind in watch.samples},
         "latency all": percentiles(all_ms), "echo latency": percentiles(echo.samples["echo"]),
         **facts,
