@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.config import LOCALES
 
+MIN_STEPS, MAX_STEPS = 4, 10  # short enough for a small screen, long enough to be worth a guide
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")  # a deep-link parameter (<= 64) short enough for buttons
 
 
@@ -208,6 +209,8 @@ def _load_guide(c: _Checker, path: Path, content: Content, seen: dict[str, Path]
     if not isinstance(raw_steps, list) or not raw_steps:
         c.problem(path, "steps", "a guide needs at least one [[steps]]")
         raw_steps = []
+    elif not MIN_STEPS <= len(raw_steps) <= MAX_STEPS:
+        c.problem(path, "steps", f"has {len(raw_steps)} step(s); a guide has {MIN_STEPS} to {MAX_STEPS} short steps")
     for n, raw in enumerate(raw_steps, 1):
         text = c.text(path, {f"steps {n}": {k: raw.get(k) for k in LOCALES}}, f"steps {n}")
         warning = c.text(path, {f"steps {n}.warning": raw["warning"]}, f"steps {n}.warning") \

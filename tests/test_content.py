@@ -90,3 +90,13 @@ def test_load_refuses_broken_content(broken):
     edit(broken / "guides" / "vneid-install.toml", 'category = "vneid"', 'category = "nope"')
     with pytest.raises(Exception, match="unknown category"):
         load(broken)
+
+
+def test_a_guide_has_four_to_ten_steps(broken):
+    guide = broken / "guides" / "vneid-install.toml"
+    text = guide.read_text(encoding="utf-8")
+    first_step = text.index("[[steps]]")
+    guide.write_text(text[:first_step] + text[first_step:].split("[[steps]]", 2)[1].join(["[[steps]]", ""]),
+                     encoding="utf-8")
+    assert problems_of(broken) == [
+        "content/guides/vneid-install.toml: steps: has 1 step(s); a guide has 4 to 10 short steps"]
