@@ -17,7 +17,7 @@ from bot.data import requests as data
 from bot.data.requests import Draft, RequestRow
 from bot.help_requests import MODES, RELEASE_REASONS, STATUS, Refused
 from bot.i18n import N_
-from handlers.common import BotContext, Button, as_id, callback_args, home_button, keyboard, show, stale
+from handlers.common import BotContext, Button, as_id, callback_args, home_button, keyboard, menu_rows, show, stale
 
 TOTAL_STEPS = 5
 STEP_NUMBER = {"topic": 1, "description": 2, "ward": 3, "mode": 4, "contact": 5, "phone": 5}
@@ -251,8 +251,6 @@ async def request_button(update: Update, context: BotContext) -> None:
     if action == "stop":
         await data.clear_awaiting(svc.db, uid)
         await query.answer()
-        from handlers.common import menu_rows
-
         await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
         return
     request_id = as_id(raw_id)
