@@ -75,7 +75,7 @@ async def test_backup_while_another_connection_writes(tmp_path):
     db = await Database.open(tmp_path / "live.sqlite3")
     await db.executemany("INSERT INTO search_log (query, results, at) VALUES (?, 0, 'x')",
                          [(f"q{i}",) for i in range(2000)])
-    stop = asyncio.Event()
+    stop, writing = asyncio.Event(), asyncio.Event()
 
     async def writer() -> int:
         n = 0
@@ -83,11 +83,12 @@ async def test_backup_while_another_connection_writes(tmp_path):
             async with db.transaction():
                 await db.execute("INSERT INTO search_log (query, results, at) VALUES ('more', 1, 'x')")
             n += 1
+            writing.set()
             await asyncio.sleep(0)
         return n
 
     task = asyncio.create_task(writer())
-    await asyncio.sleep(0.05)
+    await writing.wait()  # the bot is writing while the backup runs
     size, check = await asyncio.to_thread(backup, tmp_path / "live.sqlite3", tmp_path / "copy" / "b.sqlite3")
     stop.set()
     written = await task
