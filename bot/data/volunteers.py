@@ -85,6 +85,7 @@ async def choose(db: Database, ward: str | None, topic: str | None, limit: int, 
                        AS holding
             FROM volunteers v
             WHERE v.status = 'active' AND v.available = 1 AND v.user_id NOT IN ({excluded})
+              AND NOT EXISTS (SELECT 1 FROM users b WHERE b.id = v.user_id AND b.banned = 1)
               AND (? IS NULL OR EXISTS (SELECT 1 FROM volunteer_wards w WHERE w.user_id = v.user_id AND w.ward = ?))
               AND (? IS NULL OR EXISTS (SELECT 1 FROM volunteer_topics t WHERE t.user_id = v.user_id AND t.topic = ?))
               AND holding < ?

@@ -332,3 +332,11 @@ async def test_command_menus_follow_roles(bot: Harness):
 async def test_the_ward_given_in_a_request_is_remembered_for_campaigns(bot: Harness):
     await file_request(bot, ward="Tân Định")
     assert (await users.get(bot.svc.db, R)).ward == "tan-dinh"
+
+
+async def test_a_banned_volunteer_gets_no_offers(bot: Harness):
+    await make_volunteer(bot, VOLS[0])
+    await make_volunteer(bot, VOLS[1])
+    await users.set_banned(bot.svc.db, VOLS[0], True)
+    await file_request(bot)
+    assert offers_to(bot, VOLS[0]) == [] and len(offers_to(bot, VOLS[1])) == 1
