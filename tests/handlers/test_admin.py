@@ -27,6 +27,14 @@ async def ticks(bot: Harness) -> None:
     await bot.svc.sender.wait_idle()
 
 
+async def compose_to_everyone(bot: Harness, text: str) -> None:
+    """/broadcast → text → no photo → everyone: up to the "send now or schedule?" question."""
+    await bot.send(ADMIN, "/broadcast")
+    await bot.send(ADMIN, text)
+    await bot.press(ADMIN, "Tiếp")
+    await bot.press(ADMIN, "Tất cả")
+
+
 async def send_formatted(bot: Harness, user: int, text: str, entities: list[dict]):
     msg = bot.driver._message(user, text=text, entities=entities)
     return await bot.driver.feed({"message": msg})
@@ -94,10 +102,7 @@ async def test_text_per_language_by_ward_with_photo(bot: Harness):
 
 async def test_schedule_by_typed_time_then_cancel_from_the_message(bot: Harness):
     await residents(bot, 2)
-    await bot.send(ADMIN, "/broadcast")
-    await bot.send(ADMIN, "Ngày hội chuyển đổi số")
-    await bot.press(ADMIN, "Tiếp")
-    await bot.press(ADMIN, "Tất cả")
+    await compose_to_everyone(bot, "Ngày hội chuyển đổi số")
     [when] = await bot.press(ADMIN, "Hẹn giờ")
     assert "28/11/2026 08:30" in when.text
     [reply] = await bot.send(ADMIN, "ngày mai")
@@ -113,10 +118,7 @@ async def test_schedule_by_typed_time_then_cancel_from_the_message(bot: Harness)
     await ticks(bot)
     assert len(bot.api.messages[2000]) == 1 and len(bot.api.messages[2001]) == 1
 
-    await bot.send(ADMIN, "/broadcast")
-    await bot.send(ADMIN, "Thêm một tin")
-    await bot.press(ADMIN, "Tiếp")
-    await bot.press(ADMIN, "Tất cả")
+    await compose_to_everyone(bot, "Thêm một tin")
     await bot.press(ADMIN, "Hẹn giờ")
     [saved] = await bot.send(ADMIN, "29/11/2026 10:00")
     events = await bot.press(ADMIN, "Hủy", saved.message_id)
@@ -141,10 +143,7 @@ async def test_cancel_at_a_step_saves_nothing(bot: Harness):
 
 async def test_progress_buttons_pause_resume(bot: Harness):
     await residents(bot, 3)
-    await bot.send(ADMIN, "/broadcast")
-    await bot.send(ADMIN, "Tạm dừng rồi gửi tiếp")
-    await bot.press(ADMIN, "Tiếp")
-    await bot.press(ADMIN, "Tất cả")
+    await compose_to_everyone(bot, "Tạm dừng rồi gửi tiếp")
     await bot.press(ADMIN, "Gửi ngay")
     events = await bot.press(ADMIN, "Tạm dừng")
     assert events[0].text == "Đã tạm dừng." and events[1].labels == ["▶ Gửi tiếp", "✖ Hủy"]
@@ -168,10 +167,7 @@ async def test_admin_commands_are_refused_for_residents(bot: Harness, command: s
                                   "bc:cancel", "bc:sched"])
 async def test_forged_admin_buttons_are_refused(bot: Harness, data: str):
     await residents(bot, 2)
-    await bot.send(ADMIN, "/broadcast")
-    await bot.send(ADMIN, "Thật")
-    await bot.press(ADMIN, "Tiếp")
-    await bot.press(ADMIN, "Tất cả")
+    await compose_to_everyone(bot, "Thật")
     await bot.press(ADMIN, "Hẹn giờ")
     await bot.send(ADMIN, "29/11/2026 10:00")
     [menu] = await bot.send(R, "/menu")
