@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import AIORateLimiter, Application, ContextTypes
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
 from bot import campaigns, help_requests, logsafe, privacy
@@ -17,11 +17,13 @@ from bot import content as content_mod
 from bot.clock import Clock
 from bot.config import LOCALES, Settings
 from bot.data import Database
+from bot.data import screens as screens_data
 from bot.i18n import I18n
 from bot.search import SearchIndex
 from bot.services import Services
 from handlers.common import BotContext
 from handlers.outbox import TelegramOutbox
+from handlers.tgbot import ScreenBot
 
 log = logging.getLogger(__name__)
 STANDIN_TOKEN = "123456:STAND-IN"  # the stand-in accepts any token; this one never reaches Telegram
@@ -50,6 +52,14 @@ async def _post_init(app: Application) -> None:
         await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
                                       language_code=None if lang == settings.default_locale else lang)
     await commands_mod.sync_all(svc)
+
+    async def keep_screen(chat_id: int, message_id: int, screen) -> None:
+        if screen is not None:
+            await screens_data.record(db, chat_id, screen, svc.now())
+        else:
+            await screens_data.forget(db, chat_id, message_id)
+
+    app.bot.set_screen_sink(keep_screen)
     if app.job_queue is not None and app.bot_data.get("schedule_ticks"):
         for name, every, tick in TICKS:
             app.job_queue.run_repeating(lambda _ctx, tick=tick: tick(svc), interval=every, first=1, name=name)
@@ -74,22 +84,24 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
                       rate_limit: bool = True) -> Application:
     """The real Application; `request` swaps Telegram's servers for the in-process stand-in."""
     logsafe.install()  # before anything logs: no message text or phone number in any log record
-    builder = (
+    urls = {}
+    if settings.bot_api_base_url:
+        base = settings.bot_api_base_url.rstrip("/")
+        urls = {"base_url": f"{base}/bot", "base_file_url": f"{base}/file/bot"}
+    # Built by hand (as ApplicationBuilder would) because it is our subclass that records screens.
+    bot = ScreenBot(settings.bot_token or STANDIN_TOKEN, **urls,
+                    request=request or HTTPXRequest(connection_pool_size=256),
+                    get_updates_request=request or HTTPXRequest(connection_pool_size=1),
+                    rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None)
+    app = (
         Application.builder()
-        .token(settings.bot_token or STANDIN_TOKEN)
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
+        .build()
     )
-    if settings.bot_api_base_url:
-        base = settings.bot_api_base_url.rstrip("/")
-        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    app = builder.build()
     app.bot_data["settings"] = settings
     app.bot_data["clock"] = clock or Clock()
     app.bot_data["schedule_ticks"] = request is None  # the console and tests drive ticks themselves

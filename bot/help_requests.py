@@ -11,6 +11,7 @@ conditional UPDATE, writes an event row, and tells the people concerned.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ RELEASE_REASONS = {
     "busy": N_("Something came up"),
 }
 CONTACT_PURPOSE = "volunteer_contact"
+ATTACHMENT_NOTES = {"photo": N_("(with a photo)"), "voice": N_("(with a voice message)"), "file": N_("(with a file)")}
 
 
 class Refused(Exception):
@@ -169,7 +171,7 @@ def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
     if r.description:
         lines += ["", r.description]
     if r.attachment_kind:
-        lines.append(_("(with a photo)") if r.attachment_kind == "photo" else _("(with a voice message)"))
+        lines.append(_(ATTACHMENT_NOTES.get(r.attachment_kind, ATTACHMENT_NOTES["file"])))
     if full:
         lines.append("")
         lines.append(_("📞 Phone: {phone}").format(phone=r.phone) if r.phone
@@ -430,9 +432,11 @@ async def relay_target(svc: Services, user_id: int, request_id: int) -> tuple[Re
 
 
 async def relay(svc: Services, user_id: int, request_id: int, text: str | None = None,
-                from_chat: int | None = None, message_id: int | None = None) -> RequestRow:
-    """Pass a text (or copy a photo/voice) to the other side, labelled with the request code.
-    Neither side sees the other's account; the content itself is not stored."""
+                from_chat: int | None = None, message_id: int | None = None, caption: str | None = None) -> RequestRow:
+    """Pass a text (or copy a photo, voice note, video or file, with its caption) to the other side,
+    labelled with the request code. Neither side sees the other's account; the content is not stored.
+    A text longer than the channel allows is split, never cut. Raises Refused when `user_id` is not
+    a party to the claimed request, and SendError when the other side cannot be reached."""
     request, to_user, role = await relay_target(svc, user_id, request_id)
     t = await svc.translator(to_user)
     _ = t.gettext
@@ -440,23 +444,78 @@ async def relay(svc: Services, user_id: int, request_id: int, text: str | None =
         volunteer = await vdata.get(svc.db, user_id)
         label = _("💬 {code} · Volunteer {name}:").format(code=request.code,
                                                           name=volunteer.display_name if volunteer else "")
-        buttons = [[(_("✖ Done, back to the menu"), "rq:stop")]]
-        await data.set_awaiting(svc.db, to_user, "relay", request_id, svc.now())
+        buttons = [[(_("💬 Reply"), f"rq:msg:{request_id}")], [(_("✖ Done, back to the menu"), "rq:stop")]]
     else:
         label = _("💬 {code} · Resident:").format(code=request.code)
         buttons = [[(_("💬 Reply"), f"rq:msg:{request_id}")]]
+    limit = getattr(svc.outbox, "text_limit", 4096)
     if text is not None:
-        sent = await svc.outbox.send(to_user, f"{label}\n{text}", buttons)
+        parts = split_text(text, limit - len(label) - 1)
+        for n, part in enumerate(parts, 1):
+            sent = await svc.outbox.send(to_user, f"{label}\n{part}", buttons if n == len(parts) else None)
+            await data.remember_relay(svc.db, to_user, sent, request_id, svc.now())
     else:
-        sent = await svc.outbox.copy(to_user, from_chat, message_id, caption=label, buttons=buttons)
-    await data.remember_relay(svc.db, to_user, sent, request_id, svc.now())
+        full = f"{label}\n{caption}" if caption else label
+        fits = len(full) <= getattr(svc.outbox, "caption_limit", 1024)
+        sent = await svc.outbox.copy(to_user, from_chat, message_id, caption=full if fits else label,
+                                     buttons=buttons if fits else None)
+        await data.remember_relay(svc.db, to_user, sent, request_id, svc.now())
+        for n, part in enumerate(parts := ([] if fits else split_text(caption or "", limit - len(label) - 1)), 1):
+            sent = await svc.outbox.send(to_user, f"{label}\n{part}", buttons if n == len(parts) else None)
+            await data.remember_relay(svc.db, to_user, sent, request_id, svc.now())
+    await _focus_on_arrival(svc, to_user, request_id)
+    await data.set_awaiting(svc.db, user_id, "relay", request_id, svc.now())  # the sender acted on this one
     await data.touch_activity(svc.db, request_id, svc.now())
     await data.add_event(svc.db, request_id, user_id, "relayed", svc.now())
     return request
 
 
-async def relay_from_reply(svc: Services, chat_id: int, replied_message_id: int) -> int | None:
-    return await data.relayed_request(svc.db, chat_id, replied_message_id)
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut at a line break or a space where there is one."""
+    pieces, rest = [], text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return [*pieces, rest] if rest or not pieces else pieces
+
+
+async def _focus_on_arrival(svc: Services, user_id: int, request_id: int) -> None:
+    """A message from request R arrives: the person's next text answers R, unless they were writing
+    about another request; then it is no longer clear, and the bot will ask which one."""
+    awaiting = await data.get_awaiting(svc.db, user_id)
+    if awaiting is None or awaiting[0] == "idle" or awaiting == ("relay", request_id):
+        await data.set_awaiting(svc.db, user_id, "relay", request_id, svc.now())
+    elif awaiting[0] == "relay" and awaiting[1] is not None:
+        await data.set_awaiting(svc.db, user_id, "relay", None, svc.now())
+
+
+async def addressee(svc: Services, user_id: int, replied_message_id: int | None) -> RequestRow | list[RequestRow]:
+    """The request a message from `user_id` is for: the one it replies to, else the one they last
+    acted on, else their only conversation. A list (possibly empty) when there is no single answer:
+    the caller asks which, never guesses."""
+    active = {r.id: r for r in await data.conversations_of(svc.db, user_id)}
+    if replied_message_id is not None:
+        replied = await data.relayed_request(svc.db, user_id, replied_message_id)
+        if replied in active:
+            return active[replied]
+    awaiting = await data.get_awaiting(svc.db, user_id)
+    if awaiting and awaiting[0] == "relay" and awaiting[1] in active:
+        return active[awaiting[1]]
+    if len(active) == 1:
+        return next(iter(active.values()))
+    return list(active.values())
+
+
+async def hold_for_choice(svc: Services, user_id: int, held: dict) -> None:
+    """Keep a message until its sender picks the request (rq:to); replaces any earlier one."""
+    await data.hold(svc.db, user_id, json.dumps(held, ensure_ascii=False), svc.now())
+
+
+async def take_held(svc: Services, user_id: int) -> dict | None:
+    raw = await data.take_held(svc.db, user_id)
+    return json.loads(raw) if raw else None
 
 
 # --- nothing left behind ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.campaigns import Sender
 from bot.clock import Clock, iso
-from bot.config import Settings
+from bot.config import LOCALES, Settings
 from bot.content import Content, Guide, Ward
 from bot.data import Database, users
 from bot.data import guides as guide_data
@@ -14,6 +14,7 @@ from bot.faults import ErrorThrottle
 from bot.i18n import I18n, Translator
 from bot.messaging import Outbox
 from bot.moderation import FloodGuard
+from bot.screens import Vocabulary
 from bot.search import Hit, SearchIndex, match_wards, normalise_query
 
 
@@ -29,10 +30,13 @@ class Services:
     sender: Sender = field(default_factory=Sender)  # campaign tasks in this process
     errors: ErrorThrottle = field(default_factory=ErrorThrottle)  # error reports to admins, per kind
     flood: FloodGuard | None = None  # built from the settings in __post_init__
+    vocab: Vocabulary | None = None  # what people may type for each choice, from the catalogs
 
     def __post_init__(self) -> None:
         if self.flood is None:
             self.flood = FloodGuard(self.settings.flood_max, self.settings.flood_seconds)
+        if self.vocab is None:
+            self.vocab = Vocabulary(self.i18n, LOCALES)
 
     def now(self) -> str:
         return iso(self.clock.now())

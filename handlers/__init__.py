@@ -1,10 +1,10 @@
 """Telegram glue. This is the one place that fixes handler order and groups.
 
 Group -200 is flood control (in memory, before any database work). Group -100 is the gate (who,
-which language, bans, private chats only). Groups -2 and -1 take messages that answer an open
-question (a volunteer's name, the ask wizard, a relay, a comment) and stop there; anything else
-falls through. Group 0 holds every feature, most specific first; the free-text search and the
-catch-alls come last.
+which language, bans, private chats only). Group -1 (handlers/typed.py) decides what a message
+means: a typed choice, a menu or cancel word, or the answer to an open question (the ask wizard, a
+volunteer's name, a comment, a relay), and stops there; anything else falls through. Group 0 holds
+every feature, most specific first; the free-text search and the catch-alls come last.
 """
 
 from telegram.ext import Application
@@ -21,6 +21,7 @@ from handlers import (
     requests,
     search,
     start,
+    typed,
     volunteers,
 )
 
@@ -28,7 +29,9 @@ from handlers import (
 def register(app: Application) -> None:
     moderation.register_flood(app)
     common.register(app)
+    typed.register(app)
     for feature in (start, guides, search, points, requests, volunteers, campaigns, admin, privacy, moderation):
         feature.register(app)
+    typed.register_cancel(app)
     search.register_fallback(app)
     fallback.register(app)

@@ -406,6 +406,7 @@ def register(app: Application) -> None:
             name="broadcast",
         )
     app.add_handler(conversation)
+    app.bot_data["broadcast_conversation"] = conversation  # handlers/typed.py asks it whether a text is its step
     app.add_handler(CallbackQueryHandler(control, pattern=r"^cmp:"))
     app.add_handler(CallbackQueryHandler(out_of_conversation, pattern=r"^bc:"))
     app.add_handler(CommandHandler("unsubscribe", unsubscribe))

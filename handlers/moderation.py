@@ -13,8 +13,8 @@ from handlers.common import BotContext, as_id, not_allowed
 async def flood_gate(update: Update, context: BotContext) -> None:
     """Counts every update per person in memory (no database work for a flooder)."""
     user = update.effective_user
-    if user is None:
-        return  # the gate drops it
+    if user is None or getattr(update.callback_query, "id", "").startswith("typed:"):
+        return  # the gate drops it; a typed choice was counted as the message it came from
     svc = context.svc
     verdict = svc.flood.check(user.id, svc.clock.now())
     if verdict == moderation.OK:

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import (
-    Application,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import actions as A
 from bot import help_requests as service
+from bot.actions import DraftCancel, DraftContact, RelayTo
 from bot.data import requests as data
+from bot.data import requests as rdata
 from bot.data.requests import Draft, RequestRow
-from bot.help_requests import MODES, RELEASE_REASONS, STATUS, Refused
+from bot.help_requests import ATTACHMENT_NOTES, MODES, RELEASE_REASONS, STATUS, Refused
 from bot.i18n import N_
-from handlers.common import BotContext, Button, as_id, callback_args, home_button, keyboard, menu_rows, show, stale
+from bot.messaging import SendError, Unreachable
+from bot.screens import Choice, Mode, Screen
+from handlers.common import BotContext, Button, home_button, keyboard, menu_rows, show, stale
 
 TOTAL_STEPS = 5
 STEP_NUMBER = {"topic": 1, "description": 2, "ward": 3, "mode": 4, "contact": 5, "phone": 5}
@@ -28,15 +26,22 @@ CANCEL = N_("✖ Cancel")
 
 # --- the ask wizard ---------------------------------------------------------------------------
 async def ask(update: Update, context: BotContext) -> None:
-    """/ask, the menu's 🙋 button, or "Still stuck?" under a guide (ask:GUIDE_ID pre-fills the topic)."""
-    guide_id = None
-    if update.callback_query and update.callback_query.data.startswith("ask:"):
-        (guide_id,) = callback_args(update, 1)
+    """/ask, the menu's 🙋 button, or "Still stuck?" under a guide (which fills in the topic). A draft with
+    answers in it is never thrown away: the resident chooses to continue it or start again."""
+    action = A.parse(update.callback_query.data) if update.callback_query else None
+    if update.callback_query:
         await update.callback_query.answer()
-    elif update.callback_query:
-        await update.callback_query.answer()
-    draft = await service.begin(context.svc, context.user.id, guide_id)
-    await render(update, context, draft)
+    svc, uid = context.svc, context.user.id
+    draft = await data.get_draft(svc.db, uid)
+    if draft is not None and (draft.description or draft.attachment_kind or draft.ward_chosen or draft.mode):
+        _ = context.t.gettext
+        await show(update, context, _("You have already started a request. Continue it, or start again?"),
+                   keyboard([(_("▶ Continue my request"), A.DraftContinue().pack())],
+                            [(_("🔄 Start again"), A.DraftRestart().pack())],
+                            [(_(CANCEL), A.DraftCancel().pack())]))
+        return
+    guide_id = action.guide if isinstance(action, A.AskAbout) else None
+    await render(update, context, await service.begin(svc, uid, guide_id))
 
 
 def step_header(context: BotContext, draft: Draft) -> str:
@@ -49,10 +54,11 @@ async def render(update: Update, context: BotContext, draft: Draft) -> None:
     """Show the question for the draft's current step (editing the wizard message when pressed)."""
     _ = context.t.gettext
     svc, locale = context.svc, context.t.locale
-    cancel = [(_(CANCEL), "aw:x")]
+    cancel = [(_(CANCEL), A.DraftCancel().pack())]
     head = step_header(context, draft) if draft.step in STEP_NUMBER else ""
     if draft.step == "topic":
-        rows = [[(f"{c.emoji} {c.name.get(locale)}", f"aw:t:{c.id}")] for c in svc.content.categories.values()]
+        rows = [[(f"{c.emoji} {c.name.get(locale)}", A.DraftTopic(c.id).pack())]
+                for c in svc.content.categories.values()]
         await show(update, context, head + "\n\n" + _("What do you need help with?"), keyboard(*rows, cancel))
     elif draft.step == "description":
         await show(update, context, head + "\n\n" + _(
@@ -60,16 +66,16 @@ async def render(update: Update, context: BotContext, draft: Draft) -> None:
             "You can also send a photo of your screen or a voice message.\n"
             "⚠️ Never send a password, an OTP code or health details."), keyboard(cancel))
     elif draft.step == "ward":
-        rows = [[(w.name.get(locale), f"aw:w:{w.id}")] for w in svc.content.wards.values()]
+        rows = [[(w.name.get(locale), A.DraftWard(w.id).pack())] for w in svc.content.wards.values()]
         await show(update, context, head + "\n\n" + _("Which ward do you live in?"),
-                   keyboard(*rows, [(_("🤷 Not sure"), "aw:w:-")], cancel))
+                   keyboard(*rows, [(_("🤷 Not sure"), A.DraftWard("-").pack())], cancel))
     elif draft.step == "mode":
-        rows = [[(_(label), f"aw:m:{mode}")] for mode, label in MODES.items()]
+        rows = [[(_(label), A.DraftMode(mode).pack())] for mode, label in MODES.items()]
         await show(update, context, head + "\n\n" + _("How would you like to be helped?"), keyboard(*rows, cancel))
     elif draft.step == "contact":
-        rows: list[list[Button]] = [[(_(PHONE_BUTTON), "aw:c:phone")]]
+        rows: list[list[Button]] = [[(_(PHONE_BUTTON), A.DraftContact("phone").pack())]]
         if draft.mode != "phone":
-            rows.insert(0, [(_(CHAT_ONLY), "aw:c:chat")])
+            rows.insert(0, [(_(CHAT_ONLY), A.DraftContact("chat").pack())])
         await show(update, context, head + "\n\n" + _("How may the volunteer contact you?"), keyboard(*rows, cancel))
     elif draft.step == "phone":
         if update.callback_query:
@@ -85,7 +91,7 @@ async def render(update: Update, context: BotContext, draft: Draft) -> None:
             reply_markup=ReplyKeyboardMarkup(buttons, resize_keyboard=True, one_time_keyboard=True))
     else:  # confirm
         await show(update, context, summary(context, draft),
-                   keyboard([(_("✅ Confirm"), "aw:ok")], cancel))
+                   keyboard([(_("✅ Confirm"), A.DraftConfirm().pack())], cancel))
 
 
 def summary(context: BotContext, draft: Draft) -> str:
@@ -100,38 +106,51 @@ def summary(context: BotContext, draft: Draft) -> str:
     if draft.description:
         lines += ["", draft.description]
     if draft.attachment_kind:
-        lines.append(_("(with a photo)") if draft.attachment_kind == "photo" else _("(with a voice message)"))
+        lines.append(_(ATTACHMENT_NOTES.get(draft.attachment_kind, ATTACHMENT_NOTES["file"])))
     return "\n".join(lines)
 
 
 async def wizard_button(update: Update, context: BotContext) -> None:
-    """aw:t:TOPIC · aw:w:WARD · aw:m:MODE · aw:c:chat|phone · aw:ok · aw:x"""
-    action, value = callback_args(update, 2)
+    """A choice in the ask wizard: topic, ward, mode, contact, confirm, cancel, continue or start again."""
+    action = A.parse(update.callback_query.data)
     svc, uid = context.svc, context.user.id
     query = update.callback_query
     _ = context.t.gettext
-    if action == "x":
-        await service.cancel_draft(svc, uid)
-        await query.answer()
-        await show(update, context, _("Cancelled. Nothing was sent."), keyboard([home_button(context.t)]))
-        return
-    if action == "ok":
-        request = await service.file(svc, uid)
-        if request is None:
-            await stale(update, context)
-            return
-        await query.answer()
-        await show(update, context, filed_text(context, request), keyboard([home_button(context.t)]))
-        return
     values: dict[str, object] | None = None
-    if action == "t" and value in svc.content.categories:
-        values = {"topic": value}
-    elif action == "w" and (value in svc.content.wards or value == "-"):
-        values = {"ward": None if value == "-" else value, "ward_chosen": 1}
-    elif action == "m" and value in MODES:
-        values = {"mode": value, "step": "contact"}
-    elif action == "c" and value in ("chat", "phone"):
-        values = {"step": "confirm" if value == "chat" else "phone", "phone": None}
+    match action:
+        case A.DraftCancel():
+            await service.cancel_draft(svc, uid)
+            await query.answer()
+            await show(update, context, _("Cancelled. Nothing was sent."), keyboard([home_button(context.t)]))
+            return
+        case A.DraftConfirm():
+            request = await service.file(svc, uid)
+            if request is None:
+                await stale(update, context)
+                return
+            await query.answer()
+            await show(update, context, filed_text(context, request), keyboard([home_button(context.t)]))
+            return
+        case A.DraftContinue():
+            draft = await data.get_draft(svc.db, uid)
+            if draft is None:
+                await stale(update, context)
+                return
+            await query.answer()
+            await render(update, context, draft)
+            return
+        case A.DraftRestart():
+            await query.answer()
+            await render(update, context, await service.begin(svc, uid, None))
+            return
+        case A.DraftTopic(topic=topic) if topic in svc.content.categories:
+            values = {"topic": topic}
+        case A.DraftWard(ward=ward) if ward in svc.content.wards or ward == "-":
+            values = {"ward": None if ward == "-" else ward, "ward_chosen": 1}
+        case A.DraftMode(mode=mode):
+            values = {"mode": mode, "step": "contact"}
+        case A.DraftContact(contact=contact):
+            values = {"step": "confirm" if contact == "chat" else "phone", "phone": None}
     draft = await service.answer(svc, uid, **values) if values else None
     if draft is None:
         await stale(update, context)
@@ -146,65 +165,45 @@ def filed_text(context: BotContext, request: RequestRow) -> str:
         "A volunteer will message you here. You can see it any time with /myrequests.").format(code=request.code)
 
 
-# --- what a user's next message means (group -1: before search) -------------------------------
-async def pending_message(update: Update, context: BotContext) -> None:
-    """A message that answers the wizard, continues a relay or adds a comment; else fall through."""
-    message = update.effective_message
-    svc, uid = context.svc, context.user.id
-    _ = context.t.gettext
-    if message.text and message.text.startswith("/"):
-        return  # commands keep working everywhere
-    if context.pending.draft_step in ("description", "phone"):
-        draft = await data.get_draft(svc.db, uid)
-        if draft is not None:
-            await answer_draft(update, context, draft)
-            raise ApplicationHandlerStop
-    replied = message.reply_to_message
-    request_id = await service.relay_from_reply(svc, uid, replied.message_id) if replied else None
-    awaiting = context.pending.awaiting
-    if request_id is None and awaiting and awaiting[0] == "relay":
-        request_id = awaiting[1]
-    if request_id is not None and (message.text or message.photo or message.voice):
-        try:
-            if message.text:
-                await service.relay(svc, uid, request_id, text=message.text[:3500])
-            else:
-                await service.relay(svc, uid, request_id, from_chat=uid, message_id=message.message_id)
-        except Refused as exc:
-            await data.clear_awaiting(svc.db, uid)
-            await message.reply_text(_(exc.message), reply_markup=keyboard([home_button(context.t)]))
-        else:
-            await message.reply_text(_("✓ Sent."))
-        raise ApplicationHandlerStop
-    if awaiting and awaiting[0] == "comment" and message.text:
-        await service.comment(svc, awaiting[1], uid, message.text)
-        await message.reply_text(_("Thank you! Your comment is saved."),
-                                 reply_markup=keyboard([home_button(context.t)]))
-        raise ApplicationHandlerStop
+# --- answers typed into the ask wizard (handlers/typed.py decides when) -------------------------
+ATTACHMENT_KIND = (("photo", "photo"), ("voice", "voice"), ("audio", "voice"), ("video_note", "voice"),
+                   ("video", "file"), ("document", "file"))
+
+
+def attachment_of(message) -> str | None:
+    """What kind of attachment a message carries for a request: photo, voice, file, or None."""
+    return next((kind for attr, kind in ATTACHMENT_KIND if getattr(message, attr, None)), None)
 
 
 async def answer_draft(update: Update, context: BotContext, draft: Draft) -> None:
+    """A message while the ask wizard is open: the description, the phone number, or an attachment
+    (a photo or voice note is kept at any step, never refused)."""
     message = update.effective_message
     svc, uid = context.svc, context.user.id
     _ = context.t.gettext
-    if draft.step == "description":
-        if message.text and message.text.strip():
-            new = await service.answer(svc, uid, description=message.text)
-        elif message.photo or message.voice:
-            new = await service.answer(svc, uid, attachment_kind="photo" if message.photo else "voice",
-                                       attachment_message_id=message.message_id,
-                                       description=message.caption or draft.description)
-        else:
-            await message.reply_text(_("Please type a few words, or send a photo or a voice message."))
-            return
+    kind = attachment_of(message)
+    if kind is not None:
+        new = await service.answer(svc, uid, attachment_kind=kind, attachment_message_id=message.message_id,
+                                   description=message.caption or draft.description)
+        if draft.step != "description":
+            await message.reply_text(_("📎 Added to your request."))
         await render(update, context, new)
         return
+    if draft.step == "description":
+        if message.text and message.text.strip():
+            await render(update, context, await service.answer(svc, uid, description=message.text))
+        else:
+            await message.reply_text(_("Please type a few words, or send a photo or a voice message."))
+        return
     # step "phone": only the resident's own contact, shared with the button, is taken
-    if message.text == _(CANCEL):
+    typed = context.svc.vocab.match(message.text or "", Screen(0, (Choice(_(CHAT_ONLY), DraftContact("chat").pack()),
+                                                                  Choice(_(CANCEL), DraftCancel().pack()))),
+                                    Mode.TEXT) if message.text else None
+    if isinstance(typed, Choice) and typed.data == DraftCancel().pack():
         await service.cancel_draft(svc, uid)
         await message.reply_text(_("Cancelled. Nothing was sent."), reply_markup=ReplyKeyboardRemove())
         return
-    if message.text == _(CHAT_ONLY) and draft.mode != "phone":
+    if isinstance(typed, Choice) and draft.mode != "phone":
         new = await service.answer(svc, uid, step="confirm", phone=None)
     elif message.contact and message.contact.user_id == uid:
         new = await service.answer(svc, uid, step="confirm", phone=message.contact.phone_number[:20])
@@ -215,6 +214,85 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
     await render(update, context, new)
 
 
+async def comment_typed(update: Update, context: BotContext) -> None:
+    """The comment after a rating."""
+    _ = context.t.gettext
+    awaiting = context.pending.awaiting
+    await service.comment(context.svc, awaiting[1], context.user.id, update.effective_message.text)
+    await update.effective_message.reply_text(_("Thank you! Your comment is saved."),
+                                              reply_markup=keyboard([home_button(context.t)]))
+
+
+# --- the relay between a resident and the volunteer who holds their request ------------------------
+ALBUMS_KEPT = 1000  # media groups remembered per process, so an album is confirmed once
+
+
+def held_of(message) -> dict:
+    """What a message carries through the relay: its text, or (for media) where to copy it from."""
+    if message.text is not None:
+        return {"text": message.text}
+    return {"message_id": message.message_id, "caption": message.caption}
+
+
+async def relay_message(update: Update, context: BotContext) -> bool:
+    """A message for the other side of a help request. False when it is not one (no conversation, or
+    the person went back to the menu and did not reply to a relayed message): then it is searched."""
+    message = update.effective_message
+    svc, uid = context.svc, context.user.id
+    replied = message.reply_to_message
+    explicit = replied is not None and await rdata.relayed_request(svc.db, uid, replied.message_id) is not None
+    awaiting = context.pending.awaiting
+    if not explicit and (not context.pending.conversations or (awaiting and awaiting[0] == "idle")):
+        return False
+    target = await service.addressee(svc, uid, replied.message_id if replied else None)
+    if isinstance(target, list):
+        if not target:
+            return False
+        await service.hold_for_choice(svc, uid, held_of(message))
+        _ = context.t.gettext
+        rows = [[(f"{r.code} · {service.topic_name(svc, context.t, r.topic)}", RelayTo(r.id).pack())] for r in target]
+        await message.reply_text(_("You have several conversations. Which request is this message for?"),
+                                 reply_markup=keyboard(*rows))
+        return True
+    await deliver(update, context, target.id, held_of(message))
+    return True
+
+
+async def deliver(update: Update, context: BotContext, request_id: int, held: dict) -> None:
+    """Relay one message and tell the sender where it went (by request code) or why it could not go."""
+    svc, uid = context.svc, context.user.id
+    _ = context.t.gettext
+    message = update.effective_message
+    try:
+        if "text" in held:
+            request = await service.relay(svc, uid, request_id, text=held["text"])
+        else:
+            request = await service.relay(svc, uid, request_id, from_chat=uid, message_id=held["message_id"],
+                                          caption=held.get("caption"))
+    except Refused as exc:
+        await rdata.clear_awaiting(svc.db, uid)
+        await context.bot.send_message(uid, _(exc.message), reply_markup=keyboard([home_button(context.t)]))
+        return
+    except Unreachable:
+        await context.bot.send_message(uid, _("Sorry, this person can no longer be reached through the bot. "
+                                              "Your message was not delivered."),
+                                       reply_markup=keyboard([home_button(context.t)]))
+        return
+    except SendError:
+        await context.bot.send_message(uid, _("Sorry, I could not deliver your message just now. Please try again."))
+        return
+    albums = context.application.bot_data.setdefault("albums", {})
+    group = getattr(message, "media_group_id", None) if message is not None else None
+    if group is not None and albums.get(uid) == group:
+        return  # the rest of an album: confirmed once
+    if group is not None:
+        albums.pop(uid, None)
+        albums[uid] = group
+        while len(albums) > ALBUMS_KEPT:
+            albums.pop(next(iter(albums)))
+    await context.bot.send_message(uid, _("✓ Sent to {code}.").format(code=request.code))
+
+
 # --- following one's requests -----------------------------------------------------------------
 async def my_requests(update: Update, context: BotContext) -> None:
     """/myrequests: code, topic, status, when, who helps; cancel an open one, reopen a recent one."""
@@ -223,7 +301,7 @@ async def my_requests(update: Update, context: BotContext) -> None:
     rows = await data.of_resident(svc.db, context.user.id)
     if not rows:
         await update.effective_message.reply_text(
-            _("You have no help requests yet."), reply_markup=keyboard([(_("🙋 Ask for help"), "m:h")],
+            _("You have no help requests yet."), reply_markup=keyboard([(_("🙋 Ask for help"), A.Menu("h").pack())],
                                                                        [home_button(t)]))
         return
     from bot.clock import parse
@@ -237,85 +315,95 @@ async def my_requests(update: Update, context: BotContext) -> None:
             line += "\n" + _("Volunteer: {name}").format(name=v.display_name)
         lines.append(line)
         if r.status == "open":
-            buttons.append([(_("✖ Cancel {code}").format(code=r.code), f"rq:cancel:{r.id}")])
+            buttons.append([(_("✖ Cancel {code}").format(code=r.code), A.CancelRequest(r.id).pack())])
     await update.effective_message.reply_text("\n".join(lines), reply_markup=keyboard(*buttons, [home_button(t)]))
 
 
 # --- buttons on requests (offers, holder actions, ratings) ------------------------------------
 async def request_button(update: Update, context: BotContext) -> None:
-    """rq:ACTION:ID[:ARG] — every press re-checks who may do what in the service."""
-    action, raw_id, arg = callback_args(update, 3)
+    """Claim, write, resolve, release, rate, reopen, cancel: every press re-checks in the service
+    who may do what."""
+    action = A.parse(update.callback_query.data)
     query = update.callback_query
-    svc, uid = context.svc, context.user.id
-    _ = context.t.gettext
-    if action == "stop":
-        await data.clear_awaiting(svc.db, uid)
-        await query.answer()
-        await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
-        return
-    request_id = as_id(raw_id)
-    if request_id is None:
-        await stale(update, context)
-        return
+    svc, uid, t = context.svc, context.user.id, context.t
+    _ = t.gettext
     try:
-        if action == "claim":
-            result = await service.claim(svc, request_id, uid)
-            if not result.won:
-                reason = await service.why_not_claimed(svc, result.request, uid)
-                await query.answer(_(reason), show_alert=True)
-                if result.request and result.request.status != "open":
-                    await show(update, context, f"🔒 {result.request.code}: {_(reason)}")
-                return
-            await query.answer(_("You claimed it. Thank you!"))
-            await show(update, context, service.card(svc, context.t, result.request, full=True),
-                       keyboard(*service.holder_buttons(context.t, result.request)))
-            await copy_attachment(context, result.request, uid)
-        elif action == "msg":
-            request, _other, _role = await service.relay_target(svc, uid, request_id)
-            await data.set_awaiting(svc.db, uid, "relay", request_id, svc.now())
-            await query.answer()
-            await context.bot.send_message(uid, _("✍ Type your message for request {code}. I will pass it on.")
-                                           .format(code=request.code))
-        elif action == "done":
-            request = await service.resolve(svc, request_id, uid)
-            await query.answer()
-            await show(update, context, _("✅ {code}: resolved. Thank you for helping!").format(code=request.code))
-        elif action == "rel":
-            request = await service.holder_request(svc, request_id, uid)
-            await query.answer()
-            rows = [[(_(label), f"rq:relr:{request_id}:{key}")] for key, label in RELEASE_REASONS.items()]
-            await show(update, context, _("Why are you releasing {code}?").format(code=request.code),
-                       keyboard(*rows, [(_("↩ Back"), f"rq:card:{request_id}")]))
-        elif action == "relr" and arg in RELEASE_REASONS:
-            request = await service.release(svc, request_id, uid, arg)
-            await query.answer()
-            await show(update, context, _("↩ {code} is back in the queue. Thank you.").format(code=request.code))
-        elif action == "card":
-            request = await service.holder_request(svc, request_id, uid)
-            await query.answer()
-            await show(update, context, service.card(svc, context.t, request, full=True),
-                       keyboard(*service.holder_buttons(context.t, request)))
-        elif action == "inp":
-            await service.in_person(svc, request_id, uid)
-            await query.answer(_("The resident got the nearest support points."), show_alert=True)
-        elif action == "rate" and arg in ("1", "2", "3", "4", "5"):
-            await service.rate(svc, request_id, uid, int(arg))
-            await query.answer()
-            await show(update, context, _("Thank you for rating: {stars}\nWould you like to add a comment? "
-                                          "Just type it, or tap Skip.").format(stars="⭐" * int(arg)),
-                       keyboard([(_("Skip"), "rq:stop")]))
-        elif action == "reopen":
-            request = await service.reopen(svc, request_id, uid)
-            await query.answer()
-            await show(update, context, _("🔁 Request {code} is open again. We are finding a volunteer.").format(
-                code=request.code))
-        elif action == "cancel":
-            request = await service.cancel(svc, request_id, uid)
-            await query.answer()
-            await show(update, context, _("✖ Request {code} is cancelled.").format(code=request.code),
-                       keyboard([home_button(context.t)]))
-        else:
-            await stale(update, context)
+        match action:
+            case A.StopRelay():
+                # the relayed message above stays on screen: the menu comes as a new message
+                await data.set_awaiting(svc.db, uid, "idle", None, svc.now())
+                await query.answer()
+                await context.bot.send_message(uid, _("What do you need? Choose an option below."),
+                                               reply_markup=keyboard(*menu_rows(t)))
+            case A.RelayTo(request=request_id):
+                held = await service.take_held(svc, uid)
+                await query.answer()
+                if held is None:
+                    await context.bot.send_message(uid, _("✍ Type your message for request {code}. I will pass it "
+                                                          "on.").format(code=(await service.relay_target(
+                                                              svc, uid, request_id))[0].code))
+                    await data.set_awaiting(svc.db, uid, "relay", request_id, svc.now())
+                else:
+                    await deliver(update, context, request_id, held)
+            case A.Claim(request=request_id):
+                result = await service.claim(svc, request_id, uid)
+                if not result.won:
+                    reason = await service.why_not_claimed(svc, result.request, uid)
+                    await query.answer(_(reason), show_alert=True)
+                    if result.request and result.request.status != "open":
+                        await show(update, context, f"🔒 {result.request.code}: {_(reason)}")
+                    return
+                await query.answer(_("You claimed it. Thank you!"))
+                await show(update, context, service.card(svc, t, result.request, full=True),
+                           keyboard(*service.holder_buttons(t, result.request)))
+                await copy_attachment(context, result.request, uid)
+            case A.Write(request=request_id):
+                request, _other, _role = await service.relay_target(svc, uid, request_id)
+                await data.set_awaiting(svc.db, uid, "relay", request_id, svc.now())
+                await query.answer()
+                await context.bot.send_message(uid, _("✍ Type your message for request {code}. I will pass it on.")
+                                               .format(code=request.code))
+            case A.Resolve(request=request_id):
+                request = await service.resolve(svc, request_id, uid)
+                await query.answer()
+                await show(update, context, _("✅ {code}: resolved. Thank you for helping!").format(code=request.code))
+            case A.Release(request=request_id):
+                request = await service.holder_request(svc, request_id, uid)
+                await query.answer()
+                rows = [[(_(label), A.ReleaseBecause(request_id, key).pack())]
+                        for key, label in RELEASE_REASONS.items()]
+                await show(update, context, _("Why are you releasing {code}?").format(code=request.code),
+                           keyboard(*rows, [(_("↩ Back"), A.Card(request_id).pack())]))
+            case A.ReleaseBecause(request=request_id, reason=reason):
+                request = await service.release(svc, request_id, uid, reason)
+                await query.answer()
+                await show(update, context, _("↩ {code} is back in the queue. Thank you.").format(code=request.code))
+            case A.Card(request=request_id):
+                request = await service.holder_request(svc, request_id, uid)
+                await query.answer()
+                await show(update, context, service.card(svc, t, request, full=True),
+                           keyboard(*service.holder_buttons(t, request)))
+            case A.InPerson(request=request_id):
+                await service.in_person(svc, request_id, uid)
+                await query.answer(_("The resident got the nearest support points."), show_alert=True)
+            case A.Rate(request=request_id, stars=stars):
+                await service.rate(svc, request_id, uid, int(stars))
+                await query.answer()
+                await show(update, context, _("Thank you for rating: {stars}\nWould you like to add a comment? "
+                                              "Just type it, or tap Skip.").format(stars="⭐" * int(stars)),
+                           keyboard([(_("Skip"), A.StopRelay().pack())]))
+            case A.Reopen(request=request_id):
+                request = await service.reopen(svc, request_id, uid)
+                await query.answer()
+                await show(update, context, _("🔁 Request {code} is open again. We are finding a volunteer.").format(
+                    code=request.code))
+            case A.CancelRequest(request=request_id):
+                request = await service.cancel(svc, request_id, uid)
+                await query.answer()
+                await show(update, context, _("✖ Request {code} is cancelled.").format(code=request.code),
+                           keyboard([home_button(t)]))
+            case _:
+                await stale(update, context)
     except Refused as exc:
         await query.answer(_(exc.message), show_alert=True)
 
@@ -328,10 +416,11 @@ async def copy_attachment(context: BotContext, request: RequestRow, volunteer_id
 
 
 def register(app: Application) -> None:
-    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & (filters.TEXT | filters.PHOTO | filters.VOICE
-                                                                 | filters.CONTACT), pending_message), group=-1)
     app.add_handler(CommandHandler("ask", ask))
     app.add_handler(CommandHandler("myrequests", my_requests))
-    app.add_handler(CallbackQueryHandler(ask, pattern=r"^(m:h|ask:[A-Za-z0-9_-]+)$"))
+    app.add_handler(CallbackQueryHandler(ask, pattern=lambda d: A.parse(d) == A.Menu("h") or A.AskAbout.filter(d)))
     app.add_handler(CallbackQueryHandler(wizard_button, pattern=r"^aw:"))
-    app.add_handler(CallbackQueryHandler(request_button, pattern=r"^rq:(?!assign:|asg:)"))
+    app.add_handler(CallbackQueryHandler(request_button, pattern=A.any_of(
+        A.StopRelay, A.RelayTo, A.Claim, A.Write, A.Resolve, A.Release, A.ReleaseBecause, A.Card, A.InPerson, A.Rate,
+        A.Reopen, A.CancelRequest)))
+    app.add_handler(CallbackQueryHandler(stale, pattern=r"^rq:(?!assign:|asg:)"))  # forged or malformed

@@ -5,11 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    MessageHandler,
-    filters,
 )
 
 from bot import help_requests as service
@@ -34,18 +31,14 @@ async def apply(update: Update, context: BotContext) -> None:
 
 
 async def name_typed(update: Update, context: BotContext) -> None:
-    """The text after /volunteer is the display name (group -1, before search)."""
+    """The text after /volunteer is the display name (handlers/typed.py decides when)."""
     message = update.effective_message
-    awaiting = context.pending.awaiting
-    if not awaiting or awaiting[0] != "vol_name" or not message.text or message.text.startswith("/"):
-        return
     if not any(ch.isalpha() for ch in message.text):
         await message.reply_text(context.t.gettext("Please type your name in letters."))
-        raise ApplicationHandlerStop
+        return
     volunteer = await volunteers.set_name(context.svc, context.user.id, message.text)
     text, markup = wards_view(context, volunteer)
     await message.reply_text(text, reply_markup=markup)
-    raise ApplicationHandlerStop
 
 
 def _ticked(label: str, on: bool) -> str:
@@ -242,7 +235,6 @@ async def assign_button(update: Update, context: BotContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, name_typed), group=-2)
     app.add_handler(CommandHandler("volunteer", apply))
     app.add_handler(CommandHandler("volunteers", volunteer_list))
     app.add_handler(CommandHandler(["available", "away"], available))

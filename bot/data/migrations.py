@@ -194,4 +194,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE users ADD COLUMN ban_notified INTEGER NOT NULL DEFAULT 0",
         "CREATE INDEX help_requests_closed ON help_requests(status, closed_at)",
     ),
+    # 5: the newest screen each person was shown (typed answers match it); a message held for "which request?"
+    (
+        """CREATE TABLE screens (
+            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL,       -- the message in their chat that shows the choices
+            choices TEXT NOT NULL,             -- JSON [[label, packed action], ...] in the order shown
+            at TEXT NOT NULL
+        )""",
+        "ALTER TABLE awaiting ADD COLUMN held TEXT",  # JSON of a message waiting for its request to be chosen
+    ),
 ]

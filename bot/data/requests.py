@@ -236,6 +236,34 @@ async def clear_awaiting_kind(db: Database, user_id: int, kind: str) -> None:
     await db.execute("DELETE FROM awaiting WHERE user_id = ? AND kind = ?", (user_id, kind))
 
 
+async def clear_awaiting_kinds(db: Database, user_id: int, kinds: tuple[str, ...]) -> None:
+    marks = ",".join("?" * len(kinds))
+    await db.execute(f"DELETE FROM awaiting WHERE user_id = ? AND kind IN ({marks})", (user_id, *kinds))
+
+
+async def hold(db: Database, user_id: int, held: str, now: str) -> None:
+    """A message kept until its sender says which request it is for (JSON; deleted once delivered)."""
+    await db.execute("INSERT OR REPLACE INTO awaiting (user_id, kind, ref, at, held) VALUES (?, 'relay', NULL, ?, ?)",
+                     (user_id, now, held))
+
+
+async def take_held(db: Database, user_id: int) -> str | None:
+    """The held message, removed in the same transaction, so it is delivered once."""
+    async with db.transaction():
+        row = await db.fetchone("SELECT held FROM awaiting WHERE user_id = ? AND held IS NOT NULL", (user_id,))
+        if row:
+            await db.execute("UPDATE awaiting SET held = NULL WHERE user_id = ?", (user_id,))
+    return row["held"] if row else None
+
+
+async def conversations_of(db: Database, user_id: int) -> list[RequestRow]:
+    """Claimed requests this person is a party to, as resident or as the volunteer holding it."""
+    rows = await db.fetchall(
+        """SELECT * FROM help_requests WHERE status = 'claimed' AND (resident_id = ? OR volunteer_id = ?)
+           ORDER BY id""", (user_id, user_id))
+    return [_build(RequestRow, r) for r in rows]
+
+
 async def clear_awaiting_for_request(db: Database, request_id: int) -> None:
     await db.execute("DELETE FROM awaiting WHERE ref = ? AND kind IN ('relay', 'comment')", (request_id,))
 

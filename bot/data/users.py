@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.data import Database
+from bot.screens import Screen
 
 
 @dataclass(frozen=True)
@@ -44,22 +45,30 @@ class Arrival:
     user: UserRow
     draft_step: str | None
     awaiting: tuple[str, int | None] | None
+    screen: Screen | None = None  # the newest choices they were shown
+    conversations: int = 0  # claimed requests they are a party to (resident or volunteer)
 
 
 async def arrive(db: Database, user_id: int, first_name: str | None, username: str | None, now: str,
                  seen_before: str) -> Arrival:
     """One read per update; a write only for someone new, renamed, or last seen before `seen_before`."""
     row = await db.fetchone(
-        """SELECT u.*, d.step AS draft_step, a.kind AS awaiting_kind, a.ref AS awaiting_ref
+        """SELECT u.*, d.step AS draft_step, a.kind AS awaiting_kind, a.ref AS awaiting_ref,
+                  s.message_id AS screen_message, s.choices AS screen_choices,
+                  (SELECT COUNT(*) FROM help_requests h WHERE h.status = 'claimed' AND h.volunteer_id = q.uid)
+                  + (SELECT COUNT(*) FROM help_requests h WHERE h.status = 'claimed' AND h.resident_id = q.uid)
+                  AS conversations
            FROM (SELECT ? AS uid) q LEFT JOIN users u ON u.id = q.uid
-           LEFT JOIN request_drafts d ON d.user_id = q.uid LEFT JOIN awaiting a ON a.user_id = q.uid""",
+           LEFT JOIN request_drafts d ON d.user_id = q.uid LEFT JOIN awaiting a ON a.user_id = q.uid
+           LEFT JOIN screens s ON s.user_id = q.uid""",
         (user_id,))
     assert row is not None
     fresh = (row["id"] is not None and row["first_name"] == first_name and row["username"] == username
              and row["last_seen_at"] >= seen_before)
     user = _row(row) if fresh else await touch(db, user_id, first_name, username, now)
     awaiting = (row["awaiting_kind"], row["awaiting_ref"]) if row["awaiting_kind"] else None
-    return Arrival(user, row["draft_step"], awaiting)
+    screen = Screen.from_json(row["screen_message"], row["screen_choices"]) if row["screen_message"] else None
+    return Arrival(user, row["draft_step"], awaiting, screen, row["conversations"])
 
 
 async def get(db: Database, user_id: int) -> UserRow | None:

@@ -1,0 +1,393 @@
+"""Every action a choice can carry: a name and typed fields, packed within Telegram's 64 bytes.
+
+Modelled on aiogram's `CallbackData`: each action is a frozen dataclass with a format such as
+``"rq:claim:{request}"``; `pack()` writes it, `parse(data)` reads any packed action back and
+validates every field (ids are ASCII digits within SQLite's INTEGER range, names are short tokens,
+literals are one of their values). Nothing else builds or splits action strings.
+
+Channel-free: Telegram puts the packed form in callback data; a channel without buttons keeps the
+same strings in the stored screen, and a typed answer resolves to one of them.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from dataclasses import dataclass, fields
+from typing import ClassVar, Literal, get_args, get_origin
+
+MAX_BYTES = 64  # Telegram's limit on callback data
+MAX_ID = 2**63 - 1  # SQLite INTEGER
+_TOKEN = r"[A-Za-z0-9_-]{1,40}"
+_INT = r"[0-9]{1,19}"
+_FIELD = re.compile(r"\{(\w+)\}")
+_REGISTRY: list[type[Action]] = []
+
+
+class Action:
+    """Base of every action. Subclasses are frozen dataclasses declared with `fmt=`."""
+
+    fmt: ClassVar[str]
+    _regex: ClassVar[re.Pattern[str]]
+    _kinds: ClassVar[dict[str, object]]
+
+    def __init_subclass__(cls, fmt: str = "", **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if fmt:
+            cls.fmt = fmt
+
+    @classmethod
+    def _compile(cls) -> None:
+        hints = typing.get_type_hints(cls)
+        cls._kinds = {f.name: hints[f.name] for f in fields(cls)}  # type: ignore[arg-type]
+        pattern, last = "", 0
+        for m in _FIELD.finditer(cls.fmt):
+            pattern += re.escape(cls.fmt[last:m.start()])
+            kind = cls._kinds[m.group(1)]
+            if kind is int:
+                rx = _INT
+            elif get_origin(kind) is Literal:
+                rx = "|".join(re.escape(str(v)) for v in get_args(kind))
+            else:
+                rx = _TOKEN
+            pattern += f"(?P<{m.group(1)}>{rx})"
+            last = m.end()
+        cls._regex = re.compile(pattern + re.escape(cls.fmt[last:]))
+
+    def pack(self) -> str:
+        """The wire form, e.g. "rq:claim:12". Raises ValueError past 64 bytes or on a bad field."""
+        data = self.fmt.format(**{f.name: getattr(self, f.name) for f in fields(self)})  # type: ignore[arg-type]
+        if len(data.encode()) > MAX_BYTES or type(self).unpack(data) != self:
+            raise ValueError(f"cannot pack {self!r}")
+        return data
+
+    @classmethod
+    def unpack(cls, data: str) -> typing.Self | None:
+        """This action from its wire form, or None when it is not one (wrong shape or field)."""
+        m = cls._regex.fullmatch(data)
+        if m is None:
+            return None
+        values: dict[str, object] = {}
+        for name, raw in m.groupdict().items():
+            if cls._kinds[name] is int:
+                value = int(raw)
+                if value > MAX_ID:
+                    return None
+                values[name] = value
+            else:
+                values[name] = raw
+        return cls(**values)
+
+    @classmethod
+    def filter(cls, data: object) -> bool:
+        """For python-telegram-bot's `CallbackQueryHandler(pattern=...)`."""
+        return isinstance(data, str) and cls.unpack(data) is not None
+
+
+def action(fmt: str):
+    """Declare an action: `@action("rq:claim:{request}") class Claim: request: int`."""
+
+    def wrap(cls: type) -> type[Action]:
+        body = {k: v for k, v in cls.__dict__.items() if k not in ("__dict__", "__weakref__")}
+        new = type(cls.__name__, (Action,), body, fmt=fmt)
+        new = dataclass(frozen=True)(new)
+        new._compile()
+        _REGISTRY.append(new)
+        return new
+
+    return wrap
+
+
+def parse(data: object) -> Action | None:
+    """Any packed action back as its typed object; None for unknown, forged or malformed data."""
+    if not isinstance(data, str) or len(data.encode()) > MAX_BYTES:
+        return None
+    for cls in _REGISTRY:
+        found = cls.unpack(data)
+        if found is not None:
+            return found
+    return None
+
+
+def any_of(*classes: type[Action]):
+    """A `CallbackQueryHandler` pattern that accepts any of these actions."""
+    return lambda data: isinstance(data, str) and any(c.unpack(data) is not None for c in classes)
+
+
+# --- menu, language, guides, search, support points ---------------------------------------------
+MenuItem = Literal["g", "s", "h", "p", "l"]
+
+
+@action("m")
+class Home:
+    """The main menu."""
+
+
+@action("m:{item}")
+class Menu:
+    """A main-menu item: g guides, s search, h ask for help, p support points, l language."""
+
+    item: MenuItem
+
+
+@action("lang:{lang}")
+class SetLanguage:
+    lang: Literal["vi", "en"]
+
+
+@action("lang:{lang}:w")
+class SetLanguageWelcome:
+    """Chosen on the welcome message, which then shows the welcome again."""
+
+    lang: Literal["vi", "en"]
+
+
+@action("cat:{category}:{page}")
+class Category:
+    category: str
+    page: int
+
+
+@action("g:{guide}:open")
+class GuideOpen:
+    guide: str
+
+
+@action("g:{guide}:{index}")
+class GuideStep:
+    guide: str
+    index: int
+
+
+@action("g:{guide}:done")
+class GuideDone:
+    guide: str
+
+
+@action("fb:{guide}:{helpful}")
+class GuideFeedback:
+    guide: str
+    helpful: Literal["1", "0"]
+
+
+@action("ask:{guide}")
+class AskAbout:
+    """"Still stuck?" under a guide: the ask wizard with the topic filled in."""
+
+    guide: str
+
+
+@action("pts:near")
+class PointsNear:
+    pass
+
+
+@action("pts:{ward}")
+class PointsInWard:
+    ward: str
+
+
+# --- the ask wizard -------------------------------------------------------------------------------
+@action("aw:t:{topic}")
+class DraftTopic:
+    topic: str
+
+
+@action("aw:w:{ward}")
+class DraftWard:
+    """A ward id, or "-" for "not sure"."""
+
+    ward: str
+
+
+@action("aw:m:{mode}")
+class DraftMode:
+    mode: Literal["chat", "phone", "in_person", "home_visit"]
+
+
+@action("aw:c:{contact}")
+class DraftContact:
+    contact: Literal["chat", "phone"]
+
+
+@action("aw:ok")
+class DraftConfirm:
+    pass
+
+
+@action("aw:x")
+class DraftCancel:
+    pass
+
+
+@action("aw:go")
+class DraftContinue:
+    """Continue the saved draft."""
+
+
+@action("aw:new")
+class DraftRestart:
+    """Throw the saved draft away and start again."""
+
+
+# --- help requests --------------------------------------------------------------------------------
+@action("rq:claim:{request}")
+class Claim:
+    request: int
+
+
+@action("rq:msg:{request}")
+class Write:
+    """Write to the other side of a claimed request."""
+
+    request: int
+
+
+@action("rq:done:{request}")
+class Resolve:
+    request: int
+
+
+@action("rq:rel:{request}")
+class Release:
+    request: int
+
+
+@action("rq:relr:{request}:{reason}")
+class ReleaseBecause:
+    request: int
+    reason: Literal["unreachable", "skills", "busy"]
+
+
+@action("rq:card:{request}")
+class Card:
+    request: int
+
+
+@action("rq:inp:{request}")
+class InPerson:
+    request: int
+
+
+@action("rq:rate:{request}:{stars}")
+class Rate:
+    request: int
+    stars: Literal["1", "2", "3", "4", "5"]
+
+
+@action("rq:reopen:{request}")
+class Reopen:
+    request: int
+
+
+@action("rq:cancel:{request}")
+class CancelRequest:
+    request: int
+
+
+@action("rq:stop")
+class StopRelay:
+    """"Done, back to the menu" under a relayed message."""
+
+
+@action("rq:to:{request}")
+class RelayTo:
+    """The answer to "which request is this for?": deliver the held message there."""
+
+    request: int
+
+
+@action("rq:assign:{request}")
+class AssignList:
+    request: int
+
+
+@action("rq:asg:{request}:{volunteer}")
+class AssignTo:
+    request: int
+    volunteer: int
+
+
+# --- volunteers -----------------------------------------------------------------------------------
+@action("vol:w:{ward}")
+class VolunteerWard:
+    ward: str
+
+
+@action("vol:wd")
+class VolunteerWardsDone:
+    pass
+
+
+@action("vol:t:{topic}")
+class VolunteerTopic:
+    topic: str
+
+
+@action("vol:td")
+class VolunteerTopicsDone:
+    pass
+
+
+@action("vol:h:{hours}")
+class VolunteerHours:
+    hours: Literal["weekday", "evening", "weekend", "any"]
+
+
+@action("vadm:{decision}:{volunteer}")
+class Decide:
+    decision: Literal["ok", "no", "pause", "resume", "remove"]
+    volunteer: int
+
+
+# --- campaigns ------------------------------------------------------------------------------------
+@action("bc:next")
+class BroadcastNext:
+    pass
+
+
+@action("bc:aud:{kind}")
+class BroadcastAudience:
+    kind: Literal["all", "ward", "locale", "volunteers"]
+
+
+@action("bc:w:{index}")
+class BroadcastWard:
+    index: int
+
+
+@action("bc:l:{lang}")
+class BroadcastLanguage:
+    lang: Literal["vi", "en"]
+
+
+@action("bc:mode:{mode}")
+class BroadcastMode:
+    mode: Literal["one", "each"]
+
+
+@action("bc:send")
+class BroadcastSend:
+    pass
+
+
+@action("bc:sched")
+class BroadcastSchedule:
+    pass
+
+
+@action("bc:cancel")
+class BroadcastCancel:
+    pass
+
+
+@action("cmp:{op}:{campaign}")
+class CampaignControl:
+    op: Literal["pause", "resume", "cancel"]
+    campaign: int
+
+
+# --- privacy --------------------------------------------------------------------------------------
+@action("pv:{op}")
+class PrivacyChoice:
+    op: Literal["phone", "data", "del", "delok", "x"]

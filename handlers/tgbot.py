@@ -1,0 +1,92 @@
+"""The Telegram bot object, which also keeps each person's newest screen.
+
+Every message that reaches a private chat with inline buttons, however it was sent (a handler's
+reply, an edit in place, a service's Outbox), passes through these methods; its choices are recorded
+as that person's screen, so a typed "2" or "tiep" can be matched against what they see.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import InlineKeyboardMarkup
+from telegram.ext import ExtBot
+
+from bot.screens import Choice, Screen
+
+ScreenSink = Callable[[int, int, Screen | None], Awaitable[None]]  # (chat, message id, screen or None)
+
+
+def choices_of(markup: object) -> tuple[Choice, ...]:
+    """The callback buttons of an inline keyboard, row by row (URL buttons are not choices)."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return ()
+    return tuple(Choice(b.text, b.callback_data) for row in markup.inline_keyboard for b in row
+                 if isinstance(b.callback_data, str))
+
+
+class ScreenBot(ExtBot):
+    """ExtBot that reports each private chat's newest choices to `screen_sink` (set once the database is open)."""
+
+    _screen_sink: ScreenSink | None = None
+
+    def set_screen_sink(self, sink: ScreenSink | None) -> None:
+        self._screen_sink = sink
+
+    async def _note(self, method: str, args: tuple, kwargs: dict, result: Any) -> None:
+        if self._screen_sink is None:
+            return
+        bound = _SIGNATURES[method].bind(self, *args, **kwargs).arguments
+        chat_id = bound.get("chat_id")
+        if not isinstance(chat_id, int) or chat_id <= 0:
+            return  # groups and channels have no screens: the bot talks to people one to one
+        message_id = bound.get("message_id") if method.startswith("edit") else getattr(result, "message_id", None)
+        if not isinstance(message_id, int):
+            return
+        choices = choices_of(bound.get("reply_markup"))
+        if choices:
+            await self._screen_sink(chat_id, message_id, Screen(message_id, choices))
+        elif method.startswith("edit"):
+            await self._screen_sink(chat_id, message_id, None)
+
+    async def send_message(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().send_message(*args, **kwargs)
+        await self._note("send_message", args, kwargs, result)
+        return result
+
+    async def send_photo(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().send_photo(*args, **kwargs)
+        await self._note("send_photo", args, kwargs, result)
+        return result
+
+    async def send_document(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().send_document(*args, **kwargs)
+        await self._note("send_document", args, kwargs, result)
+        return result
+
+    async def copy_message(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().copy_message(*args, **kwargs)
+        await self._note("copy_message", args, kwargs, result)
+        return result
+
+    async def edit_message_text(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().edit_message_text(*args, **kwargs)
+        await self._note("edit_message_text", args, kwargs, result)
+        return result
+
+    async def edit_message_caption(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().edit_message_caption(*args, **kwargs)
+        await self._note("edit_message_caption", args, kwargs, result)
+        return result
+
+    async def edit_message_reply_markup(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().edit_message_reply_markup(*args, **kwargs)
+        await self._note("edit_message_reply_markup", args, kwargs, result)
+        return result
+
+
+_SIGNATURES = {name: inspect.signature(getattr(ExtBot, name)) for name in (
+    "send_message", "send_photo", "send_document", "copy_message", "edit_message_text", "edit_message_caption",
+    "edit_message_reply_markup")}

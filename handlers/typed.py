@@ -1,0 +1,191 @@
+"""What a message means, before any feature sees it (group -1): every choice can be tapped or typed.
+
+Order, for a message in a private chat:
+1. a command goes to its command handler;
+2. a text that matches a choice on the person's newest screen (bot/screens.py) is that choice, pressed:
+   the same handler runs as for the button, answering with new messages (nothing on screen is edited);
+3. "menu", "huy" / "cancel", "English" / "Tiếng Việt" work everywhere outside a conversation with a volunteer;
+4. a control word that fits nothing on the screen ("5" under three choices) shows the choices again;
+5. the current step's free-text answer: the ask wizard, a volunteer's name, a comment, a campaign text,
+   a message for the other side of a help request;
+6. anything else falls through to group 0: search, a shared location, "I can only read words".
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, Message, ReplyKeyboardRemove, Update
+from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, ConversationHandler, MessageHandler
+from telegram.ext import filters as F
+
+from bot import actions as A
+from bot import help_requests as service
+from bot.data import requests as rdata
+from bot.screens import CANCEL_WORDS, LANGUAGE_WORDS, MENU_WORDS, UNCLEAR, Choice, Mode, Screen, phrase
+from handlers import requests, volunteers
+from handlers.common import BotContext, keyboard, menu_rows
+
+log = logging.getLogger(__name__)
+RELAYABLE = F.PHOTO | F.VOICE | F.VIDEO | F.Document.ALL | F.AUDIO | F.ANIMATION | F.VIDEO_NOTE | F.Sticker.ALL
+ATTACHABLE = F.PHOTO | F.VOICE | F.VIDEO | F.Document.ALL | F.AUDIO | F.VIDEO_NOTE
+
+
+class TypedQuery(CallbackQuery):
+    """A choice made by typing. The button's handler runs unchanged, but what it would show in place
+    (an edit, a toast, an alert) comes as new messages below what the person typed."""
+
+    async def answer(self, text: str | None = None, show_alert: bool | None = None, *args, **kwargs) -> bool:
+        if text:
+            await self.get_bot().send_message(self.from_user.id, text)
+        return True
+
+    async def edit_message_text(self, text: str, *args, reply_markup=None, **kwargs):
+        return await self.get_bot().send_message(self.from_user.id, text, reply_markup=reply_markup)
+
+    async def edit_message_caption(self, caption: str | None = None, *args, reply_markup=None, **kwargs):
+        if caption:
+            return await self.get_bot().send_message(self.from_user.id, caption, reply_markup=reply_markup)
+        return True
+
+    async def edit_message_reply_markup(self, *args, **kwargs) -> bool:
+        return True
+
+    async def delete_message(self, *args, **kwargs) -> bool:
+        return True
+
+
+async def press(update: Update, context: BotContext, choice: Choice, screen_message_id: int) -> None:
+    """Run `choice` through the application exactly as if its button had been pressed."""
+    message = update.effective_message
+    shown = Message(screen_message_id, message.date, message.chat)
+    query = TypedQuery(id=f"typed:{update.update_id}", from_user=message.from_user, chat_instance=str(message.chat.id),
+                       message=shown, data=choice.data)
+    for obj in (shown, query):
+        obj.set_bot(context.bot)
+    typed = Update(update.update_id, callback_query=query)
+    await context.application.process_update(typed)
+
+
+def _conversation(context: BotContext) -> ConversationHandler | None:
+    return context.application.bot_data.get("broadcast_conversation")
+
+
+async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | None]:
+    """What the person's next free text answers here, and so how freely it may be read as a choice."""
+    pending = context.pending
+    if pending.draft_step in ("description", "phone"):
+        return Mode.TEXT, "draft"
+    awaiting = pending.awaiting
+    if awaiting and awaiting[0] in ("vol_name", "comment"):
+        return Mode.TEXT, awaiting[0]
+    conversation = _conversation(context)
+    if conversation is not None and conversation.check_update(update):
+        return Mode.TEXT, "broadcast"
+    if pending.conversations and not (awaiting and awaiting[0] == "idle"):
+        return Mode.RELAY, "relay"
+    return Mode.CHOICE, None
+
+
+async def route(update: Update, context: BotContext) -> None:
+    """The one place that decides what a person's message means (see the module docstring)."""
+    message = update.effective_message
+    if message is None or update.effective_chat.type != "private":
+        return
+    text = message.text
+    if text is not None and text.startswith("/"):
+        return
+    mode, consumer = await answer_mode(update, context)
+    screen = context.pending.screen
+    if text is not None:
+        verdict = context.svc.vocab.match(text, screen, mode)
+        if isinstance(verdict, Choice):
+            await press(update, context, verdict, screen.message_id if screen else message.message_id)
+            raise ApplicationHandlerStop
+        if await global_word(update, context, phrase(text), mode):
+            raise ApplicationHandlerStop
+        if verdict is UNCLEAR:
+            await show_again(update, context, screen)
+            raise ApplicationHandlerStop
+    if consumer == "draft" or (context.pending.draft_step and ATTACHABLE.check_update(update)):
+        draft = await rdata.get_draft(context.svc.db, context.user.id)
+        if draft is not None:
+            await requests.answer_draft(update, context, draft)
+            raise ApplicationHandlerStop
+    if consumer == "vol_name" and text is not None:
+        await volunteers.name_typed(update, context)
+        raise ApplicationHandlerStop
+    if consumer == "comment" and text is not None:
+        await requests.comment_typed(update, context)
+        raise ApplicationHandlerStop
+    if consumer == "broadcast":
+        return  # the campaign conversation in group 0 takes it
+    if (text is not None or RELAYABLE.check_update(update)) and await requests.relay_message(update, context):
+        raise ApplicationHandlerStop
+
+
+async def global_word(update: Update, context: BotContext, said: str, mode: Mode) -> bool:
+    """Menu, cancel and language words that no choice on the screen took."""
+    if said in MENU_WORDS:
+        await go_home(update, context)
+        return True
+    if mode is Mode.RELAY:
+        return False  # "ok", "huy", "English" may be words for the volunteer
+    if said in CANCEL_WORDS:
+        await cancel_anything(update, context)
+        return True
+    for lang, words in LANGUAGE_WORDS.items():
+        if said in words and mode is Mode.CHOICE:
+            await press(update, context, Choice(lang, A.SetLanguage(lang).pack()), update.effective_message.message_id)
+            return True
+    return False
+
+
+async def go_home(update: Update, context: BotContext) -> None:
+    await press(update, context, Choice("menu", A.Home().pack()), update.effective_message.message_id)
+
+
+async def cancel_anything(update: Update, context: BotContext) -> None:
+    """/cancel or a typed "huy": end the step in progress (the ask draft, a prompt); a help request already
+    sent stays (/myrequests cancels it)."""
+    svc, uid = context.svc, context.user.id
+    _ = context.t.gettext
+    had_phone_step = context.pending.draft_step == "phone"
+    await service.cancel_draft(svc, uid)
+    await rdata.clear_awaiting_kinds(svc.db, uid, ("vol_name", "comment"))
+    if had_phone_step:
+        await update.effective_message.reply_text(_("Cancelled. Nothing was sent."), reply_markup=ReplyKeyboardRemove())
+        await update.effective_message.reply_text(_("What do you need? Choose an option below."),
+                                                  reply_markup=keyboard(*menu_rows(context.t)))
+        return
+    await update.effective_message.reply_text(
+        _("Cancelled. Nothing was sent.") + "\n" + _("What do you need? Choose an option below."),
+        reply_markup=keyboard(*menu_rows(context.t)))
+
+
+async def cancel_command(update: Update, context: BotContext) -> None:
+    """/cancel outside a campaign conversation (which has its own)."""
+    await cancel_anything(update, context)
+
+
+async def show_again(update: Update, context: BotContext, screen: Screen | None) -> None:
+    """A word or number that fits nothing on screen: the same choices again, numbered as typed."""
+    _ = context.t.gettext
+    if screen is None or not screen.choices:
+        await update.effective_message.reply_text(
+            _("Sorry, I did not understand. What do you need? Choose an option below."),
+            reply_markup=keyboard(*menu_rows(context.t)))
+        return
+    await update.effective_message.reply_text(
+        _("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).")
+        .format(n=len(screen.choices)),
+        reply_markup=keyboard(*[[(c.label, c.data)] for c in screen.choices]))
+
+
+def register(app: Application) -> None:
+    app.add_handler(MessageHandler(F.UpdateType.MESSAGE & F.ChatType.PRIVATE, route), group=-1)
+
+
+def register_cancel(app: Application) -> None:
+    """After the campaign conversation, whose own /cancel comes first while it is open."""
+    app.add_handler(CommandHandler("cancel", cancel_command))
