@@ -5,7 +5,8 @@ Every transition is one function here that checks the actor and the current stat
 conditional UPDATE, writes an event row, and tells the people concerned.
 
     open → claimed → resolved      open → cancelled
-    claimed → open (release, escalation)      resolved → open (reopen within 7 days)
+    claimed → open (release by the holder; by the system after a long silence or when the holder
+                    stops being an active volunteer)      resolved → open (reopen within 7 days)
     claimed → cancelled (the resident erased their data)
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import iso, parse
+from bot.content import SupportPoint
 from bot.data import requests as data
 from bot.data import users
 from bot.data import volunteers as vdata
@@ -50,6 +52,20 @@ RELEASE_REASONS = {
 }
 CONTACT_PURPOSE = "volunteer_contact"
 ATTACHMENT_NOTES = {"photo": N_("(with a photo)"), "voice": N_("(with a voice message)"), "file": N_("(with a file)")}
+ONLY_ACTIVE = N_("Only active volunteers can claim requests.")
+CLAIM_REFUSALS = {  # why a claim rule of bot.data.requests.CLAIM_RULES failed, in the rules' order
+    "active": ONLY_ACTIVE,
+    "not_banned": ONLY_ACTIVE,
+    "available": N_("You are away. Send /available first, then claim it."),
+    "in_reach": N_("This request is for another ward."),
+    "below_limit": N_("You already hold as many requests as you can. Close one first."),
+}
+# A system release tells the previous holder why, unless they already know (they were paused or removed).
+SYSTEM_RELEASE_NOTES = {
+    "silent": N_("↩ Request {code} went back to the queue after a long silence, so someone else can help."),
+    "volunteer_left": None,
+}
+OFFER_WITHDRAWN = N_("No longer available to you")
 
 
 class Refused(Exception):
@@ -220,19 +236,45 @@ async def _close_offers(svc: Services, request: RequestRow, keep: int | None, no
         if volunteer_id == keep:
             continue
         person = people.get(volunteer_id)
-        t = svc.i18n.get(person.locale if person else None)
-        try:
-            await svc.outbox.edit(volunteer_id, message_id, f"🔒 {request.code}: {t.gettext(note)}")
-        except SendError:
-            log.info("offer not edited", extra={"request": request.id})
+        await _lock_offer(svc, svc.i18n.get(person.locale if person else None), volunteer_id, message_id,
+                          request.code, note)
     await data.clear_offers(svc.db, request.id)
+
+
+async def _lock_offer(svc: Services, t: Translator, volunteer_id: int, message_id: int, code: str,
+                      note: str) -> None:
+    """An offer becomes "🔒 CODE: why", without its Claim button."""
+    try:
+        await svc.outbox.edit(volunteer_id, message_id, f"🔒 {code}: {t.gettext(note)}")
+    except SendError:
+        log.info("offer not edited", extra={"volunteer": volunteer_id})
+
+
+async def _withdraw_offers(svc: Services, volunteer_id: int) -> int:
+    """Take back every outstanding offer of a volunteer who stopped being active; how many."""
+    withdrawn = 0
+    t = await svc.translator(volunteer_id)
+    for request_id, code, message_id in await data.offers_to(svc.db, volunteer_id):
+        if not await data.withdraw_offer(svc.db, request_id, volunteer_id):
+            continue  # claimed or cancelled meanwhile: that path edited it
+        await data.add_event(svc.db, request_id, None, "offer_withdrawn", svc.now(), str(volunteer_id))
+        await _lock_offer(svc, t, volunteer_id, message_id, code, OFFER_WITHDRAWN)
+        withdrawn += 1
+    return withdrawn
 
 
 # --- transitions ------------------------------------------------------------------------------
 async def claim(svc: Services, request_id: int, volunteer_id: int) -> ClaimResult:
+    """open → claimed by the volunteer who pressed Claim, if the claim rules allow it (see
+    bot.data.requests.CLAIM_RULES); `why_not_claimed` explains a refusal."""
+    return await _claim(svc, request_id, volunteer_id, assigned=False)
+
+
+async def _claim(svc: Services, request_id: int, volunteer_id: int, *, assigned: bool) -> ClaimResult:
     now = svc.now()
     async with svc.db.transaction():
-        won = await data.claim(svc.db, request_id, volunteer_id, svc.settings.volunteer_limit, now)
+        won = await data.claim(svc.db, request_id, volunteer_id, svc.settings.volunteer_limit, now,
+                               assigned=assigned)
         if won:
             await data.add_event(svc.db, request_id, volunteer_id, "claimed", now)
             await vdata.mark_assigned(svc.db, volunteer_id, now)
@@ -253,32 +295,41 @@ async def claim(svc: Services, request_id: int, volunteer_id: int) -> ClaimResul
 
 
 async def why_not_claimed(svc: Services, request: RequestRow | None, volunteer_id: int) -> str:
-    """The msgid that explains a lost or refused claim."""
-    volunteer = await vdata.get(svc.db, volunteer_id)
-    if volunteer is None or volunteer.status != "active":
-        return N_("Only active volunteers can claim requests.")
+    """The msgid that explains a lost or refused claim: the first claim rule that fails now."""
+    rules = await data.claim_rules(svc.db, request.id if request else None, volunteer_id,
+                                   svc.settings.volunteer_limit)
+    if not (rules["active"] and rules["not_banned"]):
+        return ONLY_ACTIVE
     if request is None:
         return N_("This request no longer exists.")
     if request.status == "open":
-        return N_("You already hold as many requests as you can. Close one first.")
+        failed = [name for name, ok in rules.items() if not ok]
+        return CLAIM_REFUSALS[failed[0]] if failed else N_("It did not work this time. Please try again.")
     if request.volunteer_id == volunteer_id:
         return N_("You already hold this request.")
     return N_("Taken by another volunteer")
 
 
 async def holder_request(svc: Services, request_id: int, volunteer_id: int) -> RequestRow:
-    request = await data.get(svc.db, request_id)
-    if request is None or request.status != "claimed" or request.volunteer_id != volunteer_id:
+    """The request its holder may act on; refused unless they hold it and are still an active volunteer."""
+    request = await data.held(svc.db, request_id, volunteer_id)
+    if request is None:
         raise Refused(N_("You do not hold this request any more."))
     return request
 
 
+async def holding(svc: Services, volunteer_id: int) -> list[RequestRow]:
+    """What a volunteer holds and may act on (/mine): nothing once they are paused or removed."""
+    return await data.held_by_active(svc.db, volunteer_id)
+
+
 async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestRow:
+    """claimed → resolved by its holder (an active volunteer); the resident is asked to rate."""
     now = svc.now()
     async with svc.db.transaction():
         moved = await data.transition(svc.db, request_id, "claimed", {"status": "resolved", "resolved_at": now,
                                                                       "closed_at": now},
-                                      "AND volunteer_id = ?", (volunteer_id,))
+                                      data.HELD_BY, (volunteer_id,))
         if not moved:
             raise Refused(N_("You do not hold this request any more."))
         await data.add_event(svc.db, request_id, volunteer_id, "resolved", now)
@@ -296,11 +347,16 @@ async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestR
     return request
 
 
-async def release(svc: Services, request_id: int, volunteer_id: int | None, reason: str) -> RequestRow:
-    """claimed → open, by the holder (volunteer_id) or by the system (None); then route again."""
+async def release(svc: Services, request_id: int, volunteer_id: int | None, reason: str, *,
+                  holder: int | None = None) -> RequestRow:
+    """claimed → open, by the holder (volunteer_id, an active volunteer) or by the system (None, only
+    while `holder`, when given, still holds it); then route again."""
     now = svc.now()
     async with svc.db.transaction():
-        extra, params = ("AND volunteer_id = ?", (volunteer_id,)) if volunteer_id is not None else ("", ())
+        if volunteer_id is not None:
+            extra, params = data.HELD_BY, (volunteer_id,)
+        else:
+            extra, params = ("AND volunteer_id = ?", (holder,)) if holder is not None else ("", ())
         previous = await data.get(svc.db, request_id)
         moved = await data.transition(svc.db, request_id, "claimed",
                                       {"status": "open", "volunteer_id": None, "opened_at": now, "escalation": 0,
@@ -311,11 +367,9 @@ async def release(svc: Services, request_id: int, volunteer_id: int | None, reas
                              reason)
     await data.clear_awaiting_for_request(svc.db, request_id)
     request = await data.get(svc.db, request_id)
-    if volunteer_id is None and previous and previous.volunteer_id:
+    if volunteer_id is None and previous and previous.volunteer_id and SYSTEM_RELEASE_NOTES.get(reason):
         t = await svc.translator(previous.volunteer_id)
-        await _send(svc, previous.volunteer_id, t.gettext(
-            "↩ Request {code} went back to the queue after a long silence, so someone else can help.").format(
-            code=request.code))
+        await _send(svc, previous.volunteer_id, t.gettext(SYSTEM_RELEASE_NOTES[reason]).format(code=request.code))
     if request.resident_id:
         t = await svc.translator(request.resident_id)
         await _send(svc, request.resident_id, t.gettext(
@@ -323,6 +377,21 @@ async def release(svc: Services, request_id: int, volunteer_id: int | None, reas
             code=request.code))
     await route(svc, request)
     return request
+
+
+async def volunteer_left(svc: Services, volunteer_id: int) -> list[RequestRow]:
+    """A volunteer paused or removed loses access at once: each request they hold goes back to routing
+    (a system release, reason "volunteer_left"; the resident is told) and their offers are withdrawn.
+    Returns the released requests."""
+    released = []
+    for request in await data.held_by(svc.db, volunteer_id):
+        try:
+            released.append(await release(svc, request.id, None, "volunteer_left", holder=volunteer_id))
+        except Refused:
+            pass  # resolved or released meanwhile
+    withdrawn = await _withdraw_offers(svc, volunteer_id)
+    log.info("volunteer left", extra={"volunteer": volunteer_id, "released": len(released), "offers": withdrawn})
+    return released
 
 
 async def cancel(svc: Services, request_id: int, resident_id: int) -> RequestRow:
@@ -391,7 +460,7 @@ async def assign(svc: Services, request_id: int, admin_id: int, volunteer_id: in
     """An admin hands an open request to a volunteer: the same atomic claim, recorded as theirs."""
     if not svc.is_admin(await users.get(svc.db, admin_id)):
         raise Refused(N_("Only admins can do this."))
-    result = await claim(svc, request_id, volunteer_id)
+    result = await _claim(svc, request_id, volunteer_id, assigned=True)
     if result.won:
         await data.add_event(svc.db, request_id, admin_id, "assigned", svc.now(), str(volunteer_id))
         t = await svc.translator(volunteer_id)
@@ -406,16 +475,25 @@ async def in_person(svc: Services, request_id: int, volunteer_id: int) -> Reques
     await data.add_event(svc.db, request_id, volunteer_id, "in_person", svc.now())
     if request.resident_id:
         t = await svc.translator(request.resident_id)
-        points = [p for p in svc.content.points.values() if p.ward == request.ward] or list(
-            svc.content.points.values())[:3]
+        points = _ward_points(svc, request.ward) or list(svc.content.points.values())[:3]
         lines = [t.gettext("🏢 Request {code}: the volunteer suggests meeting in person at a support point:").format(
             code=request.code)]
         for p in points:
-            lines += ["", f"📍 {p.name.get(t.locale)}", p.address, "🕘 " + p.hours.get(t.locale)]
-            if not p.verified:
-                lines.append(t.gettext("⚠️ Not yet confirmed: please check before going."))
+            lines += ["", *_point_lines(t, p)]
         await _send(svc, request.resident_id, "\n".join(lines))
     return request
+
+
+def _ward_points(svc: Services, ward: str | None) -> list[SupportPoint]:
+    return [p for p in svc.content.points.values() if ward and p.ward == ward]
+
+
+def _point_lines(t: Translator, point: SupportPoint) -> list[str]:
+    """A support point as a resident reads it: name, address, hours, and a warning until it is confirmed."""
+    lines = [f"📍 {point.name.get(t.locale)}", point.address, "🕘 " + point.hours.get(t.locale)]
+    if not point.verified:
+        lines.append(t.gettext("⚠️ Not yet confirmed: please check before going."))
+    return lines
 
 
 # --- relay ------------------------------------------------------------------------------------
@@ -426,8 +504,8 @@ async def relay_target(svc: Services, user_id: int, request_id: int) -> tuple[Re
         raise Refused(N_("This conversation has ended."))
     if user_id == request.resident_id and request.volunteer_id:
         return request, request.volunteer_id, "resident"
-    if user_id == request.volunteer_id and request.resident_id:
-        return request, request.resident_id, "volunteer"
+    if user_id == request.volunteer_id and request.resident_id and await data.held(svc.db, request_id, user_id):
+        return request, request.resident_id, "volunteer"  # only while the holder is still an active volunteer
     raise Refused(N_("This conversation has ended."))
 
 
@@ -494,12 +572,14 @@ async def _focus_on_arrival(svc: Services, user_id: int, request_id: int) -> Non
 async def addressee(svc: Services, user_id: int, replied_message_id: int | None) -> RequestRow | list[RequestRow]:
     """The request a message from `user_id` is for: the one it replies to, else the one they last
     acted on, else their only conversation. A list (possibly empty) when there is no single answer:
-    the caller asks which, never guesses."""
+    the caller asks which, never guesses. Raises Refused for a reply to a conversation that has ended."""
     active = {r.id: r for r in await data.conversations_of(svc.db, user_id)}
     if replied_message_id is not None:
         replied = await data.relayed_request(svc.db, user_id, replied_message_id)
         if replied in active:
             return active[replied]
+        if replied is not None:
+            raise Refused(N_("This conversation has ended."))
     awaiting = await data.get_awaiting(svc.db, user_id)
     if awaiting and awaiting[0] == "relay" and awaiting[1] in active:
         return active[awaiting[1]]
@@ -528,14 +608,18 @@ async def tick(svc: Services) -> None:
         if await data.transition(svc.db, request.id, "open", {"escalation": 1}, "AND escalation = 0"):
             await data.add_event(svc.db, request.id, None, "escalated_area", now)
             await route(svc, request, everyone_in_area=True)
+            await _tell_resident_still_waiting(svc, request, 1)
     for request in await data.due_open(svc.db, 2, iso(now_dt - timedelta(minutes=s.escalate_admins_min))):
         if await data.transition(svc.db, request.id, "open", {"escalation": 2}, "AND escalation < 2"):
             await data.add_event(svc.db, request.id, None, "escalated_admins", now)
             await _tell_admins(svc, request)
+            await _tell_resident_still_waiting(svc, request, 2)
+    for volunteer_id in await data.inactive_holders(svc.db):  # a pause interrupted before its releases
+        await volunteer_left(svc, volunteer_id)
     for request in await data.due_claimed(svc.db, iso(now_dt - timedelta(minutes=s.release_silent_min)),
                                           unreminded=False):
         try:
-            await release(svc, request.id, None, "silent")
+            await release(svc, request.id, None, "silent", holder=request.volunteer_id)
         except Refused:
             pass  # someone acted meanwhile: nothing to do
     for request in await data.due_claimed(svc.db, iso(now_dt - timedelta(minutes=s.remind_volunteer_min)),
@@ -546,6 +630,26 @@ async def tick(svc: Services) -> None:
             await _send(svc, request.volunteer_id, t.gettext(
                 "⏰ Request {code} has been quiet for a while. Please message the resident, "
                 "or mark it resolved or release it.").format(code=request.code), holder_buttons(t, request))
+
+
+STILL_WAITING = {
+    1: N_("⏳ Request {code}: we are still looking for a volunteer for you."),
+    2: N_("⏳ Request {code}: we are still waiting for a volunteer. We have asked the ward admins to help too."),
+}
+
+
+async def _tell_resident_still_waiting(svc: Services, request: RequestRow, level: int) -> None:
+    """Once per escalation step: the resident learns we are still looking, where to get help in person
+    meanwhile (their ward's support point, else the first one), and how to cancel."""
+    if not request.resident_id:
+        return
+    t = await svc.translator(request.resident_id)
+    lines = [t.gettext(STILL_WAITING[level]).format(code=request.code)]
+    points = _ward_points(svc, request.ward) or list(svc.content.points.values())
+    if points:
+        lines += ["", t.gettext("You can also get help in person at a support point:"), *_point_lines(t, points[0])]
+    lines += ["", t.gettext("No longer need help? Send /myrequests to cancel the request.")]
+    await _send(svc, request.resident_id, "\n".join(lines))
 
 
 async def _tell_admins(svc: Services, request: RequestRow) -> None:

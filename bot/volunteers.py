@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import commands
+from bot import commands, help_requests
 from bot.data import requests as rdata
 from bot.data import users
 from bot.data import volunteers as data
@@ -89,7 +89,14 @@ DECISIONS = {
 }
 
 
+LEFT = ("paused", "removed")  # statuses that end a volunteer's access to requests at once
+RELEASED_NOTE = N_("The requests you were helping with went back to the queue, so another volunteer can "
+                   "continue: {codes}")
+
+
 async def decide(svc: Services, admin_id: int, volunteer_id: int, action: str) -> VolunteerRow:
+    """An admin approves, rejects, pauses, resumes or removes a volunteer. Pausing or removing takes
+    effect at once: what they hold goes back to routing and their offers are withdrawn."""
     if not svc.is_admin(await users.get(svc.db, admin_id)):
         raise Refused(N_("Only admins can do this."))
     if action not in DECISIONS:
@@ -97,9 +104,13 @@ async def decide(svc: Services, admin_id: int, volunteer_id: int, action: str) -
     new, allowed, note = DECISIONS[action]
     if not await data.set_status(svc.db, volunteer_id, new, allowed, admin_id, svc.now()):
         raise Refused(N_("This was already decided."))
+    released = await help_requests.volunteer_left(svc, volunteer_id) if new in LEFT else []
     t = await svc.translator(volunteer_id)
+    text = t.gettext(note)
+    if released:
+        text += "\n" + t.gettext(RELEASED_NOTE).format(codes=", ".join(r.code for r in released))
     try:
-        await svc.outbox.send(volunteer_id, t.gettext(note))
+        await svc.outbox.send(volunteer_id, text)
     except SendError:
         pass
     await commands.sync(svc, volunteer_id)

@@ -244,7 +244,11 @@ async def relay_message(update: Update, context: BotContext) -> bool:
     awaiting = context.pending.awaiting
     if not explicit and (not context.pending.conversations or (awaiting and awaiting[0] == "idle")):
         return False
-    target = await service.addressee(svc, uid, replied.message_id if replied else None)
+    try:
+        target = await service.addressee(svc, uid, replied.message_id if replied else None)
+    except Refused as exc:
+        await message.reply_text(context.t.gettext(exc.message), reply_markup=keyboard([home_button(context.t)]))
+        return True
     if isinstance(target, list):
         if not target:
             return False

@@ -164,7 +164,7 @@ async def available(update: Update, context: BotContext) -> None:
 async def mine(update: Update, context: BotContext) -> None:
     """/mine: the requests this volunteer holds, each with its actions."""
     _ = context.t.gettext
-    held = await rdata.held_by(context.svc.db, context.user.id)
+    held = await service.holding(context.svc, context.user.id)
     if not held:
         await update.effective_message.reply_text(_("You hold no requests right now. Thank you for being ready!"))
         return

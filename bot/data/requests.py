@@ -87,15 +87,67 @@ async def transition(db: Database, request_id: int, from_status: str, sets: dict
     return cur.rowcount == 1
 
 
-async def claim(db: Database, request_id: int, volunteer_id: int, limit: int, now: str) -> bool:
-    """First press wins: open → claimed, only for an active volunteer below their limit."""
-    return await transition(
-        db, request_id, "open",
-        {"status": "claimed", "volunteer_id": volunteer_id, "claimed_at": now, "last_activity_at": now,
-         "reminded_at": None},
-        """AND EXISTS (SELECT 1 FROM volunteers WHERE user_id = ? AND status = 'active')
-           AND (SELECT COUNT(*) FROM help_requests WHERE volunteer_id = ? AND status = 'claimed') < ?""",
-        (volunteer_id, volunteer_id, limit))
+# --- who may claim and who may act as holder: each rule once, in SQL -----------------------------
+ACTIVE_VOLUNTEERS = "SELECT user_id FROM volunteers WHERE status = 'active'"
+# Checked against the request row (help_requests) with numbered parameters: ?1 the volunteer,
+# ?2 1 when an admin assigns (any active volunteer, away or not, any ward), ?3 the per-volunteer limit.
+# Order matters: the first rule that fails is the reason a refused volunteer is told.
+CLAIM_RULES: dict[str, str] = {
+    "active": f"?1 IN ({ACTIVE_VOLUNTEERS})",
+    "not_banned": "NOT EXISTS (SELECT 1 FROM users b WHERE b.id = ?1 AND b.banned = 1)",
+    "available": "(?2 OR EXISTS (SELECT 1 FROM volunteers a WHERE a.user_id = ?1 AND a.available = 1))",
+    # the request's ward is theirs, or unknown, or it was offered to them (an outstanding offer row)
+    "in_reach": """(?2 OR help_requests.ward IS NULL
+        OR EXISTS (SELECT 1 FROM volunteer_wards w WHERE w.user_id = ?1 AND w.ward = help_requests.ward)
+        OR EXISTS (SELECT 1 FROM offers o WHERE o.request_id = help_requests.id AND o.volunteer_id = ?1))""",
+    "below_limit": "(SELECT COUNT(*) FROM help_requests h WHERE h.volunteer_id = ?1 AND h.status = 'claimed') < ?3",
+}
+# A holder action (resolve, release, relay, in person) needs the holder to be an active volunteer still.
+HELD_BY = f"AND volunteer_id = ? AND volunteer_id IN ({ACTIVE_VOLUNTEERS})"
+
+
+async def claim(db: Database, request_id: int, volunteer_id: int, limit: int, now: str, *,
+                assigned: bool = False) -> bool:
+    """First press wins: open → claimed, only when every claim rule holds, decided by this one UPDATE."""
+    rules = " AND ".join(CLAIM_RULES.values())
+    cur = await db.execute(
+        f"""UPDATE help_requests SET status = 'claimed', volunteer_id = ?1, claimed_at = ?4, last_activity_at = ?4,
+                                     reminded_at = NULL
+            WHERE id = ?5 AND status = 'open' AND {rules}""",
+        (volunteer_id, int(assigned), limit, now, request_id))
+    return cur.rowcount == 1
+
+
+async def claim_rules(db: Database, request_id: int | None, volunteer_id: int, limit: int) -> dict[str, bool]:
+    """Which claim rules hold right now, to tell a refused volunteer why (no such request: only the
+    volunteer's own rules matter)."""
+    columns = ", ".join(f"{sql} AS {name}" for name, sql in CLAIM_RULES.items())
+    row = await db.fetchone(
+        f"SELECT {columns} FROM (SELECT 1) LEFT JOIN help_requests ON help_requests.id = ?4",
+        (volunteer_id, 0, limit, request_id))
+    return {name: bool(row[name]) for name in CLAIM_RULES}
+
+
+async def held(db: Database, request_id: int, volunteer_id: int) -> RequestRow | None:
+    """The request if this volunteer holds it and is still an active volunteer."""
+    return _build(RequestRow, await db.fetchone(
+        f"SELECT * FROM help_requests WHERE id = ? AND status = 'claimed' {HELD_BY}", (request_id, volunteer_id)))
+
+
+async def held_by_active(db: Database, volunteer_id: int) -> list[RequestRow]:
+    """What this volunteer may act on now: nothing unless they are an active volunteer."""
+    rows = await db.fetchall(f"SELECT * FROM help_requests WHERE status = 'claimed' {HELD_BY} ORDER BY id",
+                             (volunteer_id,))
+    return [_build(RequestRow, r) for r in rows]
+
+
+async def inactive_holders(db: Database) -> list[int]:
+    """Volunteers who hold a request although they are no longer active (paused, removed)."""
+    rows = await db.fetchall(
+        f"""SELECT DISTINCT volunteer_id FROM help_requests
+            WHERE status = 'claimed' AND volunteer_id IS NOT NULL AND volunteer_id NOT IN ({ACTIVE_VOLUNTEERS})
+            ORDER BY volunteer_id""")
+    return [r["volunteer_id"] for r in rows]
 
 
 async def add_event(db: Database, request_id: int, actor_id: int | None, kind: str, now: str,
@@ -171,6 +223,20 @@ async def add_offer(db: Database, request_id: int, volunteer_id: int, message_id
 async def offers_of(db: Database, request_id: int) -> list[tuple[int, int]]:
     rows = await db.fetchall("SELECT volunteer_id, message_id FROM offers WHERE request_id = ?", (request_id,))
     return [(r["volunteer_id"], r["message_id"]) for r in rows]
+
+
+async def offers_to(db: Database, volunteer_id: int) -> list[tuple[int, str, int]]:
+    """This volunteer's outstanding offers as (request id, code, message id)."""
+    rows = await db.fetchall(
+        """SELECT o.request_id, r.code, o.message_id FROM offers o JOIN help_requests r ON r.id = o.request_id
+           WHERE o.volunteer_id = ? ORDER BY o.request_id""", (volunteer_id,))
+    return [(r["request_id"], r["code"], r["message_id"]) for r in rows]
+
+
+async def withdraw_offer(db: Database, request_id: int, volunteer_id: int) -> bool:
+    """Delete one offer; true only for the caller that deleted it."""
+    cur = await db.execute("DELETE FROM offers WHERE request_id = ? AND volunteer_id = ?", (request_id, volunteer_id))
+    return cur.rowcount == 1
 
 
 async def clear_offers(db: Database, request_id: int) -> None:
