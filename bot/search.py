@@ -29,6 +29,7 @@ EXACT_BONUS = 0.25  # share of a word's score added when its diacritics match to
 FOLDED_ONLY = 0.35 # the resident typed marks and they differ: "phở" is probably not "phố"
 PHRASE_BONUS = 3.0
 MIN_SCORE = 3.0
+TITLE_QUERY_MAX = 500  # characters: longer text is a message, never a guide's title
 # Folded filler words residents wrap a need in ("xin chào, tôi muốn…", "how do I…"). Words that fold
 # onto real terms (can → căn cước, the → thẻ) are deliberately absent.
 STOP_WORDS = frozenset("xin chao toi muon lam sao cach nao giup voi minh oi a ah nhe vay gi "
@@ -47,6 +48,7 @@ class SearchIndex:
         self._folded: dict[str, dict[int, float]] = defaultdict(dict)
         self._exact: dict[str, set[int]] = defaultdict(set)
         self._phrases: dict[str, set[int]] = defaultdict(set)
+        titled: dict[str, set[int]] = defaultdict(set)
         for i, guide in enumerate(guides):
             for lang in ("vi", "en"):
                 fields = [
@@ -58,10 +60,13 @@ class SearchIndex:
                 for text, weight in fields:
                     self._add(i, f"{lang}:", text, weight)  # the reader's language is weighed per query
                 self._phrases[_phrase(guide.title.get(lang))].add(i)
+                titled[_phrase(guide.title.get(lang))].add(i)
             for synonym in (*guide.synonyms, guide.id.replace("-", " ")):
                 self._add(i, "", synonym, SYNONYM)
                 self._phrases[_phrase(synonym)].add(i)
         self._phrases.pop("", None)
+        # Two guides with one folded title would make a typed title ambiguous: those stay a search.
+        self._titles = {title: guides[next(iter(ids))] for title, ids in titled.items() if title and len(ids) == 1}
         self._phrase_words = max((p.count(" ") + 1 for p in self._phrases), default=0)
         self._df = {w: len(posting) for w, posting in self._folded.items()}
         self._vocab = sorted({w.split(":", 1)[-1] for w in self._folded if len(w.split(":", 1)[-1]) >= 3})
@@ -120,6 +125,14 @@ class SearchIndex:
                 break
             out.append(w)
         return out
+
+    def by_title(self, query: str) -> Guide | None:
+        """The guide whose title, in either language, the query is once both are folded (case, accents,
+        đ, spacing, punctuation and emoji ignored); None otherwise. A resident who types or pastes a
+        title they saw wants that guide, not a list with it on top."""
+        if len(query) > TITLE_QUERY_MAX:
+            return None
+        return self._titles.get(_phrase(query))
 
     def search(self, query: str, lang: str = "vi", limit: int = 5) -> list[Hit]:
         query_words = [w for w in words(query)[:20] if fold(w) not in STOP_WORDS]  # an essay is not a search

@@ -61,6 +61,13 @@ class Services:
             await guide_data.log_search(self.db, normalised, len(hits), self.now())
         return hits
 
+    async def guide_titled(self, query: str) -> Guide | None:
+        """The guide the query names by its exact title (folded), logged as a search that found it."""
+        guide = self.index.by_title(query)
+        if guide is not None:
+            await guide_data.log_search(self.db, normalise_query(query), 1, self.now())
+        return guide
+
     def wards_in(self, query: str) -> list[Ward]:
         return match_wards(query, list(self.content.wards.values()))
 

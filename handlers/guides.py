@@ -63,12 +63,13 @@ def step_text(context: BotContext, guide: Guide, index: int) -> str:
 
 
 def step_markup(context: BotContext, guide: Guide, index: int):
+    """A step's buttons. Forward (Next, or Done on the last step) is always the first button, so tapping
+    the same spot again and again walks through the guide; Back comes after it."""
     _ = context.t.gettext
-    nav: list[Button] = []
+    last = index + 1 == len(guide.steps)
+    nav: list[Button] = [(_("✅ Done"), f"g:{guide.id}:done") if last else (_("Next ▶"), f"g:{guide.id}:{index + 1}")]
     if index > 0:
         nav.append((_("◀ Back"), f"g:{guide.id}:{index - 1}"))
-    last = index + 1 == len(guide.steps)
-    nav.append((_("✅ Done"), f"g:{guide.id}:done") if last else (_("Next ▶"), f"g:{guide.id}:{index + 1}"))
     return keyboard(nav, [(_("🙋 Still stuck? Ask a volunteer"), f"ask:{guide.id}")], [home_button(context.t)])
 
 
@@ -107,6 +108,7 @@ async def step(update: Update, context: BotContext) -> None:
     if arg == "done":
         _ = context.t.gettext
         text = _("🎉 You finished: {title}.\nDid this guide help you?").format(title=guide.title.get(context.t.locale))
+        # 👍 first: whoever keeps tapping where "Next ▶" was must not file a 👎 by accident.
         await show(update, context, text, keyboard(
             [(_("👍 Helpful"), f"fb:{gid}:1"), (_("👎 Not helpful"), f"fb:{gid}:0")],
             [(_("🙋 Still stuck? Ask a volunteer"), f"ask:{gid}")],

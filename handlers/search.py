@@ -5,10 +5,15 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.intents import wants_human
 from handlers.common import BotContext, home_button, keyboard, show
-from handlers.guides import topic_rows
+from handlers.guides import open_guide, topic_rows
 
 ECHO_LIMIT = 40  # how much of the query we repeat back
+# Phone lines a resident may call, from the shared domain facts (FACTS.md, "Phone lines": Znews; the city's
+# 1022). Ward support points' numbers are unconfirmed: never add one here without a source.
+CITY_LINE = "1022"
+VNEID_LINE = "1900 0368"
 
 
 async def prompt(update: Update, context: BotContext) -> None:
@@ -29,11 +34,33 @@ async def search_command(update: Update, context: BotContext) -> None:
 
 
 async def search_text(update: Update, context: BotContext) -> None:
-    """Any text outside a conversation is a search."""
-    await run_search(update, context, update.effective_message.text or "")
+    """Any text outside a conversation is a search, unless it only asks for a person."""
+    await run_search(update, context, update.effective_message.text or "", free_text=True)
 
 
-async def run_search(update: Update, context: BotContext, query: str) -> None:
+async def reach_people(update: Update, context: BotContext) -> None:
+    """Every way to reach a person ("cho tôi gặp người thật") on one screen, so one step gets there."""
+    _ = context.t.gettext
+    text = _("🙋 A volunteer can help you.\n"
+             "Tap “Ask for help” and say what you need. A volunteer will contact you.\n\n"
+             "📞 Or call:\n"
+             "{city_line}: Ho Chi Minh City's line for help and feedback\n"
+             "{vneid_line}: the VNeID switchboard, for VNeID only\n\n"
+             "📍 Or come to a support point.").format(city_line=CITY_LINE, vneid_line=VNEID_LINE)
+    await update.effective_message.reply_text(text, reply_markup=keyboard(
+        [(_("🙋 Ask for help"), "m:h")], [(_("📍 Support points"), "m:p")], [home_button(context.t)]))
+
+
+async def run_search(update: Update, context: BotContext, query: str, *, free_text: bool = False) -> None:
+    """A guide's exact title opens it; typed free text that only asks for a person gets the ways to reach
+    people; anything else lists the guides and support points found."""
+    guide = await context.svc.guide_titled(query)
+    if guide is not None:
+        await open_guide(update, context, guide)
+        return
+    if free_text and wants_human(query):
+        await reach_people(update, context)
+        return
     _ = context.t.gettext
     hits = await context.svc.search(query, context.t.locale)
     wards = context.svc.wards_in(query)

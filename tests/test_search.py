@@ -109,3 +109,30 @@ def test_every_guide_is_found_by_its_title_typed_without_accents(guide_id):
     title = CONTENT.guides[guide_id].title.vi
     assert guide_id in top(fold(title)), (fold(title), top(fold(title)))
     assert any(g.id == guide_id for g in CONTENT.guides_in(CONTENT.guides[guide_id].category))  # browsable
+
+
+@pytest.mark.parametrize("typed", [
+    "Kích hoạt tài khoản VNeID mức 2", "kich hoat tai khoan vneid muc 2", "  KÍCH  hoạt tài khoản VNeID mức 2 . ",
+    "kich hoat tai khoan vneid muc 2?", "📚 Kích hoạt tài khoản VNeID mức 2", "Activate a level 2 VNeID account",
+    unicodedata.normalize("NFD", "Kích hoạt tài khoản VNeID mức 2"),
+])
+def test_a_typed_title_names_its_guide(typed):
+    assert INDEX.by_title(typed).id == "vneid-level2"
+
+
+def test_every_title_in_both_languages_names_its_guide():
+    for guide in CONTENT.guides.values():
+        assert INDEX.by_title(guide.title.vi) is guide
+        assert INDEX.by_title(guide.title.en.lower()) is guide
+
+
+@pytest.mark.parametrize("typed", ["kich hoat tai khoan vneid", "vneid muc 2", "Kích hoạt tài khoản VNeID mức 2 ngay",
+                                   "", "?", "kich hoat tai khoan vneid muc 2 " * 40])
+def test_anything_but_a_whole_title_names_no_guide(typed):
+    assert INDEX.by_title(typed) is None
+
+
+def test_a_title_two_guides_share_names_neither():
+    index = SearchIndex([_guide("a", "Cài VNeID"), _guide("b", "Cai vneid!"), _guide("c", "Zalo")])
+    assert index.by_title("cai vneid") is None
+    assert index.by_title("zalo").id == "c"

@@ -23,7 +23,7 @@ async def test_browse_and_step_through_a_guide_editing_one_message(bot: Harness)
         [event] = await bot.press(R, "Tiếp")
         assert event.kind == "edit" and event.message_id == menu.message_id
         assert f"Bước {n}/{len(guide.steps)}" in event.text
-    assert event.labels[:2] == ["◀ Trước", "✅ Xong"]
+    assert event.labels[:2] == ["✅ Xong", "◀ Trước"]  # forward keeps the first place; Back follows
     [back] = await bot.press(R, "Trước")
     assert f"Bước {len(guide.steps) - 1}/" in back.text
     await bot.press(R, "Tiếp")
@@ -37,6 +37,23 @@ async def test_browse_and_step_through_a_guide_editing_one_message(bot: Harness)
     assert row["helpful"] == 1
     views = await bot.svc.db.fetchone("SELECT COUNT(*) FROM guide_views WHERE guide_id = 'vneid-install'")
     assert views[0] == 1
+
+
+async def test_tapping_the_first_button_again_and_again_walks_through_the_guide(bot: Harness):
+    guide = bot.svc.guide("vneid-level2")
+    [step] = await bot.send(R, "/start vneid-level2")
+    assert step.buttons[0][0].label == "Tiếp ▶"
+    for n in range(2, len(guide.steps) + 1):
+        [step] = await bot.driver.press(R, 1)
+        assert f"Bước {n}/{len(guide.steps)}" in step.text
+        assert [b.label for b in step.buttons[0]] == (["Tiếp ▶", "◀ Trước"] if n < len(guide.steps)
+                                                       else ["✅ Xong", "◀ Trước"])
+    [done] = await bot.driver.press(R, 1)
+    assert done.text.startswith("🎉 Bạn đã làm xong")
+    assert done.buttons[0][0].label == "👍 Có ích"  # never 👎 in the spot the resident kept tapping
+    assert "👎" not in done.buttons[0][0].label
+    [thanks] = await bot.driver.press(R, 1)
+    assert thanks.text == "Cảm ơn bạn đã góp ý!"
 
 
 async def test_not_helpful_is_recorded_and_offers_help(bot: Harness):

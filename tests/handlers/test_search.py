@@ -43,3 +43,70 @@ async def test_ward_names_without_accents_lead_to_support_points(bot: Harness):
     assert split.text == "📍 Điểm hỗ trợ cho “da kao”:"
     [points] = await bot.press(R, "Phường Tân Định")
     assert points.text.startswith("📍 ")
+
+
+async def test_typing_a_guide_title_opens_the_guide(bot: Harness):
+    guide = bot.svc.guide("vneid-level2")
+    for n, typed in enumerate(["Kích hoạt tài khoản VNeID mức 2", "kich hoat tai khoan vneid muc 2",
+                               "  Kich   hoat tai khoan VNEID muc 2 . ", "kich hoat tai khoan vneid muc 2?"], 1):
+        [step] = await bot.send(R, typed)
+        assert step.kind == "to"
+        assert step.text.startswith(f"📚 {guide.title.vi}\nBước 1/{len(guide.steps)}")
+        assert step.labels[0] == "Tiếp ▶"
+        views = await bot.svc.db.fetchone("SELECT COUNT(*) FROM guide_views WHERE guide_id = 'vneid-level2' "
+                                          "AND user_id = ?", (R,))
+        assert views[0] == n
+    [second] = await bot.press(R, "Tiếp")
+    assert f"Bước 2/{len(guide.steps)}" in second.text
+    row = await bot.svc.db.fetchone("SELECT query, results FROM search_log ORDER BY rowid LIMIT 1")
+    assert tuple(row) == ("kich hoat tai khoan vneid muc 2", 1)
+
+
+async def test_a_title_in_the_other_language_or_after_search_opens_the_guide(bot: Harness):
+    guide = bot.svc.guide("zalo-video")
+    [step] = await bot.send(R, guide.title.en)  # a Vietnamese reader pasting the English title
+    assert step.text.startswith(f"📚 {guide.title.vi}\nBước 1/")
+    [step] = await bot.send(R, "/search " + guide.title.vi.lower())
+    assert step.text.startswith(f"📚 {guide.title.vi}\nBước 1/")
+
+
+async def test_part_of_a_title_is_still_a_search(bot: Harness):
+    [reply] = await bot.send(R, "kich hoat tai khoan vneid")
+    assert reply.text.startswith("🔎 Hướng dẫn cho")
+    assert bot.svc.guide("vneid-level2").title.vi in reply.labels
+
+
+async def test_asking_for_a_person_shows_every_way_to_reach_people_in_one_step(bot: Harness):
+    for typed in ("cho toi gap nguoi that", "Có ai giúp tôi không?", "gọi điện cho tôi", "tư vấn viên"):
+        [reply] = await bot.send(R, typed)
+        assert reply.text.startswith("🙋 Tình nguyện viên có thể giúp bạn.")
+        assert "1022: tổng đài hỗ trợ và phản ánh của TP.HCM" in reply.text
+        assert "1900 0368: tổng đài VNeID" in reply.text
+        assert reply.labels == ["🙋 Nhờ hỗ trợ", "📍 Điểm hỗ trợ", "🏠 Menu chính"]
+        assert [b.data for b in reply.flat_buttons] == ["m:h", "m:p", "m"]
+    row = await bot.svc.db.fetchone("SELECT COUNT(*) FROM search_log")
+    assert row[0] == 0  # not a search
+    [wizard] = await bot.press(R, "Nhờ hỗ trợ")
+    assert wizard.text.startswith("🙋 Nhờ hỗ trợ · Bước 1/5")
+    await bot.send(R, "cho toi gap nguoi that")
+    [points] = await bot.press(R, "Điểm hỗ trợ")
+    assert points.text.startswith("📍 ")
+
+
+async def test_asking_for_a_person_in_english(bot: Harness):
+    await bot.send(R, "/start")
+    await bot.press(R, "English")
+    [reply] = await bot.send(R, "I need a person")
+    assert reply.text.startswith("🙋 A volunteer can help you.")
+    assert "1022: Ho Chi Minh City's line" in reply.text and "1900 0368: the VNeID switchboard" in reply.text
+    assert reply.labels == ["🙋 Ask for help", "📍 Support points", "🏠 Main menu"]
+
+
+async def test_how_to_questions_about_calling_are_still_searches(bot: Harness):
+    zalo = bot.svc.guide("zalo-video").title.vi
+    for typed in ("cach goi dien video zalo", "goi dien video"):
+        [reply] = await bot.send(R, typed)
+        assert reply.text.startswith("🔎 Hướng dẫn cho") and zalo in reply.labels
+    [reply] = await bot.send(R, "quen mat khau")
+    assert reply.text.startswith("🔎 Hướng dẫn cho")
+    assert bot.svc.guide("vneid-password").title.vi in reply.labels
