@@ -76,6 +76,8 @@ async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | 
     pending = context.pending
     if pending.draft_step in ("description", "phone"):
         return Mode.TEXT, "draft"
+    if pending.draft_step is not None:
+        return Mode.CHOICE, "draft_choice"  # a wizard step with buttons: typed words never leave the wizard
     awaiting = pending.awaiting
     if awaiting and awaiting[0] in ("vol_name", "comment"):
         return Mode.TEXT, awaiting[0]
@@ -104,10 +106,15 @@ async def route(update: Update, context: BotContext) -> None:
             raise ApplicationHandlerStop
         if await global_word(update, context, phrase(text), mode):
             raise ApplicationHandlerStop
+        if consumer == "draft_choice" and (draft := await rdata.get_draft(context.svc.db, context.user.id)):
+            await update.effective_message.reply_text(context.t.gettext(
+                "Sorry, I did not understand. Please tap one of the options, or type its number."))
+            await requests.render(update, context, draft)
+            raise ApplicationHandlerStop
         if verdict is UNCLEAR:
             await show_again(update, context, screen)
             raise ApplicationHandlerStop
-    if consumer == "draft" or (context.pending.draft_step and ATTACHABLE.check_update(update)):
+    if consumer in ("draft", "draft_choice") and (consumer == "draft" or ATTACHABLE.check_update(update)):
         draft = await rdata.get_draft(context.svc.db, context.user.id)
         if draft is not None:
             await requests.answer_draft(update, context, draft)
