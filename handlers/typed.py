@@ -4,7 +4,8 @@ Order, for a message in a private chat:
 1. a command goes to its command handler;
 2. a text that matches a choice on the person's newest screen (bot/screens.py) is that choice, pressed:
    the same handler runs as for the button, answering with new messages (nothing on screen is edited);
-3. "menu", "huy" / "cancel", "English" / "Tiếng Việt" work everywhere outside a conversation with a volunteer;
+3. "menu", "huy" / "cancel", "English" / "Tiếng Việt" and asking for a person ("cho toi gap nguoi that")
+   work everywhere outside a conversation with a volunteer;
 4. a control word that fits nothing on the screen ("5" under three choices) shows the choices again;
 5. the current step's free-text answer: the ask wizard, a volunteer's name, a comment, a campaign text,
    a message for the other side of a help request;
@@ -22,8 +23,9 @@ from telegram.ext import filters as F
 from bot import actions as A
 from bot import help_requests as service
 from bot.data import requests as rdata
+from bot.intents import wants_human
 from bot.screens import CANCEL_WORDS, LANGUAGE_WORDS, MENU_WORDS, UNCLEAR, Choice, Mode, Screen, phrase
-from handlers import requests, volunteers
+from handlers import requests, search, volunteers
 from handlers.common import BotContext, keyboard, menu_rows
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ async def route(update: Update, context: BotContext) -> None:
         if isinstance(verdict, Choice):
             await press(update, context, verdict, screen.message_id if screen else message.message_id)
             raise ApplicationHandlerStop
-        if await global_word(update, context, phrase(text), mode):
+        if await global_word(update, context, text, mode):
             raise ApplicationHandlerStop
         if consumer == "draft_choice" and (draft := await rdata.get_draft(context.svc.db, context.user.id)):
             await update.effective_message.reply_text(context.t.gettext(
@@ -131,8 +133,9 @@ async def route(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
-async def global_word(update: Update, context: BotContext, said: str, mode: Mode) -> bool:
-    """Menu, cancel and language words that no choice on the screen took."""
+async def global_word(update: Update, context: BotContext, text: str, mode: Mode) -> bool:
+    """Menu, cancel and language words, and asking for a person, where no choice on the screen took them."""
+    said = phrase(text)
     if said in MENU_WORDS:
         await go_home(update, context)
         return True
@@ -140,6 +143,9 @@ async def global_word(update: Update, context: BotContext, said: str, mode: Mode
         return False  # "ok", "huy", "English" may be words for the volunteer
     if said in CANCEL_WORDS:
         await cancel_anything(update, context)
+        return True
+    if mode is Mode.CHOICE and wants_human(text):
+        await search.reach_people(update, context)
         return True
     for lang, words in LANGUAGE_WORDS.items():
         if said in words and mode is Mode.CHOICE:
