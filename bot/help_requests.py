@@ -12,7 +12,6 @@ conditional UPDATE, writes an event row, and tells the people concerned.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -588,14 +587,13 @@ async def addressee(svc: Services, user_id: int, replied_message_id: int | None)
     return list(active.values())
 
 
-async def hold_for_choice(svc: Services, user_id: int, held: dict) -> None:
-    """Keep a message until its sender picks the request (rq:to); replaces any earlier one."""
-    await data.hold(svc.db, user_id, json.dumps(held, ensure_ascii=False), svc.now())
+async def keep_unsent(svc: Services, user_id: int, message: dict) -> int:
+    """Keep a message until its sender picks the request (rq:to); returns how many are waiting."""
+    return await data.keep_unsent(svc.db, user_id, message, svc.now())
 
 
-async def take_held(svc: Services, user_id: int) -> dict | None:
-    raw = await data.take_held(svc.db, user_id)
-    return json.loads(raw) if raw else None
+async def take_unsent(svc: Services, user_id: int) -> list[dict]:
+    return await data.take_unsent(svc.db, user_id)
 
 
 # --- nothing left behind ----------------------------------------------------------------------

@@ -227,7 +227,7 @@ async def comment_typed(update: Update, context: BotContext) -> None:
 ALBUMS_KEPT = 1000  # media groups remembered per process, so an album is confirmed once
 
 
-def held_of(message) -> dict:
+def relayable(message) -> dict:
     """What a message carries through the relay: its text, or (for media) where to copy it from."""
     if message.text is not None:
         return {"text": message.text}
@@ -252,27 +252,27 @@ async def relay_message(update: Update, context: BotContext) -> bool:
     if isinstance(target, list):
         if not target:
             return False
-        await service.hold_for_choice(svc, uid, held_of(message))
+        await service.keep_unsent(svc, uid, relayable(message))
         _ = context.t.gettext
         rows = [[(f"{r.code} · {service.topic_name(svc, context.t, r.topic)}", RelayTo(r.id).pack())] for r in target]
         await message.reply_text(_("You have several conversations. Which request is this message for?"),
                                  reply_markup=keyboard(*rows))
         return True
-    await deliver(update, context, target.id, held_of(message))
+    await deliver(update, context, target.id, relayable(message))
     return True
 
 
-async def deliver(update: Update, context: BotContext, request_id: int, held: dict) -> None:
+async def deliver(update: Update, context: BotContext, request_id: int, content: dict) -> None:
     """Relay one message and tell the sender where it went (by request code) or why it could not go."""
     svc, uid = context.svc, context.user.id
     _ = context.t.gettext
     message = update.effective_message
     try:
-        if "text" in held:
-            request = await service.relay(svc, uid, request_id, text=held["text"])
+        if "text" in content:
+            request = await service.relay(svc, uid, request_id, text=content["text"])
         else:
-            request = await service.relay(svc, uid, request_id, from_chat=uid, message_id=held["message_id"],
-                                          caption=held.get("caption"))
+            request = await service.relay(svc, uid, request_id, from_chat=uid, message_id=content["message_id"],
+                                          caption=content.get("caption"))
     except Refused as exc:
         await rdata.clear_awaiting(svc.db, uid)
         await context.bot.send_message(uid, _(exc.message), reply_markup=keyboard([home_button(context.t)]))
@@ -340,15 +340,15 @@ async def request_button(update: Update, context: BotContext) -> None:
                 await context.bot.send_message(uid, _("What do you need? Choose an option below."),
                                                reply_markup=keyboard(*menu_rows(t)))
             case A.RelayTo(request=request_id):
-                held = await service.take_held(svc, uid)
+                unsent = await service.take_unsent(svc, uid)
                 await query.answer()
-                if held is None:
+                if not unsent:
                     await context.bot.send_message(uid, _("✍ Type your message for request {code}. I will pass it "
                                                           "on.").format(code=(await service.relay_target(
                                                               svc, uid, request_id))[0].code))
                     await data.set_awaiting(svc.db, uid, "relay", request_id, svc.now())
-                else:
-                    await deliver(update, context, request_id, held)
+                for message in unsent:
+                    await deliver(update, context, request_id, message)
             case A.Claim(request=request_id):
                 result = await service.claim(svc, request_id, uid)
                 if not result.won:

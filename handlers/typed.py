@@ -87,7 +87,9 @@ async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | 
     if conversation is not None and conversation.check_update(update):
         return Mode.TEXT, "broadcast"
     if pending.conversations and not (awaiting and awaiting[0] == "idle"):
-        return Mode.RELAY, "relay"
+        asked_which = pending.screen is not None and all(isinstance(A.parse(c.data), A.RelayTo)
+                                                         for c in pending.screen.choices)
+        return (Mode.CHOICE if asked_which else Mode.RELAY), "relay"
     return Mode.CHOICE, None
 
 

@@ -202,6 +202,6 @@ MIGRATIONS: list[tuple[str, ...]] = [
             choices TEXT NOT NULL,             -- JSON [[label, packed action], ...] in the order shown
             at TEXT NOT NULL
         )""",
-        "ALTER TABLE awaiting ADD COLUMN held TEXT",  # JSON of a message waiting for its request to be chosen
+        "ALTER TABLE awaiting ADD COLUMN unsent TEXT",  # JSON list of messages waiting for "which request?"
     ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 
 from bot.data import Database
@@ -307,19 +308,26 @@ async def clear_awaiting_kinds(db: Database, user_id: int, kinds: tuple[str, ...
     await db.execute(f"DELETE FROM awaiting WHERE user_id = ? AND kind IN ({marks})", (user_id, *kinds))
 
 
-async def hold(db: Database, user_id: int, held: str, now: str) -> None:
-    """A message kept until its sender says which request it is for (JSON; deleted once delivered)."""
-    await db.execute("INSERT OR REPLACE INTO awaiting (user_id, kind, ref, at, held) VALUES (?, 'relay', NULL, ?, ?)",
-                     (user_id, now, held))
-
-
-async def take_held(db: Database, user_id: int) -> str | None:
-    """The held message, removed in the same transaction, so it is delivered once."""
+async def keep_unsent(db: Database, user_id: int, message: dict, now: str) -> int:
+    """Add a message to those kept until their sender says which request they are for; returns how many
+    are kept. Kept as JSON only until delivered (take_unsent) or the person moves on."""
     async with db.transaction():
-        row = await db.fetchone("SELECT held FROM awaiting WHERE user_id = ? AND held IS NOT NULL", (user_id,))
+        row = await db.fetchone("SELECT unsent FROM awaiting WHERE user_id = ? AND kind = 'relay' AND ref IS NULL",
+                                (user_id,))
+        kept = [*(json.loads(row["unsent"]) if row and row["unsent"] else []), message]
+        await db.execute(
+            "INSERT OR REPLACE INTO awaiting (user_id, kind, ref, at, unsent) VALUES (?, 'relay', NULL, ?, ?)",
+            (user_id, now, json.dumps(kept, ensure_ascii=False)))
+    return len(kept)
+
+
+async def take_unsent(db: Database, user_id: int) -> list[dict]:
+    """The kept messages, removed in the same transaction, so each is delivered once."""
+    async with db.transaction():
+        row = await db.fetchone("SELECT unsent FROM awaiting WHERE user_id = ? AND unsent IS NOT NULL", (user_id,))
         if row:
-            await db.execute("UPDATE awaiting SET held = NULL WHERE user_id = ?", (user_id,))
-    return row["held"] if row else None
+            await db.execute("UPDATE awaiting SET unsent = NULL WHERE user_id = ?", (user_id,))
+    return json.loads(row["unsent"]) if row else []
 
 
 async def conversations_of(db: Database, user_id: int) -> list[RequestRow]:
