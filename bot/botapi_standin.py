@@ -226,11 +226,12 @@ class FakeBotAPI(BaseRequest):
         source = self.messages.get(int(params["from_chat_id"]), {}).get(int(params["message_id"]))
         if source is None:
             raise ApiFault(400, "Bad Request: message to copy not found")
-        body = {k: v for k, v in source.items() if k in ("text", "entities", "photo", "voice", "caption")}
+        body = {k: v for k, v in source.items() if k in ("text", "entities", "photo", "voice", "caption", "video",
+                                                          "document", "audio", "animation", "sticker", "video_note")}
         if "caption" in params:
             body["caption"] = params["caption"]
         msg = self._store(int(params["chat_id"]), body, params.get("reply_markup"))
-        kind = "photo" if "photo" in body else "file" if "voice" in body else "to"
+        kind = "photo" if "photo" in body else "file" if body.keys() & {"voice", "document", "video", "audio"} else "to"
         self._event(kind, msg, "voice.ogg" if "voice" in body else None, params.get("reply_markup"))
         return {"message_id": msg["message_id"]}
 
@@ -332,9 +333,17 @@ class ChatDriver:
             "location": lambda: {"location": {"latitude": extra["lat"], "longitude": extra["lon"]}},
             "photo": lambda: {"photo": [{"file_id": f"in-photo-{n}", "file_unique_id": f"ip{n}",
                                          "width": 90, "height": 90}],
-                              **({"caption": extra["caption"]} if extra.get("caption") else {})},
+                              **({"caption": extra["caption"]} if extra.get("caption") else {}),
+                              **({"media_group_id": extra["album"]} if extra.get("album") else {})},
             "voice": lambda: {"voice": {"file_id": f"in-voice-{n}", "file_unique_id": f"iv{n}",
                                         "duration": 3, "mime_type": "audio/ogg"}},
+            "document": lambda: {"document": {"file_id": f"in-doc-{n}", "file_unique_id": f"id{n}",
+                                              "file_name": "giay-to.pdf", "mime_type": "application/pdf"},
+                                 **({"caption": extra["caption"]} if extra.get("caption") else {})},
+            "video": lambda: {"video": {"file_id": f"in-video-{n}", "file_unique_id": f"iw{n}", "width": 90,
+                                        "height": 90, "duration": 3},
+                              **({"caption": extra["caption"]} if extra.get("caption") else {}),
+                              **({"media_group_id": extra["album"]} if extra.get("album") else {})},
             "sticker": lambda: {"sticker": {"file_id": f"in-sticker-{n}", "file_unique_id": f"is{n}",
                                             "width": 512, "height": 512, "is_animated": False,
                                             "is_video": False, "type": "regular"}},

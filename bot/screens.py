@@ -118,7 +118,7 @@ def action_words(action: A.Action | None) -> frozenset[str]:
     match action:
         case A.Home():
             return MENU_WORDS
-        case A.DraftCancel() | A.BroadcastCancel():
+        case A.DraftCancel() | A.BroadcastCancel() | A.CancelRequest():
             return CANCEL_WORDS
         case A.DraftConfirm():
             return YES_WORDS
@@ -150,7 +150,8 @@ def action_words(action: A.Action | None) -> frozenset[str]:
 
 CONTROL_WORDS = (MENU_WORDS | CANCEL_WORDS | NEXT_WORDS | BACK_WORDS | YES_WORDS | NO_WORDS | DONE_WORDS
                  | SKIP_WORDS | frozenset().union(*LANGUAGE_WORDS.values())
-                 | frozenset(f"{n} sao" for n in range(1, 6)) | frozenset(f"{n} stars" for n in range(1, 6)))
+                 | frozenset(f"{n} sao" for n in range(1, 6)) | frozenset(f"{n} stars" for n in range(1, 6))
+                 | frozenset("⭐" * n for n in range(1, 6)))
 
 # --- folding ----------------------------------------------------------------------------------------
 _WORD = re.compile(r"\w+")

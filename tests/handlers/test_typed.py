@@ -1,0 +1,316 @@
+"""Every choice can be tapped or typed, and the relay never misroutes (issue 10), end to end."""
+
+import pytest
+
+from bot import help_requests
+from bot.data import requests as rdata
+from tests.conftest import ADMIN, Harness
+from tests.handlers.test_requests import file_request, make_volunteer, offers_to
+
+R, R2, R3 = 1001, 1002, 1003
+V = 2001
+MENU = "Bạn cần gì? Chọn một mục bên dưới nhé."
+UNCLEAR = "Mình chưa hiểu."
+
+
+def searched(events) -> bool:
+    return any(e.text.startswith(("🔎 Hướng dẫn cho", "Mình chưa tìm thấy hướng dẫn")) for e in events)
+
+
+async def search_count(bot: Harness) -> int:
+    return (await bot.svc.db.fetchone("SELECT COUNT(*) FROM search_log"))[0]
+
+
+# --- 1. typed choices under a list --------------------------------------------------------------------------
+async def test_a_number_under_a_list_opens_that_choice(bot: Harness):
+    [results] = await bot.send(R, "kich hoat vneid")
+    first = results.labels[0]
+    for typed in ("1", "1.", "số 1", "so 1", "１", "#1"):
+        await bot.send(R, "kich hoat vneid")
+        [opened] = await bot.send(R, typed)
+        assert opened.text.startswith(f"📚 {first}\nBước 1/"), typed
+
+
+@pytest.mark.parametrize("typed", ["tiep", "Tiếp", "next", "TIEP THEO", "tiếp ▶"])
+async def test_next_words_step_a_guide(bot: Harness, typed: str):
+    await bot.send(R, "/start vneid-install")
+    [step] = await bot.send(R, typed)
+    assert "Bước 2/" in step.text
+    [back] = await bot.send(R, "quay lai")
+    assert "Bước 1/" in back.text
+    await bot.send(R, "1")  # the same place ("Next") on every step
+    [back] = await bot.send(R, "back")
+    assert "Bước 1/" in back.text
+
+
+async def test_control_words_are_never_searched(bot: Harness):
+    await bot.send(R, "/start vneid-install")
+    for typed in ("tiep", "Tiếp", "next", "XAC NHAN", "ok", "co", "quay lai", "back", "5", "5 sao", "⭐⭐⭐⭐⭐"):
+        events = await bot.send(R, typed)
+        assert not searched(events), typed
+    for typed in ("huy", "thoat", "/cancel", "menu", "English", "tieng viet"):
+        events = await bot.send(R, typed)
+        assert not searched(events), typed
+    assert await search_count(bot) == 0
+
+
+async def test_a_number_past_the_choices_shows_them_again(bot: Harness):
+    await bot.send(R, "/start vneid-install")
+    [again] = await bot.send(R, "9")
+    assert again.text.startswith(UNCLEAR) and "1 đến 3" in again.text
+    assert again.labels[0] == "Tiếp ▶"
+    [step] = await bot.send(R, "1")
+    assert "Bước 2/" in step.text
+
+
+async def test_menu_cancel_and_language_words_work_anywhere(bot: Harness):
+    [menu] = await bot.send(R, "menu")
+    assert menu.text == MENU
+    events = await bot.send(R, "English")
+    assert events[-1].text == "What do you need? Choose an option below."
+    events = await bot.send(R, "Tiếng Việt")
+    assert events[-1].text == MENU
+    [cancelled] = await bot.send(R, "/cancel")
+    assert cancelled.text.startswith("Đã hủy.")
+
+
+async def test_a_typed_choice_is_answered_below_and_nothing_on_screen_is_edited(bot: Harness):
+    [menu] = await bot.send(R, "/menu")
+    events = await bot.send(R, "huong dan")  # the label "📚 Hướng dẫn" typed without accents
+    assert [e.kind for e in events] == ["to"] and events[0].text.startswith("📚 ")
+    assert bot.api.messages[R][menu.message_id]["text"] == MENU  # the menu is still there
+
+
+# --- 2. inside the ask wizard -------------------------------------------------------------------------------
+async def test_typing_at_each_wizard_step_answers_it(bot: Harness):
+    await bot.send(R, "/ask")
+    [step] = await bot.send(R, "VNEID")
+    assert "Bước 2/5" in step.text
+    await bot.send(R, "Tôi không nhận được mã OTP")
+    [ward_step] = [e for e in bot.api.sent if e.chat_id == R][-1:]
+    assert "Bước 3/5" in ward_step.text
+    [mode_step] = await bot.send(R, "ben thanh")
+    assert "Bước 4/5" in mode_step.text
+    [contact_step] = await bot.send(R, "goi dien cho toi")
+    draft = await rdata.get_draft(bot.svc.db, R)
+    assert (draft.ward, draft.mode) == ("ben-thanh", "phone")
+    assert "Bước 5/5" in contact_step.text
+    assert await search_count(bot) == 0
+
+
+async def test_words_that_fit_no_wizard_choice_stay_in_the_wizard(bot: Harness):
+    await bot.send(R, "/ask")
+    events = await bot.send(R, "may tinh nha toi bi hong")
+    assert not searched(events)
+    assert events[0].text.startswith(UNCLEAR) and "Bước 1/5" in events[-1].text
+    [step] = await bot.send(R, "1")  # the next typed answer goes to the wizard, not another menu
+    assert "Bước 2/5" in step.text
+
+
+async def test_huy_at_the_description_step_cancels_and_a_sentence_with_huy_is_a_description(bot: Harness):
+    await bot.send(R, "/ask")
+    await bot.send(R, "1")
+    [done] = await bot.send(R, "huy")
+    assert done.text.startswith("Đã hủy.")
+    assert await rdata.get_draft(bot.svc.db, R) is None
+    await bot.send(R, "/ask")
+    await bot.send(R, "1")
+    await bot.send(R, "Tôi muốn hủy thẻ ngân hàng bị mất")
+    assert (await rdata.get_draft(bot.svc.db, R)).description == "Tôi muốn hủy thẻ ngân hàng bị mất"
+
+
+# --- 3. after a claim the resident can just type ----------------------------------------------------------
+async def test_after_a_claim_the_residents_text_reaches_the_volunteer(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    claimed = await bot.driver.press(V, 1, offers_to(bot, V)[0].message_id)
+    told = next(e for e in claimed if e.chat_id == R)
+    assert "cứ gõ" in told.text
+    events = await bot.send(R, "Cháu ơi, bác vẫn chưa vào được")  # before the volunteer wrote anything
+    assert next(e for e in events if e.chat_id == V).text == (
+        f"💬 {request.code} · Người dân:\nCháu ơi, bác vẫn chưa vào được")
+    assert next(e for e in events if e.chat_id == R).text == f"✓ Đã gửi cho {request.code}."
+    assert await search_count(bot) == 0
+
+
+# --- 4. a volunteer with several requests --------------------------------------------------------------------
+async def three_conversations(bot: Harness):
+    await make_volunteer(bot, V)
+    requests = []
+    for resident in (R, R2, R3):
+        request = await file_request(bot, resident)
+        await bot.driver.press(V, 1, offers_to(bot, V)[-1].message_id)
+        requests.append(await rdata.get(bot.svc.db, request.id))
+    assert all(r.status == "claimed" and r.volunteer_id == V for r in requests)
+    return requests
+
+
+def delivered(events, chat: int) -> list[str]:
+    return [e.text for e in events if e.chat_id == chat and e.text.startswith("💬 ")]
+
+
+async def test_a_volunteer_with_three_requests_replies_to_each_and_each_reaches_its_resident(bot: Harness):
+    requests = await three_conversations(bot)
+    residents = (R, R2, R3)
+    incoming = {}
+    for resident, request in zip(residents, requests, strict=True):
+        events = await bot.send(resident, f"Tôi là người của {request.code}")
+        incoming[resident] = next(e for e in events if e.chat_id == V)
+    # replying to each resident's message: it goes to that resident, whatever came last
+    for resident, request in zip(reversed(residents), reversed(requests), strict=True):
+        events = await bot.send(V, f"Trả lời {request.code}", reply_to=incoming[resident].message_id)
+        assert delivered(events, resident) == [f"💬 {request.code} · Tình nguyện viên Vol{V}:\nTrả lời {request.code}"]
+        assert [e.chat_id for e in events if e.text.startswith("💬 ")] == [resident]
+        assert events[-1].text == f"✓ Đã gửi cho {request.code}."
+    # the "💬 Reply" button under a resident's message picks that request for what is typed next
+    await bot.press(V, "Trả lời", incoming[R2].message_id)
+    events = await bot.send(V, "Bác chờ cháu chút")
+    assert delivered(events, R2) and not delivered(events, R) and not delivered(events, R3)
+
+
+async def test_when_it_is_not_clear_the_bot_asks_which_request_and_loses_nothing(bot: Harness):
+    requests = await three_conversations(bot)
+    await bot.send(R, "Bác đây")
+    await bot.send(R2, "Tôi cũng đây")  # two residents wrote: a plain text is not clearly for either
+    events = await bot.send(V, "Bác mở ứng dụng ra giúp cháu")
+    assert not any(e.chat_id in (R, R2, R3) for e in events)
+    [question] = events
+    assert question.text.startswith("Bạn đang trao đổi về nhiều yêu cầu")
+    assert [label.split(" · ")[0] for label in question.labels] == [r.code for r in requests]
+    await bot.send(V, "Bấm vào nút xanh nhé")  # a second message while the question is open is kept too
+    events = await bot.send(V, requests[1].code)  # the code, typed
+    assert delivered(events, R2) == [
+        f"💬 {requests[1].code} · Tình nguyện viên Vol{V}:\nBác mở ứng dụng ra giúp cháu",
+        f"💬 {requests[1].code} · Tình nguyện viên Vol{V}:\nBấm vào nút xanh nhé"]
+    assert not delivered(events, R) and not delivered(events, R3)
+    events = await bot.send(V, "Được chưa bác?")  # now it is clear: the request just chosen
+    assert delivered(events, R2)
+
+
+async def test_a_long_text_is_split_never_cut_and_a_caption_travels_with_its_photo(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    await bot.driver.press(V, 1, offers_to(bot, V)[0].message_id)
+    long = " ".join(f"từ{n}" for n in range(2000))  # about 11,000 characters
+    events = await bot.send(V, long)
+    parts = [e.text for e in events if e.chat_id == R]
+    assert len(parts) >= 3 and all(len(p) <= 4096 for p in parts)
+    label = f"💬 {request.code} · Tình nguyện viên Vol{V}:\n"
+    assert all(p.startswith(label) for p in parts)
+    assert " ".join(p[len(label):] for p in parts).split() == long.split()
+    events = await bot.driver.send_kind(R, "photo", caption="màn hình báo lỗi")
+    photo = next(e for e in events if e.chat_id == V)
+    assert photo.kind == "photo" and photo.text == f"💬 {request.code} · Người dân:\nmàn hình báo lỗi"
+    events = await bot.driver.send_kind(R, "document", caption="giấy hẹn")  # files and videos travel like photos
+    assert next(e for e in events if e.chat_id == V).text == f"💬 {request.code} · Người dân:\ngiấy hẹn"
+    assert events[-1].text == f"✓ Đã gửi cho {request.code}."
+
+
+async def test_an_album_arrives_once_with_one_confirmation(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    await bot.driver.press(V, 1, offers_to(bot, V)[0].message_id)
+    events = []
+    for n in range(3):
+        events += await bot.driver.send_kind(R, "photo", album="album-1", caption="ba ảnh" if n == 0 else None)
+    assert len([e for e in events if e.chat_id == V and e.kind == "photo"]) == 3
+    assert [e.text for e in events if e.chat_id == R] == [f"✓ Đã gửi cho {request.code}."]
+
+
+# --- 5. "Done, back to the menu" erases nothing -------------------------------------------------------------
+async def test_done_back_to_the_menu_keeps_the_volunteers_message(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    await bot.driver.press(V, 1, offers_to(bot, V)[0].message_id)
+    events = await bot.send(V, "Bác vào mục Cài đặt nhé")
+    instructions = next(e for e in events if e.chat_id == R)
+    events = await bot.press(R, "Xong, về menu", instructions.message_id)
+    assert [(e.kind, e.text) for e in events if e.chat_id == R] == [("to", MENU)]
+    assert bot.api.messages[R][instructions.message_id]["text"].endswith("Bác vào mục Cài đặt nhé")
+    events = await bot.send(R, "cai dat vneid")  # back at the menu, text is a search again
+    assert searched(events) and not any(e.chat_id == V for e in events)
+    events = await bot.send(V, "Bác xong chưa ạ?")  # the volunteer writes again: the resident's answer goes back
+    events = await bot.send(R, "Xong rồi")
+    assert next(e for e in events if e.chat_id == V).text == f"💬 {request.code} · Người dân:\nXong rồi"
+
+
+# --- 6. nothing typed or sent is lost ------------------------------------------------------------------------
+async def test_asking_again_offers_to_continue_the_saved_draft(bot: Harness):
+    await bot.send(R, "/ask")
+    await bot.send(R, "1")
+    await bot.send(R, "Không đăng nhập được VNeID")
+    [offer] = await bot.send(R, "/ask")
+    assert offer.text.startswith("Bạn đã bắt đầu một yêu cầu")
+    [step] = await bot.send(R, "lam tiep")
+    assert "Bước 3/5" in step.text
+    assert (await rdata.get_draft(bot.svc.db, R)).description == "Không đăng nhập được VNeID"
+    await bot.send(R, "/menu")
+    await bot.press(R, "Nhờ hỗ trợ")
+    [step] = await bot.press(R, "Làm lại từ đầu")
+    assert "Bước 1/5" in step.text
+
+
+@pytest.mark.parametrize("kind", ["photo", "voice"])
+async def test_a_photo_or_voice_note_at_any_ask_step_is_attached(bot: Harness, kind: str):
+    await bot.send(R, "/ask")
+    await bot.send(R, "1")
+    await bot.send(R, "Màn hình báo lỗi")
+    events = await bot.driver.send_kind(R, kind)  # at the ward step
+    assert events[0].text == "📎 Đã thêm vào yêu cầu của bạn."
+    assert "Bước 3/5" in events[-1].text
+    draft = await rdata.get_draft(bot.svc.db, R)
+    assert draft.attachment_kind == kind and draft.description == "Màn hình báo lỗi"
+    assert not any("chỉ đọc được chữ" in e.text for e in events)
+
+
+# --- 8. asking for a person ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("typed", ["cho toi gap nguoi that", "co ai giup toi khong", "goi dien cho toi"])
+async def test_asking_for_a_person_gives_the_way_to_a_volunteer_and_the_phone_lines(bot: Harness, typed: str):
+    [reply] = await bot.send(R, typed)
+    assert "1022" in reply.text and "1900 0368" in reply.text and "🙋 Nhờ hỗ trợ" in reply.labels
+    [wizard] = await bot.send(R, "1")
+    assert wizard.text.startswith("🙋 Nhờ hỗ trợ · Bước 1/5")
+
+
+# --- 9. an admin who is also a volunteer ---------------------------------------------------------------------
+async def test_an_admin_volunteers_campaign_text_is_not_relayed(bot: Harness):
+    await make_volunteer(bot, ADMIN)
+    await file_request(bot)
+    await bot.driver.press(ADMIN, 1, offers_to(bot, ADMIN)[0].message_id)
+    await bot.send(ADMIN, "/broadcast")
+    events = await bot.send(ADMIN, "Ngày 30/11 phường mở điểm hỗ trợ VNeID")
+    assert not any(e.chat_id == R for e in events)
+    assert events[-1].text.startswith("Bạn có thể gửi thêm một ảnh")
+    events = await bot.send(ADMIN, "huy")  # cancel words work in the campaign's steps too
+    assert events[-1].text.startswith("Đã hủy") and not any(e.chat_id == R for e in events)
+
+
+# --- a resident does it all by typing ------------------------------------------------------------------------
+async def test_a_resident_asks_rates_and_cancels_by_typing_only(bot: Harness):
+    await make_volunteer(bot, V)
+    for typed in ("/ask", "vneid", "Con tôi cài VNeID nhưng không quét được căn cước", "tan dinh", "1", "1"):
+        events = await bot.send(R, typed)
+    assert events[-1].text.startswith("Bạn xem lại yêu cầu nhé:") and "✅ Xác nhận" in events[-1].labels
+    events = await bot.send(R, "xac nhan")
+    code = events[-1].text.split("Mã yêu cầu: ")[1].split("\n")[0]
+    request = await rdata.by_code(bot.svc.db, code)
+    assert (request.status, request.ward, request.mode) == ("open", "tan-dinh", "chat")
+    # the volunteer covers another ward: an admin assigns it to them
+    await bot.send(ADMIN, "/start")
+    await help_requests.assign(bot.svc, request.id, ADMIN, V)
+    await help_requests.resolve(bot.svc, request.id, V)
+    [thanks] = await bot.send(R, "5 sao")
+    assert thanks.text.startswith("Cảm ơn bạn đã đánh giá: ⭐⭐⭐⭐⭐")
+    await bot.send(R, "Cháu rất tận tình")
+    row = await rdata.get(bot.svc.db, request.id)
+    assert (row.rating, row.rating_comment) == (5, "Cháu rất tận tình")
+    # a second request, cancelled by typing
+    for typed in ("/ask", "2", "Không nộp được hồ sơ", "khong biet", "nhan tin", "chi nhan tin", "ok"):
+        await bot.send(R, typed)
+    second = (await rdata.of_resident(bot.svc.db, R))[0]
+    assert second.status == "open"
+    await bot.send(R, "/myrequests")
+    [done] = await bot.send(R, "huy")
+    assert done.text == f"✖ Đã hủy yêu cầu {second.code}."
+    assert (await rdata.get(bot.svc.db, second.id)).status == "cancelled"
+    assert await search_count(bot) == 0
