@@ -338,7 +338,7 @@ async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestR
         t = await svc.translator(request.resident_id)
         _ = t.gettext
         await _send(svc, request.resident_id,
-                    _("✅ Your request {code} is resolved.\nHow was the help? Tap the stars.").format(
+                    _("✅ Your request {code} is resolved.\nHow was the help? Tap the stars, or type a number from 1 to 5.").format(
                         code=request.code),
                     [[(f"{'⭐' * n}", f"rq:rate:{request_id}:{n}") for n in (1, 2, 3)],
                      [(f"{'⭐' * n}", f"rq:rate:{request_id}:{n}") for n in (4, 5)],

@@ -197,7 +197,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
     # 5: the newest screen each person was shown (typed answers match it); a message held for "which request?"
     (
         """CREATE TABLE screens (
-            user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+            user_id INTEGER PRIMARY KEY,       -- no foreign key: an admin from ADMIN_IDS may not have written yet
             message_id INTEGER NOT NULL,       -- the message in their chat that shows the choices
             choices TEXT NOT NULL,             -- JSON [[label, packed action], ...] in the order shown
             at TEXT NOT NULL

@@ -108,7 +108,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
         await db.execute("UPDATE request_events SET actor_id = NULL WHERE actor_id = ?", (user_id,))
         await db.execute("DELETE FROM relay_messages WHERE chat_id = ?", (user_id,))
         await db.execute("DELETE FROM offers WHERE volunteer_id = ?", (user_id,))
-        for table in ("request_drafts", "awaiting", "consents", "guide_feedback", "campaign_recipients",
+        for table in ("request_drafts", "awaiting", "screens", "consents", "guide_feedback", "campaign_recipients",
                       "volunteers"):
             await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
         await db.execute("UPDATE guide_views SET user_id = NULL WHERE user_id = ?", (user_id,))

@@ -11,11 +11,11 @@ async def record(db: Database, user_id: int, screen: Screen, now: str) -> None:
     message, such as a campaign's progress, must not take the place of what is on screen now)."""
     await db.execute(
         """INSERT INTO screens (user_id, message_id, choices, at)
-           SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
+           VALUES (?, ?, ?, ?)
            ON CONFLICT(user_id) DO UPDATE SET message_id = excluded.message_id, choices = excluded.choices,
                                               at = excluded.at
            WHERE excluded.message_id >= screens.message_id""",
-        (user_id, screen.message_id, screen.to_json(), now, user_id))
+        (user_id, screen.message_id, screen.to_json(), now))
 
 
 async def forget(db: Database, user_id: int, message_id: int) -> None:
