@@ -86,6 +86,8 @@ async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | 
     conversation = _conversation(context)
     if conversation is not None and conversation.check_update(update):
         return Mode.TEXT, "broadcast"
+    if "bc_draft" in context.user_data:  # a campaign being composed waits for a choice: never relay or search
+        return Mode.CHOICE, "broadcast_choice"
     if pending.conversations and not (awaiting and awaiting[0] == "idle"):
         asked_which = pending.screen is not None and all(isinstance(A.parse(c.data), A.RelayTo)
                                                          for c in pending.screen.choices)
@@ -115,7 +117,7 @@ async def route(update: Update, context: BotContext) -> None:
                 "Sorry, I did not understand. Please tap one of the options, or type its number."))
             await requests.render(update, context, draft)
             raise ApplicationHandlerStop
-        if verdict is UNCLEAR:
+        if verdict is UNCLEAR or consumer == "broadcast_choice":
             await show_again(update, context, screen)
             raise ApplicationHandlerStop
     if consumer in ("draft", "draft_choice") and (consumer == "draft" or ATTACHABLE.check_update(update)):

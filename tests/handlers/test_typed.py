@@ -281,6 +281,10 @@ async def test_an_admin_volunteers_campaign_text_is_not_relayed(bot: Harness):
     events = await bot.send(ADMIN, "Ngày 30/11 phường mở điểm hỗ trợ VNeID")
     assert not any(e.chat_id == R for e in events)
     assert events[-1].text.startswith("Bạn có thể gửi thêm một ảnh")
+    [audience] = await bot.send(ADMIN, "tiep")  # no photo: the audience question
+    assert "✖ Hủy" in audience.labels
+    events = await bot.send(ADMIN, "ai cung duoc")  # words that fit no audience: asked again, not relayed
+    assert events[0].text.startswith(UNCLEAR) and not any(e.chat_id == R for e in events)
     events = await bot.send(ADMIN, "huy")  # cancel words work in the campaign's steps too
     assert events[-1].text.startswith("Đã hủy") and not any(e.chat_id == R for e in events)
 
