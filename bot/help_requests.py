@@ -338,8 +338,8 @@ async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestR
         t = await svc.translator(request.resident_id)
         _ = t.gettext
         await _send(svc, request.resident_id,
-                    _("✅ Your request {code} is resolved.\nHow was the help? Tap the stars, or type a number from 1 to 5.").format(
-                        code=request.code),
+                    _("✅ Your request {code} is resolved.\n"
+                      "How was the help? Tap the stars, or type a number from 1 to 5.").format(code=request.code),
                     [[(f"{'⭐' * n}", f"rq:rate:{request_id}:{n}") for n in (1, 2, 3)],
                      [(f"{'⭐' * n}", f"rq:rate:{request_id}:{n}") for n in (4, 5)],
                      [(_("🔁 It's back"), f"rq:reopen:{request_id}")]])
