@@ -25,6 +25,7 @@ from bot.data import volunteers as vdata
 from bot.data.requests import Draft, RequestRow
 from bot.i18n import N_, Translator
 from bot.messaging import Buttons, SendError
+from bot.refusal import Refused
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,6 @@ SYSTEM_RELEASE_NOTES = {
     "volunteer_left": None,
 }
 OFFER_WITHDRAWN = N_("No longer available to you")
-
-
-class Refused(Exception):
-    """A transition the actor may not make now; `message` is an msgid for the actor's language."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
