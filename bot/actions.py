@@ -3,7 +3,9 @@
 Modelled on aiogram's `CallbackData`: each action is a frozen dataclass with a format such as
 ``"rq:claim:{request}"``; `pack()` writes it, `parse(data)` reads any packed action back and
 validates every field (ids are ASCII digits within SQLite's INTEGER range, names are short tokens,
-literals are one of their values). Nothing else builds or splits action strings.
+literals are one of their values). Nothing else builds or splits action strings: handlers read
+`parse(query.data)` and route with `X.filter`, `any_of(...)` or `family(...)` (tests/test_actions.py
+fails on a hand-built string anywhere in bot/ or handlers/).
 
 Channel-free: Telegram puts the packed form in callback data; a channel without buttons keeps the
 same strings in the stored screen, and a typed answer resolves to one of them.
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import ClassVar, Literal, get_args, get_origin
 
 MAX_BYTES = 64  # Telegram's limit on callback data
 MAX_ID = 2**63 - 1  # SQLite INTEGER
-_TOKEN = r"[A-Za-z0-9_-]{1,40}"
+_TOKEN = r"[A-Za-z0-9_-]{1,48}"  # a content id (bot/content.py ID_RE) or a short name
 _INT = r"[0-9]{1,19}"
 _FIELD = re.compile(r"\{(\w+)\}")
 _REGISTRY: list[type[Action]] = []
@@ -28,6 +31,7 @@ class Action:
     """Base of every action. Subclasses are frozen dataclasses declared with `fmt=`."""
 
     fmt: ClassVar[str]
+    _head: ClassVar[str]  # the fixed start of `fmt` up to its last ":" before a field, for `family`
     _regex: ClassVar[re.Pattern[str]]
     _kinds: ClassVar[dict[str, object]]
 
@@ -53,11 +57,14 @@ class Action:
             pattern += f"(?P<{m.group(1)}>{rx})"
             last = m.end()
         cls._regex = re.compile(pattern + re.escape(cls.fmt[last:]))
+        fixed = cls.fmt.split("{", 1)[0]
+        cls._head = fixed[:fixed.rindex(":") + 1] if ":" in fixed else fixed
 
     def pack(self) -> str:
-        """The wire form, e.g. "rq:claim:12". Raises ValueError past 64 bytes or on a bad field."""
+        """The wire form, e.g. "rq:claim:12". Raises ValueError past 64 bytes, on a bad field, or when the
+        form would read back as another action (so `parse(x.pack()) == x` always holds)."""
         data = self.fmt.format(**{f.name: getattr(self, f.name) for f in fields(self)})  # type: ignore[arg-type]
-        if len(data.encode()) > MAX_BYTES or type(self).unpack(data) != self:
+        if parse(data) != self:
             raise ValueError(f"cannot pack {self!r}")
         return data
 
@@ -100,7 +107,7 @@ def action(fmt: str):
 
 def parse(data: object) -> Action | None:
     """Any packed action back as its typed object; None for unknown, forged or malformed data."""
-    if not isinstance(data, str) or len(data.encode()) > MAX_BYTES:
+    if not isinstance(data, str) or len(data.encode(errors="surrogatepass")) > MAX_BYTES:
         return None
     for cls in _REGISTRY:
         found = cls.unpack(data)
@@ -109,9 +116,22 @@ def parse(data: object) -> Action | None:
     return None
 
 
-def any_of(*classes: type[Action]):
+def any_of(*classes: type[Action]) -> Callable[[object], bool]:
     """A `CallbackQueryHandler` pattern that accepts any of these actions."""
     return lambda data: isinstance(data, str) and any(c.unpack(data) is not None for c in classes)
+
+
+def exactly(expected: Action) -> Callable[[object], bool]:
+    """A `CallbackQueryHandler` pattern for this one action, e.g. `exactly(Menu("g"))`."""
+    return lambda data: parse(data) == expected
+
+
+def family(*classes: type[Action]) -> Callable[[object], bool]:
+    """A pattern for any data that starts like one of these actions, valid or not: its format up to the
+    last ":" before the first field ("rq:asg:" for `AssignTo`, "bc:" for `BroadcastNext`). For the handler
+    that must refuse forged data its own way (a non-admin hears the admin refusal, not "out of date")."""
+    heads = tuple(c._head for c in classes)
+    return lambda data: isinstance(data, str) and data.startswith(heads)
 
 
 # --- menu, language, guides, search, support points ---------------------------------------------

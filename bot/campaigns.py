@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from aiolimiter import AsyncLimiter
 
+from bot import actions as A
 from bot.clock import iso
 from bot.data import campaigns as data
 from bot.data import users
@@ -174,11 +175,13 @@ async def progress_view(svc: Services, cid: int, t: Translator) -> tuple[str, Bu
                      else _("About {n} min left").format(n=t.number(math.ceil(seconds / 60))))
     buttons: Buttons = []
     if c.status == "sending":
-        buttons = [[(_("⏸ Pause"), f"cmp:pause:{cid}"), (_("✖ Cancel"), f"cmp:cancel:{cid}")]]
+        buttons = [[(_("⏸ Pause"), A.CampaignControl("pause", cid).pack()),
+                    (_("✖ Cancel"), A.CampaignControl("cancel", cid).pack())]]
     elif c.status == "paused":
-        buttons = [[(_("▶ Resume"), f"cmp:resume:{cid}"), (_("✖ Cancel"), f"cmp:cancel:{cid}")]]
+        buttons = [[(_("▶ Resume"), A.CampaignControl("resume", cid).pack()),
+                    (_("✖ Cancel"), A.CampaignControl("cancel", cid).pack())]]
     elif c.status == "scheduled":
-        buttons = [[(_("✖ Cancel"), f"cmp:cancel:{cid}")]]
+        buttons = [[(_("✖ Cancel"), A.CampaignControl("cancel", cid).pack())]]
     return "\n".join(lines), buttons
 
 

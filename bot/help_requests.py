@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot import actions as A
 from bot.clock import iso, parse
 from bot.content import SupportPoint
 from bot.data import requests as data
@@ -188,10 +189,11 @@ def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
 
 
 def holder_buttons(t: Translator, r: RequestRow) -> Buttons:
+    """What the volunteer holding a request can do with it."""
     _ = t.gettext
-    return [[(_("💬 Message the resident"), f"rq:msg:{r.id}")],
-            [(_("✅ Resolved"), f"rq:done:{r.id}"), (_("↩ Release"), f"rq:rel:{r.id}")],
-            [(_("🏢 Needs in person"), f"rq:inp:{r.id}")]]
+    return [[(_("💬 Message the resident"), A.Write(r.id).pack())],
+            [(_("✅ Resolved"), A.Resolve(r.id).pack()), (_("↩ Release"), A.Release(r.id).pack())],
+            [(_("🏢 Needs in person"), A.InPerson(r.id).pack())]]
 
 
 async def _send(svc: Services, user_id: int, text: str, buttons: Buttons | None = None) -> int | None:
@@ -213,7 +215,7 @@ async def route(svc: Services, request: RequestRow, *, everyone_in_area: bool = 
     for volunteer_id in chosen:
         t = await svc.translator(volunteer_id)
         message_id = await _send(svc, volunteer_id, card(svc, t, request, full=False),
-                                 [[(t.gettext("✋ Claim"), f"rq:claim:{request.id}")]])
+                                 [[(t.gettext("✋ Claim"), A.Claim(request.id).pack())]])
         if message_id is not None:
             await data.add_offer(svc.db, request.id, volunteer_id, message_id, svc.now())
             await data.add_event(svc.db, request.id, None, "offered", svc.now(), str(volunteer_id))
@@ -333,9 +335,9 @@ async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestR
         await _send(svc, request.resident_id,
                     _("✅ Your request {code} is resolved.\n"
                       "How was the help? Tap the stars, or type a number from 1 to 5.").format(code=request.code),
-                    [[(f"{'⭐' * n}", f"rq:rate:{request_id}:{n}") for n in (1, 2, 3)],
-                     [(f"{'⭐' * n}", f"rq:rate:{request_id}:{n}") for n in (4, 5)],
-                     [(_("🔁 It's back"), f"rq:reopen:{request_id}")]])
+                    [[("⭐" * int(n), A.Rate(request_id, n).pack()) for n in ("1", "2", "3")],
+                     [("⭐" * int(n), A.Rate(request_id, n).pack()) for n in ("4", "5")],
+                     [(_("🔁 It's back"), A.Reopen(request_id).pack())]])
     return request
 
 
@@ -514,10 +516,11 @@ async def relay(svc: Services, user_id: int, request_id: int, text: str | None =
         volunteer = await vdata.get(svc.db, user_id)
         label = _("💬 {code} · Volunteer {name}:").format(code=request.code,
                                                           name=volunteer.display_name if volunteer else "")
-        buttons = [[(_("💬 Reply"), f"rq:msg:{request_id}")], [(_("✖ Done, back to the menu"), "rq:stop")]]
+        buttons = [[(_("💬 Reply"), A.Write(request_id).pack())],
+                   [(_("✖ Done, back to the menu"), A.StopRelay().pack())]]
     else:
         label = _("💬 {code} · Resident:").format(code=request.code)
-        buttons = [[(_("💬 Reply"), f"rq:msg:{request_id}")]]
+        buttons = [[(_("💬 Reply"), A.Write(request_id).pack())]]
     limit = getattr(svc.outbox, "text_limit", 4096)
     if text is not None:
         parts = split_text(text, limit - len(label) - 1)
@@ -647,4 +650,4 @@ async def _tell_admins(svc: Services, request: RequestRow) -> None:
     for admin in sorted(await svc.admin_ids()):
         t = await svc.translator(admin)
         await _send(svc, admin, t.gettext("⚠️ No volunteer has claimed this request yet:") + "\n\n"
-                    + card(svc, t, request, full=False), [[(t.gettext("👤 Assign"), f"rq:assign:{request.id}")]])
+                    + card(svc, t, request, full=False), [[(t.gettext("👤 Assign"), A.AssignList(request.id).pack())]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import actions as A
 from bot import commands, help_requests
 from bot.data import requests as rdata
 from bot.data import users
@@ -70,8 +71,8 @@ async def submit(svc: Services, user_id: int, hours: str) -> VolunteerRow:
             _("Usually: {hours}").format(hours=_(HOURS[hours])),
         ])
         try:
-            await svc.outbox.send(admin, text, [[(_("✅ Approve"), f"vadm:ok:{user_id}"),
-                                                 (_("❌ Reject"), f"vadm:no:{user_id}")]])
+            await svc.outbox.send(admin, text, [[(_("✅ Approve"), A.Decide("ok", user_id).pack()),
+                                                 (_("❌ Reject"), A.Decide("no", user_id).pack())]])
         except SendError:
             pass
     return volunteer

@@ -16,20 +16,23 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import actions as A
 from bot import campaigns, privacy
 from bot.campaigns import Draft
 from bot.config import LOCALES
 from handlers.admin import is_admin, not_allowed
-from handlers.common import BotContext, Button, as_id, callback_args, keyboard, show, stale
+from handlers.common import BotContext, Button, keyboard, show, stale
 from handlers.start import LANGUAGE_NAMES
 
 COMPOSE, PHOTO, AUDIENCE, WARD, LANGUAGE, MODE, PER_LANG, CONFIRM, SCHEDULE = range(9)
 END = ConversationHandler.END
 EXAMPLE_TIME = "28/11/2026 08:30"
+BROADCAST = (A.BroadcastNext, A.BroadcastAudience, A.BroadcastWard, A.BroadcastLanguage, A.BroadcastMode,
+             A.BroadcastSend, A.BroadcastSchedule, A.BroadcastCancel)  # every step's button
 
 
 def _cancel_button(context: BotContext) -> Button:
-    return (context.t.gettext("✖ Cancel"), "bc:cancel")
+    return (context.t.gettext("✖ Cancel"), A.BroadcastCancel().pack())
 
 
 def _markup(buttons: list[list[Button]]):
@@ -93,7 +96,8 @@ async def compose_text(update: Update, context: BotContext) -> int:
     context.user_data["bc_draft"] = Draft(message.text, [e.to_dict() for e in message.entities])
     _ = context.t.gettext
     await message.reply_text(_("Send a photo to go with it, or choose Next."),
-                             reply_markup=keyboard([(_("Next ▶"), "bc:next")], [_cancel_button(context)]))
+                             reply_markup=keyboard([(_("Next ▶"), A.BroadcastNext().pack())],
+                                                   [_cancel_button(context)]))
     return PHOTO
 
 
@@ -130,7 +134,7 @@ async def photo_expected(update: Update, context: BotContext) -> int:
     """Text where the optional photo was asked for: say what the step wants, lose nothing."""
     _ = context.t.gettext
     await update.effective_message.reply_text(_("Please send a photo, or tap “Next ▶” to go on without one."),
-                                              reply_markup=keyboard([(_("Next ▶"), "bc:next")],
+                                              reply_markup=keyboard([(_("Next ▶"), A.BroadcastNext().pack())],
                                                                     [_cancel_button(context)]))
     return PHOTO
 
@@ -141,18 +145,21 @@ async def ask_audience(update: Update, context: BotContext) -> int:
     _ = context.t.gettext
     await _answer(update)
     everyone = sum((await campaigns.audience(context.svc, "all", None)).values())
-    rows = [[(_("👥 Everyone subscribed ({n})").format(n=context.t.number(everyone)), "bc:aud:all")],
-            [(_("🏘 By ward"), "bc:aud:ward"), (_("🌐 By language"), "bc:aud:locale")],
-            [(_("🙋 Volunteers"), "bc:aud:volunteers")], [_cancel_button(context)]]
+    rows = [[(_("👥 Everyone subscribed ({n})").format(n=context.t.number(everyone)),
+              A.BroadcastAudience("all").pack())],
+            [(_("🏘 By ward"), A.BroadcastAudience("ward").pack()),
+             (_("🌐 By language"), A.BroadcastAudience("locale").pack())],
+            [(_("🙋 Volunteers"), A.BroadcastAudience("volunteers").pack())], [_cancel_button(context)]]
     await show(update, context, _("Who should receive it?"), keyboard(*rows))
     return AUDIENCE
 
 
 @admin_step
 async def choose_audience(update: Update, context: BotContext) -> int:
-    """bc:aud:KIND"""
+    """A.BroadcastAudience: everyone and volunteers go on; a ward or a language is asked for next."""
     _ = context.t.gettext
-    kind = callback_args(update, 2)[1]
+    action = A.parse(update.callback_query.data)
+    kind = action.kind if isinstance(action, A.BroadcastAudience) else None
     draft = _draft(context)
     if kind in ("all", "volunteers"):
         draft.audience_kind, draft.audience_value = kind, None
@@ -165,38 +172,37 @@ async def choose_audience(update: Update, context: BotContext) -> int:
             return AUDIENCE
         context.user_data["bc_wards"] = [w for w, _n in wards]
         names = context.svc.content.wards
-        rows = [[(f"{names[w].name.get(context.t.locale) if w in names else w} ({context.t.number(n)})", f"bc:w:{i}")]
-                for i, (w, n) in enumerate(wards[:30])]
+        rows = [[(f"{names[w].name.get(context.t.locale) if w in names else w} ({context.t.number(n)})",
+                  A.BroadcastWard(i).pack())] for i, (w, n) in enumerate(wards[:30])]
         await show(update, context, _("Which ward?"), keyboard(*rows, [_cancel_button(context)]))
         return WARD
-    rows = [[(LANGUAGE_NAMES[lang], f"bc:l:{lang}") for lang in LOCALES], [_cancel_button(context)]]
+    rows = [[(LANGUAGE_NAMES[lang], A.BroadcastLanguage(lang).pack()) for lang in LOCALES], [_cancel_button(context)]]
     await show(update, context, _("Which language?"), keyboard(*rows))
     return LANGUAGE
 
 
 @admin_step
 async def choose_ward(update: Update, context: BotContext) -> int:
-    """bc:w:INDEX (the index into the list shown, so a long ward name fits callback data)."""
-    index = callback_args(update, 2)[1]
+    """A.BroadcastWard: the index into the list shown, so a long ward name fits callback data."""
+    action = A.parse(update.callback_query.data)
     wards = context.user_data.get("bc_wards", [])
-    n = as_id(index)
-    if n is None or n >= len(wards):
+    if not isinstance(action, A.BroadcastWard) or action.index >= len(wards):
         await stale(update, context)
         return WARD
     draft = _draft(context)
-    draft.audience_kind, draft.audience_value = "ward", wards[n]
+    draft.audience_kind, draft.audience_value = "ward", wards[action.index]
     return await after_audience(update, context)
 
 
 @admin_step
 async def choose_language(update: Update, context: BotContext) -> int:
-    """bc:l:LANG"""
-    lang = callback_args(update, 2)[1]
-    if lang not in LOCALES:
+    """A.BroadcastLanguage"""
+    action = A.parse(update.callback_query.data)
+    if not isinstance(action, A.BroadcastLanguage):
         await stale(update, context)
         return LANGUAGE
     draft = _draft(context)
-    draft.audience_kind, draft.audience_value = "locale", lang
+    draft.audience_kind, draft.audience_value = "locale", action.lang
     return await after_audience(update, context)
 
 
@@ -214,18 +220,18 @@ async def after_audience(update: Update, context: BotContext) -> int:
         await show(update, context,
                    _("These residents read {n} languages. One text for all, or a text for each language?")
                    .format(n=len(sizes)),
-                   keyboard([(_("One text for all"), "bc:mode:one")],
-                            [(_("A text for each language"), "bc:mode:each")], [_cancel_button(context)]))
+                   keyboard([(_("One text for all"), A.BroadcastMode("one").pack())],
+                            [(_("A text for each language"), A.BroadcastMode("each").pack())],
+                            [_cancel_button(context)]))
         return MODE
     return await confirm(update, context)
 
 
 @admin_step
 async def choose_mode(update: Update, context: BotContext) -> int:
-    """bc:mode:one|each"""
-    mode = callback_args(update, 2)[1]
+    """A.BroadcastMode: one text for all, or a text for each language."""
     await _answer(update)
-    if mode == "each":
+    if A.parse(update.callback_query.data) == A.BroadcastMode("each"):
         draft = _draft(context)
         sizes = await campaigns.audience(context.svc, draft.audience_kind, draft.audience_value)
         context.user_data["bc_langs"] = [lang for lang in LOCALES if lang in sizes]
@@ -273,14 +279,14 @@ async def confirm(update: Update, context: BotContext) -> int:
     total = sum(sizes.values())
     await context.bot.send_message(
         chat, _("It will go to {n} residents. Send it now, or schedule it?").format(n=context.t.number(total)),
-        reply_markup=keyboard([(_("📣 Send now"), "bc:send"), (_("🗓 Schedule"), "bc:sched")],
-                              [_cancel_button(context)]))
+        reply_markup=keyboard([(_("📣 Send now"), A.BroadcastSend().pack()),
+                               (_("🗓 Schedule"), A.BroadcastSchedule().pack())], [_cancel_button(context)]))
     return CONFIRM
 
 
 @admin_step
 async def send_now(update: Update, context: BotContext) -> int:
-    """bc:send: save the campaign and its recipients; the sender starts on its next tick."""
+    """A.BroadcastSend: save the campaign and its recipients; the sender starts on its next tick."""
     query = update.callback_query
     await query.answer()
     cid, _total = await campaigns.create(context.svc, context.user.id, _draft(context), None,
@@ -294,7 +300,7 @@ async def send_now(update: Update, context: BotContext) -> int:
 
 @admin_step
 async def ask_schedule(update: Update, context: BotContext) -> int:
-    """bc:sched"""
+    """A.BroadcastSchedule: ask for the date and time."""
     _ = context.t.gettext
     await _answer(update)
     await show(update, context, _("When should it go out? Type the date and time as DD/MM/YYYY HH:MM "
@@ -337,14 +343,14 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 
 async def control(update: Update, context: BotContext) -> None:
-    """cmp:pause|resume|cancel:ID on the progress message; the service checks the role."""
+    """A.CampaignControl (pause, resume, cancel) on the progress message; the service checks the role."""
     _ = context.t.gettext
-    action, raw = callback_args(update, 2)
-    cid = as_id(raw)
-    if cid is None:
+    action = A.parse(update.callback_query.data)
+    if not isinstance(action, A.CampaignControl):
         await stale(update, context)
         return
-    result = await campaigns.control(context.svc, context.user, cid, action)
+    cid = action.campaign
+    result = await campaigns.control(context.svc, context.user, cid, action.op)
     if result == "not_allowed":
         await not_allowed(update, context)
         return
@@ -352,13 +358,14 @@ async def control(update: Update, context: BotContext) -> None:
         await stale(update, context)
         return
     notes = {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled.")}
-    await update.callback_query.answer(notes[action] if result == "ok" else _("This campaign has already moved on."))
+    await update.callback_query.answer(notes[action.op] if result == "ok" else _("This campaign has already moved on."))
     text, buttons = await campaigns.progress_view(context.svc, cid, context.t)
     await show(update, context, text, _markup(buttons))
 
 
 async def out_of_conversation(update: Update, context: BotContext) -> None:
-    """A broadcast button outside an open broadcast: refused for non-admins, out of date for admins."""
+    """A broadcast button outside an open broadcast, or forged broadcast or campaign data: refused for
+    non-admins, out of date for admins."""
     if not is_admin(context):
         await not_allowed(update, context)
     else:
@@ -384,22 +391,23 @@ async def subscribe(update: Update, context: BotContext) -> None:
 
 def register(app: Application) -> None:
     text = filters.TEXT & ~filters.COMMAND
-    cancel_button = CallbackQueryHandler(cancel, pattern=r"^bc:cancel$")
+    cancel_button = CallbackQueryHandler(cancel, pattern=A.BroadcastCancel.filter)
     with warnings.catch_warnings():  # per_message=False is what we want: one conversation per admin chat
         warnings.simplefilter("ignore", PTBUserWarning)
         conversation = ConversationHandler(
             entry_points=[CommandHandler("broadcast", start)],
             states={
                 COMPOSE: [MessageHandler(text, compose_text), MessageHandler(filters.PHOTO, compose_photo)],
-                PHOTO: [MessageHandler(filters.PHOTO, add_photo), CallbackQueryHandler(ask_audience, r"^bc:next$"),
+                PHOTO: [MessageHandler(filters.PHOTO, add_photo),
+                        CallbackQueryHandler(ask_audience, A.BroadcastNext.filter),
                         MessageHandler(text, photo_expected)],
-                AUDIENCE: [CallbackQueryHandler(choose_audience, r"^bc:aud:(all|ward|locale|volunteers)$")],
-                WARD: [CallbackQueryHandler(choose_ward, r"^bc:w:")],
-                LANGUAGE: [CallbackQueryHandler(choose_language, r"^bc:l:")],
-                MODE: [CallbackQueryHandler(choose_mode, r"^bc:mode:(one|each)$")],
+                AUDIENCE: [CallbackQueryHandler(choose_audience, A.BroadcastAudience.filter)],
+                WARD: [CallbackQueryHandler(choose_ward, A.BroadcastWard.filter)],
+                LANGUAGE: [CallbackQueryHandler(choose_language, A.BroadcastLanguage.filter)],
+                MODE: [CallbackQueryHandler(choose_mode, A.BroadcastMode.filter)],
                 PER_LANG: [MessageHandler(text, language_text)],
-                CONFIRM: [CallbackQueryHandler(send_now, r"^bc:send$"),
-                          CallbackQueryHandler(ask_schedule, r"^bc:sched$")],
+                CONFIRM: [CallbackQueryHandler(send_now, A.BroadcastSend.filter),
+                          CallbackQueryHandler(ask_schedule, A.BroadcastSchedule.filter)],
                 SCHEDULE: [MessageHandler(text, schedule_time)],
             },
             fallbacks=[cancel_button, CommandHandler("cancel", cancel), CommandHandler("broadcast", start)],
@@ -407,7 +415,7 @@ def register(app: Application) -> None:
         )
     app.add_handler(conversation)
     app.bot_data["broadcast_conversation"] = conversation  # handlers/typed.py asks it whether a text is its step
-    app.add_handler(CallbackQueryHandler(control, pattern=r"^cmp:"))
-    app.add_handler(CallbackQueryHandler(out_of_conversation, pattern=r"^bc:"))
+    app.add_handler(CallbackQueryHandler(control, pattern=A.CampaignControl.filter))
+    app.add_handler(CallbackQueryHandler(out_of_conversation, pattern=A.family(*BROADCAST, A.CampaignControl)))
     app.add_handler(CommandHandler("unsubscribe", unsubscribe))
     app.add_handler(CommandHandler("subscribe", subscribe))

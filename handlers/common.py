@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ExtBot
 
+from bot import actions as A
 from bot import moderation
 from bot.clock import iso
 from bot.data import users
@@ -32,7 +33,7 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         return self.application.bot_data["svc"]
 
 
-Button = tuple[str, str]  # (label, callback data)
+Button = tuple[str, str]  # (label, callback data: a packed action, bot/actions.py)
 
 
 def keyboard(*rows: list[Button] | None) -> InlineKeyboardMarkup:
@@ -43,40 +44,36 @@ def keyboard(*rows: list[Button] | None) -> InlineKeyboardMarkup:
 
 
 _ID = re.compile(r"-?[0-9]{1,19}")
-MAX_ID = 2**63 - 1  # SQLite INTEGER
 
 
 def as_id(raw: str, *, signed: bool = False) -> int | None:
-    """A number from callback data or a command argument: ASCII digits only (str.isdigit() also takes
-    '²' and other scripts' digits) and within SQLite's INTEGER range; None otherwise."""
+    """A number from a command argument (/admins add ID, /ban ID): ASCII digits only (str.isdigit() also
+    takes '²' and other scripts' digits) and within SQLite's INTEGER range; None otherwise. Callback data
+    is read by bot/actions.py."""
     if not _ID.fullmatch(raw) or (raw.startswith("-") and not signed):
         return None
     value = int(raw)
-    return value if -MAX_ID <= value <= MAX_ID else None
-
-
-def callback_args(update: Update, n: int) -> list[str]:
-    """The n arguments after the action in "action:a:b" callback data; '' where missing."""
-    parts = (update.callback_query.data or "").split(":")[1:] if update.callback_query else []
-    return [*parts, *[""] * n][:n]
+    return value if -A.MAX_ID <= value <= A.MAX_ID else None
 
 
 MENU_ITEMS = (
-    (N_("📚 Guides"), "m:g"),
-    (N_("🔎 Search"), "m:s"),
-    (N_("🙋 Ask for help"), "m:h"),
-    (N_("📍 Support points"), "m:p"),
-    (N_("🌐 Language"), "m:l"),
+    (N_("📚 Guides"), A.Menu("g")),
+    (N_("🔎 Search"), A.Menu("s")),
+    (N_("🙋 Ask for help"), A.Menu("h")),
+    (N_("📍 Support points"), A.Menu("p")),
+    (N_("🌐 Language"), A.Menu("l")),
 )
 
 
 def menu_rows(t: Translator) -> list[list[Button]]:
-    items = [(t.gettext(label), data) for label, data in MENU_ITEMS]
+    """The main menu's five buttons, two to a row."""
+    items = [(t.gettext(label), action.pack()) for label, action in MENU_ITEMS]
     return [items[0:2], items[2:4], items[4:5]]
 
 
 def home_button(t: Translator) -> Button:
-    return (t.gettext("🏠 Main menu"), "m")
+    """🏠 Main menu."""
+    return (t.gettext("🏠 Main menu"), A.Home().pack())
 
 
 async def show(update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

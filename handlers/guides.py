@@ -5,20 +5,23 @@ from __future__ import annotations
 from telegram import InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot import actions as A
 from bot.content import Guide
 from bot.data import guides as guide_data
-from handlers.common import BotContext, Button, as_id, callback_args, home_button, keyboard, show, stale
+from handlers.common import BotContext, Button, home_button, keyboard, show, stale
 
 PAGE_SIZE = 8
 
 
 def topic_rows(context: BotContext) -> list[list[Button]]:
+    """One button per topic, each opening its first page of guides."""
     locale = context.t.locale
-    return [[(f"{c.emoji} {c.name.get(locale)}", f"cat:{c.id}:0")] for c in context.svc.content.categories.values()]
+    return [[(f"{c.emoji} {c.name.get(locale)}", A.Category(c.id, 0).pack())]
+            for c in context.svc.content.categories.values()]
 
 
 async def categories(update: Update, context: BotContext) -> None:
-    """m:g and the 📚 button."""
+    """The 📚 button (A.Menu("g")): every topic."""
     _ = context.t.gettext
     await show(update, context, _("📚 Choose a topic:"), keyboard(*topic_rows(context), [home_button(context.t)]))
     if update.callback_query:
@@ -26,28 +29,29 @@ async def categories(update: Update, context: BotContext) -> None:
 
 
 async def category(update: Update, context: BotContext) -> None:
-    """cat:ID:PAGE: the guides of one topic, eight to a page."""
+    """A.Category: the guides of one topic, eight to a page."""
     query = update.callback_query
-    cid, page = callback_args(update, 2)
-    cat = context.svc.content.categories.get(cid)
-    if cat is None or as_id(page) is None:
+    action = A.parse(query.data)
+    cat = context.svc.content.categories.get(action.category) if isinstance(action, A.Category) else None
+    if cat is None:
         await stale(update, context)
         return
     _ = context.t.gettext
     locale = context.t.locale
-    items = context.svc.content.guides_in(cid)
+    items = context.svc.content.guides_in(cat.id)
     pages = max(1, -(-len(items) // PAGE_SIZE))
-    n = min(as_id(page), pages - 1)
-    rows = [[(g.title.get(locale), f"g:{g.id}:open")] for g in items[n * PAGE_SIZE:(n + 1) * PAGE_SIZE]]
+    n = min(action.page, pages - 1)
+    rows = [[(g.title.get(locale), A.GuideOpen(g.id).pack())] for g in items[n * PAGE_SIZE:(n + 1) * PAGE_SIZE]]
     nav: list[Button] = []
     if n > 0:
-        nav.append((_("◀ Back"), f"cat:{cid}:{n - 1}"))
+        nav.append((_("◀ Back"), A.Category(cat.id, n - 1).pack()))
     if n + 1 < pages:
-        nav.append((_("Next ▶"), f"cat:{cid}:{n + 1}"))
+        nav.append((_("Next ▶"), A.Category(cat.id, n + 1).pack()))
     text = f"{cat.emoji} {cat.name.get(locale)}\n" + _("Choose a guide:")
     if pages > 1:
         text += "\n" + _("Page {page} of {pages}").format(page=n + 1, pages=pages)
-    await show(update, context, text, keyboard(*rows, nav, [(_("↩ Topics"), "m:g"), home_button(context.t)]))
+    await show(update, context, text,
+               keyboard(*rows, nav, [(_("↩ Topics"), A.Menu("g").pack()), home_button(context.t)]))
     await query.answer()
 
 
@@ -67,10 +71,12 @@ def step_markup(context: BotContext, guide: Guide, index: int):
     the same spot again and again walks through the guide; Back comes after it."""
     _ = context.t.gettext
     last = index + 1 == len(guide.steps)
-    nav: list[Button] = [(_("✅ Done"), f"g:{guide.id}:done") if last else (_("Next ▶"), f"g:{guide.id}:{index + 1}")]
+    nav: list[Button] = [(_("✅ Done"), A.GuideDone(guide.id).pack()) if last
+                         else (_("Next ▶"), A.GuideStep(guide.id, index + 1).pack())]
     if index > 0:
-        nav.append((_("◀ Back"), f"g:{guide.id}:{index - 1}"))
-    return keyboard(nav, [(_("🙋 Still stuck? Ask a volunteer"), f"ask:{guide.id}")], [home_button(context.t)])
+        nav.append((_("◀ Back"), A.GuideStep(guide.id, index - 1).pack()))
+    return keyboard(nav, [(_("🙋 Still stuck? Ask a volunteer"), A.AskAbout(guide.id).pack())],
+                    [home_button(context.t)])
 
 
 async def open_guide(update: Update, context: BotContext, guide: Guide) -> None:
@@ -96,49 +102,52 @@ async def render_step(update: Update, context: BotContext, guide: Guide, index: 
 
 
 async def step(update: Update, context: BotContext) -> None:
-    """g:ID:open starts a guide (and counts a view); g:ID:N steps; g:ID:done asks whether it helped."""
+    """A.GuideOpen starts a guide (and counts a view); A.GuideStep steps; A.GuideDone asks whether it helped."""
     query = update.callback_query
-    gid, arg = callback_args(update, 2)
-    guide = context.svc.guide(gid)
-    index = as_id(arg)
-    if guide is None or not (arg in ("open", "done") or (index is not None and index < len(guide.steps))):
+    action = A.parse(query.data)
+    guide = context.svc.guide(action.guide) if isinstance(action, A.GuideOpen | A.GuideStep | A.GuideDone) else None
+    if guide is None or (isinstance(action, A.GuideStep) and action.index >= len(guide.steps)):
         await stale(update, context)
         return
     await query.answer()
-    if arg == "done":
-        _ = context.t.gettext
-        text = _("🎉 You finished: {title}.\nDid this guide help you?").format(title=guide.title.get(context.t.locale))
-        # 👍 first: whoever keeps tapping where "Next ▶" was must not file a 👎 by accident.
-        await show(update, context, text, keyboard(
-            [(_("👍 Helpful"), f"fb:{gid}:1"), (_("👎 Not helpful"), f"fb:{gid}:0")],
-            [(_("🙋 Still stuck? Ask a volunteer"), f"ask:{gid}")],
-            [(_("📚 Other guides"), "m:g"), home_button(context.t)]))
-    elif arg == "open":
-        await open_guide(update, context, guide)
-    else:
-        await render_step(update, context, guide, index)
+    match action:
+        case A.GuideDone():
+            _ = context.t.gettext
+            text = _("🎉 You finished: {title}.\nDid this guide help you?").format(
+                title=guide.title.get(context.t.locale))
+            # 👍 first: whoever keeps tapping where "Next ▶" was must not file a 👎 by accident.
+            await show(update, context, text, keyboard(
+                [(_("👍 Helpful"), A.GuideFeedback(guide.id, "1").pack()),
+                 (_("👎 Not helpful"), A.GuideFeedback(guide.id, "0").pack())],
+                [(_("🙋 Still stuck? Ask a volunteer"), A.AskAbout(guide.id).pack())],
+                [(_("📚 Other guides"), A.Menu("g").pack()), home_button(context.t)]))
+        case A.GuideOpen():
+            await open_guide(update, context, guide)
+        case A.GuideStep(index=index):
+            await render_step(update, context, guide, index)
 
 
 async def feedback(update: Update, context: BotContext) -> None:
-    """fb:ID:1|0 records whether a guide helped (one vote per resident, the last press counts)."""
+    """A.GuideFeedback records whether a guide helped (one vote per resident, the last press counts)."""
     query = update.callback_query
-    gid, vote = callback_args(update, 2)
-    if context.svc.guide(gid) is None or vote not in ("0", "1"):
+    action = A.parse(query.data)
+    guide = context.svc.guide(action.guide) if isinstance(action, A.GuideFeedback) else None
+    if guide is None:
         await stale(update, context)
         return
-    svc = context.svc
-    await guide_data.record_feedback(svc.db, gid, context.user.id, vote == "1", svc.now())
+    svc, helpful = context.svc, action.helpful == "1"
+    await guide_data.record_feedback(svc.db, guide.id, context.user.id, helpful, svc.now())
     _ = context.t.gettext
     await query.answer()
-    text = _("Thank you for telling us!") if vote == "1" else _(
+    text = _("Thank you for telling us!") if helpful else _(
         "Thank you for telling us. We will make this guide better.\nA volunteer can help you too.")
     await show(update, context, text, keyboard(
-        [(_("🙋 Ask for help"), f"ask:{gid}")] if vote == "0" else None,
-        [(_("📚 Other guides"), "m:g"), home_button(context.t)]))
+        None if helpful else [(_("🙋 Ask for help"), A.AskAbout(guide.id).pack())],
+        [(_("📚 Other guides"), A.Menu("g").pack()), home_button(context.t)]))
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(categories, pattern=r"^m:g$"))
-    app.add_handler(CallbackQueryHandler(category, pattern=r"^cat:"))
-    app.add_handler(CallbackQueryHandler(step, pattern=r"^g:"))
-    app.add_handler(CallbackQueryHandler(feedback, pattern=r"^fb:"))
+    app.add_handler(CallbackQueryHandler(categories, pattern=A.exactly(A.Menu("g"))))
+    app.add_handler(CallbackQueryHandler(category, pattern=A.Category.filter))
+    app.add_handler(CallbackQueryHandler(step, pattern=A.any_of(A.GuideOpen, A.GuideStep, A.GuideDone)))
+    app.add_handler(CallbackQueryHandler(feedback, pattern=A.GuideFeedback.filter))

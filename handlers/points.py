@@ -5,11 +5,13 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from bot import actions as A
 from bot.content import SupportPoint
-from handlers.common import BotContext, callback_args, home_button, keyboard, show, stale
+from handlers.common import BotContext, home_button, keyboard, show, stale
 
 
 def describe(context: BotContext, point: SupportPoint, km: float | None = None) -> str:
+    """One support point: name (and distance), address, hours, services, and whether it is confirmed."""
     _ = context.t.gettext
     locale = context.t.locale
     lines = [f"📍 {point.name.get(locale)}"]
@@ -22,21 +24,21 @@ def describe(context: BotContext, point: SupportPoint, km: float | None = None) 
 
 
 async def wards(update: Update, context: BotContext) -> None:
-    """m:p and the 📍 button: pick a ward, or find the nearest point."""
+    """The 📍 button (A.Menu("p")): pick a ward, or find the nearest point."""
     _ = context.t.gettext
     locale = context.t.locale
-    rows = [[(w.name.get(locale), f"pts:{w.id}")] for w in context.svc.content.wards.values()]
+    rows = [[(w.name.get(locale), A.PointsInWard(w.id).pack())] for w in context.svc.content.wards.values()]
     await show(update, context, _("📍 Support points help you in person.\nChoose your ward, or find the nearest one."),
-               keyboard(*rows, [(_("📍 Nearest to me"), "pts:near")], [home_button(context.t)]))
+               keyboard(*rows, [(_("📍 Nearest to me"), A.PointsNear().pack())], [home_button(context.t)]))
     if update.callback_query:
         await update.callback_query.answer()
 
 
 async def in_ward(update: Update, context: BotContext) -> None:
-    """pts:WARD lists that ward's points; pts:near asks for the location."""
-    (ward_id,) = callback_args(update, 1)
+    """A.PointsInWard lists that ward's points; A.PointsNear asks for the location."""
+    action = A.parse(update.callback_query.data)
     _ = context.t.gettext
-    if ward_id == "near":
+    if isinstance(action, A.PointsNear):
         await update.callback_query.answer()
         button = KeyboardButton(_("📍 Send my location"), request_location=True)
         await context.bot.send_message(
@@ -44,13 +46,13 @@ async def in_ward(update: Update, context: BotContext) -> None:
             _("Tap “📍 Send my location” below. I will show the three nearest support points."),
             reply_markup=ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True))
         return
-    ward = context.svc.content.wards.get(ward_id)
+    ward = context.svc.content.wards.get(action.ward) if isinstance(action, A.PointsInWard) else None
     if ward is None:
         await stale(update, context)
         return
     points = [p for p in context.svc.content.points.values() if p.ward == ward.id]
     text = "\n\n".join(describe(context, p) for p in points) or _("No support point is listed for this ward yet.")
-    await show(update, context, text, keyboard([(_("↩ Wards"), "m:p"), home_button(context.t)]))
+    await show(update, context, text, keyboard([(_("↩ Wards"), A.Menu("p").pack()), home_button(context.t)]))
     await update.callback_query.answer()
 
 
@@ -65,6 +67,6 @@ async def nearest(update: Update, context: BotContext) -> None:
 
 
 def register(app: Application) -> None:
-    app.add_handler(CallbackQueryHandler(wards, pattern=r"^m:p$"))
-    app.add_handler(CallbackQueryHandler(in_ward, pattern=r"^pts:"))
+    app.add_handler(CallbackQueryHandler(wards, pattern=A.exactly(A.Menu("p"))))
+    app.add_handler(CallbackQueryHandler(in_ward, pattern=A.any_of(A.PointsNear, A.PointsInWard)))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.LOCATION, nearest))

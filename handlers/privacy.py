@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import actions as A
 from bot import privacy
-from handlers.common import BotContext, Button, callback_args, home_button, keyboard, show, stale
+from handlers.common import BotContext, Button, home_button, keyboard, show, stale
 
 
 async def privacy_notice(update: Update, context: BotContext) -> None:
@@ -31,8 +32,9 @@ async def privacy_notice(update: Update, context: BotContext) -> None:
         "• /deletemydata deletes it.").format(days=context.t.number(svc.settings.retention_days))
     rows: list[list[Button]] = []
     if await privacy.has_contact_consent(svc, context.user.id):
-        rows.append([(_("📵 Withdraw my phone number"), "pv:phone")])
-    rows += [[(_("📂 My data"), "pv:data"), (_("🗑 Delete my data"), "pv:del")], [home_button(context.t)]]
+        rows.append([(_("📵 Withdraw my phone number"), A.PrivacyChoice("phone").pack())])
+    rows += [[(_("📂 My data"), A.PrivacyChoice("data").pack()),
+              (_("🗑 Delete my data"), A.PrivacyChoice("del").pack())], [home_button(context.t)]]
     await show(update, context, text, keyboard(*rows))
     if update.callback_query:
         await update.callback_query.answer()
@@ -57,42 +59,43 @@ async def delete_ask(update: Update, context: BotContext) -> None:
              "a request a volunteer is helping with is closed.\n"
              "Only numbers without your name stay, for statistics.\n\n"
              "This cannot be undone. Do you want to continue?")
-    await show(update, context, text, keyboard([(_("✅ Confirm"), "pv:delok"), (_("✖ Cancel"), "pv:x")]))
+    await show(update, context, text, keyboard([(_("✅ Confirm"), A.PrivacyChoice("delok").pack()),
+                                                (_("✖ Cancel"), A.PrivacyChoice("x").pack())]))
     if update.callback_query:
         await update.callback_query.answer()
 
 
 async def privacy_button(update: Update, context: BotContext) -> None:
-    """pv:phone · pv:data · pv:del · pv:delok · pv:x"""
-    (action,) = callback_args(update, 1)
+    """A.PrivacyChoice: my data, delete (ask, then confirm or cancel), withdraw the phone number."""
     svc, uid = context.svc, context.user.id
     query = update.callback_query
     _ = context.t.gettext
-    if action == "data":
-        await my_data(update, context)
-    elif action == "del":
-        await delete_ask(update, context)
-    elif action == "x":
-        await query.answer()
-        await show(update, context, _("Cancelled. Nothing was deleted."), keyboard([home_button(context.t)]))
-    elif action == "delok":
-        await privacy.delete_person(svc, uid)
-        await query.answer()
-        await show(update, context, _("✅ Done. Your personal data is deleted.\n"
-                                      "If you write to me again, I will only know what you send from then on."))
-    elif action == "phone":
-        erased = await privacy.withdraw_contact(svc, uid)
-        await query.answer()
-        text = _("✅ Done. Volunteers will no longer get your phone number.")
-        if erased:
-            text += "\n" + _("It was removed from {n} of your requests.").format(n=context.t.number(erased))
-        await show(update, context, text, keyboard([home_button(context.t)]))
-    else:
-        await stale(update, context)
+    match A.parse(query.data):
+        case A.PrivacyChoice(op="data"):
+            await my_data(update, context)
+        case A.PrivacyChoice(op="del"):
+            await delete_ask(update, context)
+        case A.PrivacyChoice(op="x"):
+            await query.answer()
+            await show(update, context, _("Cancelled. Nothing was deleted."), keyboard([home_button(context.t)]))
+        case A.PrivacyChoice(op="delok"):
+            await privacy.delete_person(svc, uid)
+            await query.answer()
+            await show(update, context, _("✅ Done. Your personal data is deleted.\n"
+                                          "If you write to me again, I will only know what you send from then on."))
+        case A.PrivacyChoice(op="phone"):
+            erased = await privacy.withdraw_contact(svc, uid)
+            await query.answer()
+            text = _("✅ Done. Volunteers will no longer get your phone number.")
+            if erased:
+                text += "\n" + _("It was removed from {n} of your requests.").format(n=context.t.number(erased))
+            await show(update, context, text, keyboard([home_button(context.t)]))
+        case _:
+            await stale(update, context)
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("privacy", privacy_notice))
     app.add_handler(CommandHandler("mydata", my_data))
     app.add_handler(CommandHandler("deletemydata", delete_ask))
-    app.add_handler(CallbackQueryHandler(privacy_button, pattern=r"^pv:"))
+    app.add_handler(CallbackQueryHandler(privacy_button, pattern=A.PrivacyChoice.filter))

@@ -423,8 +423,10 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("ask", ask))
     app.add_handler(CommandHandler("myrequests", my_requests))
     app.add_handler(CallbackQueryHandler(ask, pattern=lambda d: A.parse(d) == A.Menu("h") or A.AskAbout.filter(d)))
-    app.add_handler(CallbackQueryHandler(wizard_button, pattern=r"^aw:"))
+    app.add_handler(CallbackQueryHandler(wizard_button, pattern=A.any_of(
+        A.DraftTopic, A.DraftWard, A.DraftMode, A.DraftContact, A.DraftConfirm, A.DraftCancel, A.DraftContinue,
+        A.DraftRestart)))
     app.add_handler(CallbackQueryHandler(request_button, pattern=A.any_of(
         A.StopRelay, A.RelayTo, A.Claim, A.Write, A.Resolve, A.Release, A.ReleaseBecause, A.Card, A.InPerson, A.Rate,
         A.Reopen, A.CancelRequest)))
-    app.add_handler(CallbackQueryHandler(stale, pattern=r"^rq:(?!assign:|asg:)"))  # forged or malformed
+    # forged or malformed data: handlers/fallback.py answers it with `stale`

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import actions as A
 from bot.intents import wants_human
 from handlers.common import BotContext, home_button, keyboard, show
 from handlers.guides import open_guide, topic_rows
@@ -48,7 +49,8 @@ async def reach_people(update: Update, context: BotContext) -> None:
              "{vneid_line}: the VNeID switchboard, for VNeID only\n\n"
              "📍 Or come to a support point.").format(city_line=CITY_LINE, vneid_line=VNEID_LINE)
     await update.effective_message.reply_text(text, reply_markup=keyboard(
-        [(_("🙋 Ask for help"), "m:h")], [(_("📍 Support points"), "m:p")], [home_button(context.t)]))
+        [(_("🙋 Ask for help"), A.Menu("h").pack())], [(_("📍 Support points"), A.Menu("p").pack())],
+        [home_button(context.t)]))
 
 
 async def run_search(update: Update, context: BotContext, query: str, *, free_text: bool = False) -> None:
@@ -67,12 +69,12 @@ async def run_search(update: Update, context: BotContext, query: str, *, free_te
     shown = " ".join(query.split())
     shown = shown if len(shown) <= ECHO_LIMIT else shown[:ECHO_LIMIT] + "…"
     if hits or wards:
-        rows = [[(h.guide.title.get(context.t.locale), f"g:{h.guide.id}:open")] for h in hits]
-        rows += [[("📍 " + _("Support points: {ward}").format(ward=w.name.get(context.t.locale)), f"pts:{w.id}")]
-                 for w in wards]
+        rows = [[(h.guide.title.get(context.t.locale), A.GuideOpen(h.guide.id).pack())] for h in hits]
+        rows += [[("📍 " + _("Support points: {ward}").format(ward=w.name.get(context.t.locale)),
+                   A.PointsInWard(w.id).pack())] for w in wards]
         await update.effective_message.reply_text(
             (_("🔎 Guides for “{query}”:") if hits else _("📍 Support points for “{query}”:")).format(query=shown),
-            reply_markup=keyboard(*rows, [(_("🙋 Ask for help"), "m:h"), home_button(context.t)]))
+            reply_markup=keyboard(*rows, [(_("🙋 Ask for help"), A.Menu("h").pack()), home_button(context.t)]))
         return
     if not any(ch.isalnum() for ch in query):
         text = _("Please type a few words about what you need.\nFor example: cai dat vneid")
@@ -80,12 +82,13 @@ async def run_search(update: Update, context: BotContext, query: str, *, free_te
         text = _("I found no guide for “{query}”.\nChoose a topic below, or ask a volunteer for help.").format(
             query=shown)
     await update.effective_message.reply_text(
-        text, reply_markup=keyboard(*topic_rows(context), [(_("🙋 Ask for help"), "m:h"), home_button(context.t)]))
+        text, reply_markup=keyboard(*topic_rows(context),
+                                    [(_("🙋 Ask for help"), A.Menu("h").pack()), home_button(context.t)]))
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("search", search_command))
-    app.add_handler(CallbackQueryHandler(prompt, pattern=r"^m:s$"))
+    app.add_handler(CallbackQueryHandler(prompt, pattern=A.exactly(A.Menu("s"))))
 
 
 def register_fallback(app: Application) -> None:

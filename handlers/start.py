@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot import actions as A
 from bot.config import LOCALES
 from bot.data import requests as requests_data
 from bot.data import users
@@ -15,8 +16,9 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}  # each in its own la
 
 
 def welcome_markup(context: BotContext):
+    """The menu and the other language, chosen on the welcome message itself."""
     other = "en" if context.t.locale == "vi" else "vi"
-    return keyboard(*menu_rows(context.t), [(f"🌐 {LANGUAGE_NAMES[other]}", f"lang:{other}:w")])
+    return keyboard(*menu_rows(context.t), [(f"🌐 {LANGUAGE_NAMES[other]}", A.SetLanguageWelcome(other).pack())])
 
 
 def welcome_text(context: BotContext) -> str:
@@ -67,24 +69,24 @@ async def help_command(update: Update, context: BotContext) -> None:
 async def language(update: Update, context: BotContext) -> None:
     """/language and the 🌐 button: the two languages, one tap each."""
     _ = context.t.gettext
-    rows = [[(LANGUAGE_NAMES[lang], f"lang:{lang}") for lang in LOCALES], [home_button(context.t)]]
+    rows = [[(LANGUAGE_NAMES[lang], A.SetLanguage(lang).pack()) for lang in LOCALES], [home_button(context.t)]]
     await show(update, context, _("Choose your language:"), keyboard(*rows))
     if update.callback_query:
         await update.callback_query.answer()
 
 
 async def set_language(update: Update, context: BotContext) -> None:
-    """lang:vi / lang:en (…:w from the welcome message keeps showing the welcome)."""
+    """A.SetLanguage (A.SetLanguageWelcome, from the welcome message, keeps showing the welcome)."""
     query = update.callback_query
-    parts = query.data.split(":")
-    if len(parts) < 2 or parts[1] not in LOCALES:
+    action = A.parse(query.data)
+    if not isinstance(action, A.SetLanguage | A.SetLanguageWelcome):
         await stale(update, context)
         return
-    await users.set_locale(context.svc.db, context.user.id, parts[1])
-    context.t = context.svc.i18n.get(parts[1])
+    await users.set_locale(context.svc.db, context.user.id, action.lang)
+    context.t = context.svc.i18n.get(action.lang)
     _ = context.t.gettext
-    await query.answer(_("Language: English") if parts[1] == "en" else _("Language: Vietnamese"))
-    if parts[-1] == "w":
+    await query.answer(_("Language: English") if action.lang == "en" else _("Language: Vietnamese"))
+    if isinstance(action, A.SetLanguageWelcome):
         await show(update, context, welcome_text(context), welcome_markup(context))
     else:
         await show(update, context, _("What do you need? Choose an option below."),
@@ -96,6 +98,6 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("menu", menu))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("language", language))
-    app.add_handler(CallbackQueryHandler(menu, pattern=r"^m$"))
-    app.add_handler(CallbackQueryHandler(language, pattern=r"^m:l$"))
-    app.add_handler(CallbackQueryHandler(set_language, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(menu, pattern=A.Home.filter))
+    app.add_handler(CallbackQueryHandler(language, pattern=A.exactly(A.Menu("l"))))
+    app.add_handler(CallbackQueryHandler(set_language, pattern=A.any_of(A.SetLanguage, A.SetLanguageWelcome)))

@@ -9,6 +9,7 @@ from telegram.ext import (
     CommandHandler,
 )
 
+from bot import actions as A
 from bot import help_requests as service
 from bot import volunteers
 from bot.clock import parse
@@ -17,7 +18,7 @@ from bot.data import volunteers as vdata
 from bot.data.volunteers import VolunteerRow
 from bot.help_requests import Refused
 from bot.i18n import N_
-from handlers.common import BotContext, Button, as_id, callback_args, home_button, keyboard, not_allowed, show, stale
+from handlers.common import BotContext, Button, home_button, keyboard, not_allowed, show, stale
 
 
 # --- applying ---------------------------------------------------------------------------------
@@ -46,24 +47,25 @@ def _ticked(label: str, on: bool) -> str:
 
 
 def wards_view(context: BotContext, v: VolunteerRow):
+    """The wards step of applying: every ward, ticked where chosen, then Next."""
     _ = context.t.gettext
-    rows = [[(_ticked(w.name.get(context.t.locale), w.id in v.wards), f"vol:w:{w.id}")]
+    rows = [[(_ticked(w.name.get(context.t.locale), w.id in v.wards), A.VolunteerWard(w.id).pack())]
             for w in context.svc.content.wards.values()]
     return (_("Which wards can you cover? Tap to choose, then tap Next."),
-            keyboard(*rows, [(_("Next ▶"), "vol:wd")]))
+            keyboard(*rows, [(_("Next ▶"), A.VolunteerWardsDone().pack())]))
 
 
 def topics_view(context: BotContext, v: VolunteerRow):
+    """The topics step of applying: every topic, ticked where chosen, then Next."""
     _ = context.t.gettext
-    rows = [[(_ticked(f"{c.emoji} {c.name.get(context.t.locale)}", c.id in v.topics), f"vol:t:{c.id}")]
+    rows = [[(_ticked(f"{c.emoji} {c.name.get(context.t.locale)}", c.id in v.topics), A.VolunteerTopic(c.id).pack())]
             for c in context.svc.content.categories.values()]
     return (_("Which topics can you help with? Tap to choose, then tap Next."),
-            keyboard(*rows, [(_("Next ▶"), "vol:td")]))
+            keyboard(*rows, [(_("Next ▶"), A.VolunteerTopicsDone().pack())]))
 
 
 async def application_button(update: Update, context: BotContext) -> None:
-    """vol:w:WARD · vol:wd · vol:t:TOPIC · vol:td · vol:h:HOURS"""
-    action, value = callback_args(update, 2)
+    """A.VolunteerWard · A.VolunteerWardsDone · A.VolunteerTopic · A.VolunteerTopicsDone · A.VolunteerHours"""
     svc, uid = context.svc, context.user.id
     query = update.callback_query
     _ = context.t.gettext
@@ -71,45 +73,45 @@ async def application_button(update: Update, context: BotContext) -> None:
     if current is None:
         await stale(update, context)
         return
-    if action == "w" and (v := await volunteers.toggle_ward(svc, uid, value)):
-        await show(update, context, *wards_view(context, v))
-    elif action == "wd" and current.wards:
-        await show(update, context, *topics_view(context, current))
-    elif action == "t" and (v := await volunteers.toggle_topic(svc, uid, value)):
-        await show(update, context, *topics_view(context, v))
-    elif action == "td" and current.topics:
-        rows = [[(_(label), f"vol:h:{key}")] for key, label in volunteers.HOURS.items()]
-        await show(update, context, _("When are you usually free?"), keyboard(*rows))
-    elif action == "h":
-        try:
-            v = await volunteers.submit(svc, uid, value)
-        except Refused as exc:
-            await query.answer(_(exc.message), show_alert=True)
+    match A.parse(query.data):
+        case A.VolunteerWard(ward=ward) if (v := await volunteers.toggle_ward(svc, uid, ward)):
+            await show(update, context, *wards_view(context, v))
+        case A.VolunteerWardsDone() if current.wards:
+            await show(update, context, *topics_view(context, current))
+        case A.VolunteerTopic(topic=topic) if (v := await volunteers.toggle_topic(svc, uid, topic)):
+            await show(update, context, *topics_view(context, v))
+        case A.VolunteerTopicsDone() if current.topics:
+            rows = [[(_(label), A.VolunteerHours(key).pack())] for key, label in volunteers.HOURS.items()]
+            await show(update, context, _("When are you usually free?"), keyboard(*rows))
+        case A.VolunteerHours(hours=hours):
+            try:
+                v = await volunteers.submit(svc, uid, hours)
+            except Refused as exc:
+                await query.answer(_(exc.message), show_alert=True)
+                return
+            text = (_("✅ Your details are updated.") if v.status in ("active", "paused")
+                    else _("✅ Thank you! Your application was sent to the ward admins. I will tell you their answer."))
+            await show(update, context, text, keyboard([home_button(context.t)]))
+        case A.VolunteerWardsDone() | A.VolunteerTopicsDone():
+            await query.answer(_("Please choose at least one."), show_alert=True)
             return
-        text = (_("✅ Your details are updated.") if v.status in ("active", "paused")
-                else _("✅ Thank you! Your application was sent to the ward admins. I will tell you their answer."))
-        await show(update, context, text, keyboard([home_button(context.t)]))
-    elif action in ("wd", "td"):
-        await query.answer(_("Please choose at least one."), show_alert=True)
-        return
-    else:
-        await stale(update, context)
-        return
+        case _:
+            await stale(update, context)
+            return
     await query.answer()
 
 
 # --- admins decide ----------------------------------------------------------------------------
 async def admin_decision(update: Update, context: BotContext) -> None:
-    """vadm:ok|no|pause|resume|remove:USER — the role is checked in the service."""
-    action, raw = callback_args(update, 2)
+    """A.Decide: approve, reject, pause, resume or remove a volunteer; the role is checked in the service."""
     query = update.callback_query
     _ = context.t.gettext
-    volunteer_id = as_id(raw)
-    if volunteer_id is None:
+    action = A.parse(query.data)
+    if not isinstance(action, A.Decide):
         await stale(update, context)
         return
     try:
-        v = await volunteers.decide(context.svc, context.user.id, volunteer_id, action)
+        v = await volunteers.decide(context.svc, context.user.id, action.volunteer, action.decision)
     except Refused as exc:
         await query.answer(_(exc.message), show_alert=True)
         return
@@ -136,12 +138,13 @@ async def volunteer_list(update: Update, context: BotContext) -> None:
     for v in listed:
         rows: list[Button] = []
         if v.status == "active":
-            rows.append((_("⏸ Pause"), f"vadm:pause:{v.user_id}"))
+            rows.append((_("⏸ Pause"), A.Decide("pause", v.user_id).pack()))
         elif v.status == "paused":
-            rows.append((_("▶ Resume"), f"vadm:resume:{v.user_id}"))
+            rows.append((_("▶ Resume"), A.Decide("resume", v.user_id).pack()))
         elif v.status == "pending":
-            rows += [(_("✅ Approve"), f"vadm:ok:{v.user_id}"), (_("❌ Reject"), f"vadm:no:{v.user_id}")]
-        rows.append((_("🗑 Remove"), f"vadm:remove:{v.user_id}"))
+            rows += [(_("✅ Approve"), A.Decide("ok", v.user_id).pack()),
+                     (_("❌ Reject"), A.Decide("no", v.user_id).pack())]
+        rows.append((_("🗑 Remove"), A.Decide("remove", v.user_id).pack()))
         await update.effective_message.reply_text(
             f"{v.display_name} · {_(STATUS_LABELS[v.status])}\n"
             + ", ".join(context.svc.content.wards[w].name.get(context.t.locale) for w in v.wards),
@@ -190,25 +193,25 @@ async def queue(update: Update, context: BotContext) -> None:
         waited = context.t.age(svc.clock.now() - parse(r.opened_at))
         lines.append(f"{r.code} · {service.topic_name(svc, context.t, r.topic)} · "
                      f"{service.ward_name(svc, context.t, r.ward)} · {waited}")
-        rows.append([(_("👤 Assign {code}").format(code=r.code), f"rq:assign:{r.id}")])
+        rows.append([(_("👤 Assign {code}").format(code=r.code), A.AssignList(r.id).pack())])
     await update.effective_message.reply_text("\n".join(lines), reply_markup=keyboard(*rows[:20]))
 
 
 async def assign_button(update: Update, context: BotContext) -> None:
-    """rq:assign:ID lists volunteers; rq:asg:ID:VOLUNTEER hands the request over (admins only)."""
+    """A.AssignList lists volunteers; A.AssignTo hands the request over (admins only: anyone else, even
+    with forged data, hears the refusal)."""
     query = update.callback_query
-    action, raw_id, raw_vol = callback_args(update, 3)
     svc = context.svc
     _ = context.t.gettext
     if not svc.is_admin(context.user):
         await not_allowed(update, context)
         return
-    request_id = as_id(raw_id)
-    request = await rdata.get(svc.db, request_id) if request_id is not None else None
+    action = A.parse(query.data)
+    request = await rdata.get(svc.db, action.request) if isinstance(action, A.AssignList | A.AssignTo) else None
     if request is None:
         await stale(update, context)
         return
-    if action == "assign":
+    if isinstance(action, A.AssignList):
         chosen = await vdata.choose(svc.db, None, None, 20, svc.settings.volunteer_limit, set())
         people = [v for uid in chosen if (v := await vdata.get(svc.db, uid))]
         await query.answer()
@@ -216,14 +219,10 @@ async def assign_button(update: Update, context: BotContext) -> None:
             await show(update, context, _("No volunteer is available right now."))
             return
         await show(update, context, _("Who should take {code}?").format(code=request.code),
-                   keyboard(*[[(v.display_name, f"rq:asg:{request.id}:{v.user_id}")] for v in people]))
-        return
-    volunteer_id = as_id(raw_vol)
-    if volunteer_id is None:
-        await stale(update, context)
+                   keyboard(*[[(v.display_name, A.AssignTo(request.id, v.user_id).pack())] for v in people]))
         return
     try:
-        result = await service.assign(svc, request.id, context.user.id, volunteer_id)
+        result = await service.assign(svc, request.id, context.user.id, action.volunteer)
     except Refused as exc:
         await query.answer(_(exc.message), show_alert=True)
         return
@@ -240,6 +239,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler(["available", "away"], available))
     app.add_handler(CommandHandler("mine", mine))
     app.add_handler(CommandHandler("queue", queue))
-    app.add_handler(CallbackQueryHandler(application_button, pattern=r"^vol:"))
-    app.add_handler(CallbackQueryHandler(admin_decision, pattern=r"^vadm:"))
-    app.add_handler(CallbackQueryHandler(assign_button, pattern=r"^rq:(assign|asg):"))
+    app.add_handler(CallbackQueryHandler(application_button, pattern=A.any_of(
+        A.VolunteerWard, A.VolunteerWardsDone, A.VolunteerTopic, A.VolunteerTopicsDone, A.VolunteerHours)))
+    app.add_handler(CallbackQueryHandler(admin_decision, pattern=A.Decide.filter))
+    app.add_handler(CallbackQueryHandler(assign_button, pattern=A.family(A.AssignList, A.AssignTo)))
