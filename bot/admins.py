@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.data import audit, users
+from bot.i18n import N_
+from bot.refusal import ADMINS_ONLY, Refused
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -27,17 +29,17 @@ async def listing(svc: Services) -> list[AdminEntry]:
     return entries
 
 
-async def change(svc: Services, actor: users.UserRow | None, target: int, promote: bool) -> str:
-    """'ok', 'not_allowed', 'unknown_user' (never talked to the bot), 'configured' (ADMIN_IDS) or 'self'."""
+async def change(svc: Services, actor: users.UserRow | None, target: int, promote: bool) -> None:
+    """Promote or demote `target`. Raises Refused (msgids take `{id}`) for a non-admin actor, an admin from
+    ADMIN_IDS, removing oneself, or someone who never talked to the bot."""
     if not svc.is_admin(actor):
-        return "not_allowed"
+        raise Refused(ADMINS_ONLY)
     assert actor is not None
     if not promote and target in svc.settings.admin_ids:
-        return "configured"
+        raise Refused(N_("{id} is an admin from the bot's settings (ADMIN_IDS) and stays one."))
     if not promote and target == actor.id:
-        return "self"
+        raise Refused(N_("You cannot remove yourself. Ask another admin."))
     if not await users.set_admin(svc.db, target, promote):
-        return "unknown_user"
+        raise Refused(N_("{id} has not talked to the bot yet. Ask them to send /start first."))
     await audit.record(svc.db, actor.id, "admin_added" if promote else "admin_removed", str(target),
                               svc.now())
-    return "ok"

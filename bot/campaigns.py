@@ -25,6 +25,7 @@ from bot.data import campaigns as data
 from bot.data import users
 from bot.i18n import N_, Translator
 from bot.messaging import Buttons, RetryLater, SendError, Transient, Unreachable
+from bot.refusal import ADMINS_ONLY, OUT_OF_DATE, Refused
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -125,15 +126,16 @@ CONTROL = {  # action: (new status, allowed from)
 }
 
 
-async def control(svc: Services, actor: users.UserRow | None, cid: int, action: str) -> str:
-    """Pause / resume / cancel: 'ok', 'not_allowed', 'unknown' or 'too_late' (already in another state)."""
+async def control(svc: Services, actor: users.UserRow | None, cid: int, action: str) -> None:
+    """Pause / resume / cancel a campaign. Raises Refused for a non-admin, an unknown campaign or action,
+    or a campaign already in another state."""
     if not svc.is_admin(actor):
-        return "not_allowed"
+        raise Refused(ADMINS_ONLY)
     if action not in CONTROL or await data.get(svc.db, cid) is None:
-        return "unknown"
+        raise Refused(OUT_OF_DATE)
     new, allowed = CONTROL[action]
     if not await data.set_status(svc.db, cid, new, allowed):
-        return "too_late"
+        raise Refused(N_("This campaign has already moved on."))
     if new == "cancelled":
         await data.mark_cancelled(svc.db, cid, svc.now())
     if new == "sending":
@@ -141,7 +143,6 @@ async def control(svc: Services, actor: users.UserRow | None, cid: int, action: 
     else:
         svc.sender.halt(cid)
     log.info("campaign %s", action, extra={"campaign": cid, "admin": actor.id if actor else None})
-    return "ok"
 
 
 # --- progress ---------------------------------------------------------------------------------

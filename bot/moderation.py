@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.data import audit, users
+from bot.i18n import N_
+from bot.refusal import ADMINS_ONLY, Refused
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -61,20 +63,20 @@ class FloodGuard:
         return len(self._seen) + len(self._muted)
 
 
-async def set_ban(svc: Services, actor: users.UserRow | None, target: int, banned: bool) -> str:
-    """'ok', 'not_allowed', 'unknown_user', 'admin' (admins cannot be banned) or 'self'."""
+async def set_ban(svc: Services, actor: users.UserRow | None, target: int, banned: bool) -> None:
+    """Ban or unban `target` (audited). Raises Refused (msgids take `{id}`) for a non-admin actor, oneself,
+    an admin, or someone who never talked to the bot."""
     if not svc.is_admin(actor):
-        return "not_allowed"
+        raise Refused(ADMINS_ONLY)
     assert actor is not None
     if target == actor.id:
-        return "self"
+        raise Refused(N_("You cannot ban yourself."))
     if banned and (target in svc.settings.admin_ids or svc.is_admin(await users.get(svc.db, target))):
-        return "admin"
+        raise Refused(N_("{id} is an admin and cannot be banned."))
     if not await users.set_banned(svc.db, target, banned):
-        return "unknown_user"
+        raise Refused(N_("{id} has not talked to the bot yet."))
     await audit.record(svc.db, actor.id, "user_banned" if banned else "user_unbanned", str(target), svc.now())
     log.info("ban changed", extra={"user": target, "banned": banned, "admin": actor.id})
-    return "ok"
 
 
 async def owes_ban_notice(svc: Services, user_id: int) -> bool:

@@ -18,7 +18,8 @@ from bot.clock import iso
 from bot.data import privacy as data
 from bot.data import requests as rdata
 from bot.data import users
-from bot.help_requests import CONTACT_PURPOSE, Refused
+from bot.help_requests import CONTACT_PURPOSE
+from bot.refusal import Refused
 from bot.services import Services
 
 log = logging.getLogger(__name__)

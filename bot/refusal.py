@@ -6,6 +6,11 @@ this; handlers only translate `message` and show it (an alert on Telegram, a lin
 
 from __future__ import annotations
 
+from bot.i18n import N_
+
+ADMINS_ONLY = N_("Sorry, this is for admins only.")
+OUT_OF_DATE = N_("This button is out of date. Here is the menu.")
+
 
 class Refused(Exception):
     """An action the actor may not take now; `message` is an English msgid (gettext) naming the reason."""

@@ -8,9 +8,9 @@ from bot.data import requests as rdata
 from bot.data import users
 from bot.data import volunteers as data
 from bot.data.volunteers import VolunteerRow
-from bot.help_requests import Refused
 from bot.i18n import N_
 from bot.messaging import SendError
+from bot.refusal import Refused
 from bot.services import Services
 
 NAME_LIMIT = 40

@@ -8,6 +8,7 @@ from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
 from bot import admins, commands, stats
+from bot.refusal import Refused
 from handlers.common import BotContext, as_id, not_allowed
 
 
@@ -25,16 +26,13 @@ async def admins_command(update: Update, context: BotContext) -> None:
     args = context.args or []
     if args and args[0] in ("add", "remove") and len(args) == 2 and as_id(args[1], signed=True) is not None:
         target = as_id(args[1], signed=True)
-        result = await admins.change(svc, context.user, target, args[0] == "add")
-        if result == "ok":
-            await commands.sync(svc, target)
-        text = {
-            "ok": _("Done: {id} is now an admin.") if args[0] == "add" else _("Done: {id} is no longer an admin."),
-            "unknown_user": _("{id} has not talked to the bot yet. Ask them to send /start first."),
-            "configured": _("{id} is an admin from the bot's settings (ADMIN_IDS) and stays one."),
-            "self": _("You cannot remove yourself. Ask another admin."),
-            "not_allowed": _("Sorry, this is for admins only."),
-        }[result]
+        try:
+            await admins.change(svc, context.user, target, args[0] == "add")
+        except Refused as exc:
+            await message.reply_text(_(exc.message).format(id=target))
+            return
+        await commands.sync(svc, target)
+        text = _("Done: {id} is now an admin.") if args[0] == "add" else _("Done: {id} is no longer an admin.")
         await message.reply_text(text.format(id=target))
         return
     if args:

@@ -20,6 +20,7 @@ from bot import actions as A
 from bot import campaigns, privacy
 from bot.campaigns import Draft
 from bot.config import LOCALES
+from bot.refusal import ADMINS_ONLY, OUT_OF_DATE, Refused
 from handlers.admin import is_admin, not_allowed
 from handlers.common import BotContext, Button, keyboard, show, stale
 from handlers.start import LANGUAGE_NAMES
@@ -350,15 +351,19 @@ async def control(update: Update, context: BotContext) -> None:
         await stale(update, context)
         return
     cid = action.campaign
-    result = await campaigns.control(context.svc, context.user, cid, action.op)
-    if result == "not_allowed":
-        await not_allowed(update, context)
-        return
-    if result == "unknown":
-        await stale(update, context)
-        return
-    notes = {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled.")}
-    await update.callback_query.answer(notes[action.op] if result == "ok" else _("This campaign has already moved on."))
+    try:
+        await campaigns.control(context.svc, context.user, cid, action.op)
+    except Refused as exc:
+        if exc.message == ADMINS_ONLY:
+            await not_allowed(update, context)
+            return
+        if exc.message == OUT_OF_DATE:
+            await stale(update, context)
+            return
+        await update.callback_query.answer(_(exc.message))
+    else:
+        notes = {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled.")}
+        await update.callback_query.answer(notes[action.op])
     text, buttons = await campaigns.progress_view(context.svc, cid, context.t)
     await show(update, context, text, _markup(buttons))
 

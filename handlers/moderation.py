@@ -7,6 +7,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, Ty
 
 from bot import moderation
 from bot.data import users
+from bot.refusal import Refused
 from handlers.common import BotContext, as_id, not_allowed
 
 
@@ -43,15 +44,13 @@ async def ban_command(update: Update, context: BotContext) -> None:
     if target is None:
         await message.reply_text(_("Use /ban ID or /unban ID."))
         return
-    result = await moderation.set_ban(svc, context.user, target, ban)
-    text = {
-        "ok": _("Done: {id} is banned.") if ban else _("Done: {id} can use the bot again."),
-        "unknown_user": _("{id} has not talked to the bot yet."),
-        "admin": _("{id} is an admin and cannot be banned."),
-        "self": _("You cannot ban yourself."),
-        "not_allowed": _("Sorry, this is for admins only."),
-    }[result]
-    await message.reply_text(text.format(id=target))
+    try:
+        await moderation.set_ban(svc, context.user, target, ban)
+    except Refused as exc:
+        await message.reply_text(_(exc.message).format(id=target))
+        return
+    await message.reply_text((_("Done: {id} is banned.") if ban else _("Done: {id} can use the bot again."))
+                             .format(id=target))
 
 
 def register_flood(app: Application) -> None:

@@ -16,8 +16,8 @@ from bot.clock import parse
 from bot.data import requests as rdata
 from bot.data import volunteers as vdata
 from bot.data.volunteers import VolunteerRow
-from bot.help_requests import Refused
 from bot.i18n import N_
+from bot.refusal import Refused
 from handlers.common import BotContext, Button, home_button, keyboard, not_allowed, show, stale
 
 

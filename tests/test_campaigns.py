@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from telegram.error import TimedOut
 
 from bot import campaigns
@@ -17,6 +18,7 @@ from bot.botapi_standin import ApiFault, FakeBotAPI
 from bot.campaigns import Draft
 from bot.clock import FakeClock
 from bot.data import users
+from bot.refusal import Refused
 from tests.conftest import ADMIN, Harness, make_settings
 from tests.conftest import open_bot as conftest_open_bot
 
@@ -217,23 +219,25 @@ async def test_pause_mid_campaign_then_resume_then_cancel_another(tmp_path):
 
         bot.api.fault = pause_after_20
         await run_ticks(bot)
-        assert await pending[0] == "ok"
+        await pending[0]  # paused (a refusal would raise)
         sent_before = sum(deliveries(bot.api).values())
         assert 19 <= sent_before < 120
         await run_ticks(bot)  # a paused campaign does not restart on its own
         assert sum(deliveries(bot.api).values()) == sent_before
-        assert await campaigns.control(bot.svc, admin, cid, "resume") == "ok"
+        await campaigns.control(bot.svc, admin, cid, "resume")
         await bot.svc.sender.wait_idle()
         got = deliveries(bot.api)
         assert all(got[u] == 1 for u in ids)
 
         other, _ = await campaigns.create(bot.svc, ADMIN, Draft("Sẽ bị hủy"), None)
-        assert await campaigns.control(bot.svc, admin, other, "cancel") == "ok"
-        assert await campaigns.control(bot.svc, admin, other, "pause") == "too_late"
+        await campaigns.control(bot.svc, admin, other, "cancel")
+        with pytest.raises(Refused, match="already moved on"):  # a refusal is raised, as from every service
+            await campaigns.control(bot.svc, admin, other, "pause")
         await run_ticks(bot)
         assert deliveries(bot.api) == got
         resident = await users.get(bot.svc.db, ids[0])
-        assert await campaigns.control(bot.svc, resident, cid, "cancel") == "not_allowed"
+        with pytest.raises(Refused, match="admins only"):
+            await campaigns.control(bot.svc, resident, cid, "cancel")
 
 
 async def test_progress_is_edited_at_most_every_three_seconds(tmp_path):
