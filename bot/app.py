@@ -53,9 +53,9 @@ async def _post_init(app: Application) -> None:
                                       language_code=None if lang == settings.default_locale else lang)
     await commands_mod.sync_all(svc)
 
-    async def keep_screen(chat_id: int, message_id: int, screen) -> None:
+    async def keep_screen(chat_id: int, message_id: int, screen, edit: bool) -> None:
         if screen is not None:
-            await screens_data.record(db, chat_id, screen, svc.now())
+            await screens_data.record(db, chat_id, screen, svc.now(), edit=edit)
         else:
             await screens_data.forget(db, chat_id, message_id)
 

@@ -64,13 +64,15 @@ class Mode(enum.Enum):
 
 
 UNCLEAR = object()  # a control word that fits nothing on the screen: show the choices again
+AMBIGUOUS = object()  # words that fit several choices (two "✖ Hủy HT-…" under /myrequests): ask again
 
 # --- words ------------------------------------------------------------------------------------------
 # Folded (no accents, lower case); Vietnamese as residents type it, and English.
 MENU_WORDS = frozenset({"menu", "trang chu", "ve menu", "menu chinh", "ve trang chu", "main menu", "home",
                         "quay ve menu", "bat dau lai", "start"})
-CANCEL_WORDS = frozenset({"huy", "huy bo", "thoat", "dung lai", "thoi", "khong lam nua", "cancel", "stop", "exit",
-                          "quit", "huy yeu cau nay"})
+CANCEL_WORDS = frozenset({"huy", "huy bo", "huy di", "thoat", "thoat ra", "dung lai", "thoi", "khong lam nua",
+                          "huy yeu cau", "huy yeu cau nay", "toi muon huy", "thoi khong can nua", "khong can nua",
+                          "thoi khong can", "thoi khoi", "cancel", "stop", "exit", "quit"})
 NEXT_WORDS = frozenset({"tiep", "tiep theo", "tiep tuc", "buoc tiep", "buoc tiep theo", "sau", "next", "continue",
                         "go on"})
 BACK_WORDS = frozenset({"quay lai", "lui", "lui lai", "truoc", "buoc truoc", "tro lai", "back", "previous",
@@ -82,8 +84,10 @@ DONE_WORDS = frozenset({"xong", "xong roi", "hoan thanh", "done", "finish", "fin
 SKIP_WORDS = frozenset({"bo qua", "khong can", "skip"})
 NOT_SURE_WORDS = frozenset({"khong biet", "khong ro", "khong chac", "chua biet", "not sure", "dont know",
                             "don t know", "i don t know"})
-LANGUAGE_WORDS = {"en": frozenset({"english", "tieng anh", "anh", "en"}),
-                  "vi": frozenset({"tieng viet", "vietnamese", "viet", "vi"})}
+# Whole language names only: "anh" (photo, brother), "ví" (wallet) and "en" are everyday words.
+LANGUAGE_WORDS = {"en": frozenset({"english", "tieng anh", "in english"}),
+                  "vi": frozenset({"tieng viet", "vietnamese", "bang tieng viet"})}
+_NUMERALS = {1: ("mot",), 2: ("hai",), 3: ("ba",), 4: ("bon", "tu"), 5: ("nam",)}
 
 # Labels whose meaning is plain navigation: their declared words come with the label (both "Next ▶"
 # buttons of a guide and of a page carry the same kind of action, so the label tells them apart).
@@ -136,7 +140,8 @@ def action_words(action: A.Action | None) -> frozenset[str]:
             return NOT_SURE_WORDS
         case A.Rate(stars=stars):
             n = int(stars)
-            return frozenset({stars, f"{n} sao", f"{n} star", f"{n} stars", "⭐" * n})
+            return frozenset({stars, f"{n} sao", f"{n} star", f"{n} stars", "⭐" * n,
+                              *(f"{word} sao" for word in _NUMERALS[n])})
         case A.SetLanguage(lang=lang) | A.SetLanguageWelcome(lang=lang):
             return LANGUAGE_WORDS[lang]
         case A.BroadcastNext() | A.VolunteerWardsDone() | A.VolunteerTopicsDone():
@@ -151,11 +156,21 @@ def action_words(action: A.Action | None) -> frozenset[str]:
 CONTROL_WORDS = (MENU_WORDS | CANCEL_WORDS | NEXT_WORDS | BACK_WORDS | YES_WORDS | NO_WORDS | DONE_WORDS
                  | SKIP_WORDS | frozenset().union(*LANGUAGE_WORDS.values())
                  | frozenset(f"{n} sao" for n in range(1, 6)) | frozenset(f"{n} stars" for n in range(1, 6))
-                 | frozenset("⭐" * n for n in range(1, 6)))
+                 | frozenset("⭐" * n for n in range(1, 6))
+                 | frozenset(f"{word} sao" for words in _NUMERALS.values() for word in words))
+
+
+def by_number(action: A.Action | None, mode: Mode) -> bool:
+    """May this choice be picked by its number? Not reopening a request (the rating screen asks for 1 to 5),
+    not an admin's decision on one volunteer's card among several, and in a free-text step not a cancel."""
+    if isinstance(action, A.Reopen | A.Decide):
+        return False
+    return mode is not Mode.TEXT or not isinstance(action, A.DraftCancel | A.BroadcastCancel)
 
 # --- folding ----------------------------------------------------------------------------------------
 _WORD = re.compile(r"\w+")
 _NUMBER = re.compile(r"(?:(?:so|number|no|lua chon|chon|option)\s+)?([0-9]{1,2})")
+_SIGNED = re.compile(r"^\s*[-−–+]")
 _STARS = re.compile(r"[⭐★☆*]+")
 
 
@@ -170,6 +185,8 @@ def phrase(text: str) -> str:
 
 def number(text: str) -> int | None:
     """ "2", "2.", "số 2", "#2", "２" → 2; anything else → None."""
+    if _SIGNED.match(unicodedata.normalize("NFKC", text)):
+        return None  # "-1" is not choice 1
     m = _NUMBER.fullmatch(phrase(text))
     return int(m.group(1)) if m else None
 
@@ -202,19 +219,49 @@ class Vocabulary:
             exact = [c for c in choices if phrase(c.label) == said or (said in MENU_WORDS and said in self.words(c))]
             return exact[0] if len(exact) == 1 else None
         hits = [c for c in choices if said in self.words(c)]
-        if len(hits) >= 1 and len({c.data for c in hits}) == 1:
+        if len({c.data for c in hits}) == 1:
             return hits[0]
-        if mode is Mode.TEXT:
-            return None
+        if hits:
+            return AMBIGUOUS
         n = number(text)
+        if mode is Mode.TEXT:
+            picked = choices[n - 1] if n is not None and 1 <= n <= len(choices) else None
+            return picked if picked is not None and by_number(A.parse(picked.data), mode) else None
         if n is not None:
-            return choices[n - 1] if 1 <= n <= len(choices) else UNCLEAR
+            picked = choices[n - 1] if 1 <= n <= len(choices) else None
+            return picked if picked is not None and by_number(A.parse(picked.data), mode) else UNCLEAR
         loose = _loose(said, choices)
         if loose is not None:
             return loose
-        if said in CONTROL_WORDS or hits:
+        if said in CONTROL_WORDS:
             return UNCLEAR
         return None
+
+
+WIZARDS = {  # the families of actions whose screens wait for a choice: typed words never leave them
+    "draft": (A.DraftTopic, A.DraftWard, A.DraftMode, A.DraftContact, A.DraftConfirm, A.DraftCancel,
+              A.DraftContinue, A.DraftRestart),
+    "volunteer": (A.VolunteerWard, A.VolunteerWardsDone, A.VolunteerTopic, A.VolunteerTopicsDone,
+                  A.VolunteerHours),
+    "broadcast": (A.BroadcastNext, A.BroadcastAudience, A.BroadcastWard, A.BroadcastLanguage, A.BroadcastMode,
+                  A.BroadcastSend, A.BroadcastSchedule, A.BroadcastCancel),
+}
+
+
+def wizard_of(screen: Screen | None) -> str | None:
+    """Which wizard this screen belongs to ("draft", "volunteer", "broadcast"), or None."""
+    for name, family in WIZARDS.items():
+        if screen is not None and any(isinstance(A.parse(c.data), family) for c in screen.choices):
+            return name
+    return None
+
+
+def meaningful(text: str | None) -> bool:
+    """Words worth keeping as a description or a name: not empty, not a control word, some letters."""
+    if not text:
+        return False
+    said = phrase(text)
+    return said not in CONTROL_WORDS and sum(ch.isalpha() for ch in said) >= 3
 
 
 def _loose(said: str, choices: tuple[Choice, ...]) -> Choice | None:

@@ -14,7 +14,7 @@ from bot.data.requests import Draft, RequestRow
 from bot.help_requests import ATTACHMENT_NOTES, MODES, RELEASE_REASONS, STATUS, Refused
 from bot.i18n import N_
 from bot.messaging import SendError, Unreachable
-from bot.screens import Choice, Mode, Screen
+from bot.screens import Choice, Mode, Screen, meaningful
 from handlers.common import BotContext, Button, home_button, keyboard, menu_rows, show, stale
 
 TOTAL_STEPS = 5
@@ -183,17 +183,32 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
     _ = context.t.gettext
     kind = attachment_of(message)
     if kind is not None:
+        caption = (message.caption or "").strip()
+        description = "\n".join(part for part in (draft.description, caption) if part) or None
         new = await service.answer(svc, uid, attachment_kind=kind, attachment_message_id=message.message_id,
-                                   description=message.caption or draft.description)
+                                   description=description)
         if draft.step != "description":
             await message.reply_text(_("📎 Added to your request."))
         await render(update, context, new)
         return
+    if message.contact and draft.step in ("contact", "phone"):
+        if message.contact.user_id != uid:
+            await message.reply_text(_("Please use the button “📞 Send my phone number” below, so the number is "
+                                       "yours."))
+            return
+        new = await service.answer(svc, uid, step="confirm", phone=message.contact.phone_number[:20])
+        await message.reply_text(_("Thank you."), reply_markup=ReplyKeyboardRemove())
+        await render(update, context, new)
+        return
     if draft.step == "description":
-        if message.text and message.text.strip():
+        if meaningful(message.text):
             await render(update, context, await service.answer(svc, uid, description=message.text))
         else:
-            await message.reply_text(_("Please type a few words, or send a photo or a voice message."))
+            await message.reply_text(_("Please tell me in a few words what is wrong, or send a photo or a voice "
+                                       "message."))
+        return
+    if draft.step != "phone":
+        await render(update, context, draft)
         return
     # step "phone": only the resident's own contact, shared with the button, is taken
     typed = context.svc.vocab.match(message.text or "", Screen(0, (Choice(_(CHAT_ONLY), DraftContact("chat").pack()),
@@ -205,8 +220,6 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
         return
     if isinstance(typed, Choice) and draft.mode != "phone":
         new = await service.answer(svc, uid, step="confirm", phone=None)
-    elif message.contact and message.contact.user_id == uid:
-        new = await service.answer(svc, uid, step="confirm", phone=message.contact.phone_number[:20])
     else:
         await message.reply_text(_("Please use the button “📞 Send my phone number” below, so the number is yours."))
         return
@@ -254,12 +267,19 @@ async def relay_message(update: Update, context: BotContext) -> bool:
             return False
         await service.keep_unsent(svc, uid, relayable(message))
         _ = context.t.gettext
-        rows = [[(f"{r.code} · {service.topic_name(svc, context.t, r.topic)}", RelayTo(r.id).pack())] for r in target]
+        rows = [[(f"{r.code} · {snippet(r.description) or service.topic_name(svc, context.t, r.topic)}",
+                  RelayTo(r.id).pack())] for r in target]
         await message.reply_text(_("You have several conversations. Which request is this message for?"),
                                  reply_markup=keyboard(*rows))
         return True
     await deliver(update, context, target.id, relayable(message))
     return True
+
+
+def snippet(text: str | None, length: int = 40) -> str:
+    """The start of a description, so two requests on the same topic can be told apart."""
+    words = " ".join((text or "").split())
+    return words if len(words) <= length else words[:length].rstrip() + "…"
 
 
 async def deliver(update: Update, context: BotContext, request_id: int, content: dict) -> None:
@@ -337,8 +357,10 @@ async def request_button(update: Update, context: BotContext) -> None:
                 # the relayed message above stays on screen: the menu comes as a new message
                 await data.set_awaiting(svc.db, uid, "idle", None, svc.now())
                 await query.answer()
-                await context.bot.send_message(uid, _("What do you need? Choose an option below."),
-                                               reply_markup=keyboard(*menu_rows(t)))
+                text = _("What do you need? Choose an option below.")
+                if context.pending.conversations:
+                    text = _("To write to the volunteer again, tap “💬 Reply” under their message.") + "\n" + text
+                await context.bot.send_message(uid, text, reply_markup=keyboard(*menu_rows(t)))
             case A.RelayTo(request=request_id):
                 unsent = await service.take_unsent(svc, uid)
                 await query.answer()

@@ -45,10 +45,15 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def menu(update: Update, context: BotContext) -> None:
-    """/menu and the 🏠 button; it also ends a relay, so the next text is a search again."""
-    await requests_data.clear_awaiting(context.svc.db, context.user.id)
+    """/menu and the 🏠 button; it also ends a relay (the next text is a search again until the other side
+    writes) and drops a prompt in progress; messages still waiting for "which request?" are not sent."""
+    unsent = await requests_data.take_unsent(context.svc.db, context.user.id)
+    await requests_data.set_awaiting(context.svc.db, context.user.id, "idle", None, context.svc.now())
     _ = context.t.gettext
-    await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
+    text = _("What do you need? Choose an option below.")
+    if unsent:
+        text = _("Your message was not sent.") + "\n" + text
+    await show(update, context, text, keyboard(*menu_rows(context.t)))
     if update.callback_query:
         await update.callback_query.answer()
 

@@ -16,7 +16,7 @@ from telegram.ext import ExtBot
 
 from bot.screens import Choice, Screen
 
-ScreenSink = Callable[[int, int, Screen | None], Awaitable[None]]  # (chat, message id, screen or None)
+ScreenSink = Callable[[int, int, Screen | None, bool], Awaitable[None]]  # (chat, message id, screen or None, edit)
 
 
 def choices_of(markup: object) -> tuple[Choice, ...]:
@@ -46,10 +46,11 @@ class ScreenBot(ExtBot):
         if not isinstance(message_id, int):
             return
         choices = choices_of(bound.get("reply_markup"))
+        edit = method.startswith("edit")
         if choices:
-            await self._screen_sink(chat_id, message_id, Screen(message_id, choices))
-        elif method.startswith("edit"):
-            await self._screen_sink(chat_id, message_id, None)
+            await self._screen_sink(chat_id, message_id, Screen(message_id, choices), edit)
+        elif edit:
+            await self._screen_sink(chat_id, message_id, None, edit)
 
     async def send_message(self, *args: Any, **kwargs: Any) -> Any:
         result = await super().send_message(*args, **kwargs)

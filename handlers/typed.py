@@ -24,7 +24,19 @@ from bot import actions as A
 from bot import help_requests as service
 from bot.data import requests as rdata
 from bot.intents import wants_human
-from bot.screens import CANCEL_WORDS, LANGUAGE_WORDS, MENU_WORDS, UNCLEAR, Choice, Mode, Screen, phrase
+from bot.screens import (
+    AMBIGUOUS,
+    CANCEL_WORDS,
+    LANGUAGE_WORDS,
+    MENU_WORDS,
+    UNCLEAR,
+    WIZARDS,
+    Choice,
+    Mode,
+    Screen,
+    phrase,
+    wizard_of,
+)
 from handlers import requests, search, volunteers
 from handlers.common import BotContext, keyboard, menu_rows
 
@@ -74,23 +86,30 @@ def _conversation(context: BotContext) -> ConversationHandler | None:
 
 
 async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | None]:
-    """What the person's next free text answers here, and so how freely it may be read as a choice."""
+    """What the person's next free text answers here, and so how freely it may be read as a choice.
+
+    A wizard (the ask draft, a volunteer application, a campaign) owns typed text only while its question
+    is the person's newest screen: once they went to the menu or a search, the draft waits (and /ask offers
+    to continue it) instead of taking what they type next."""
     pending = context.pending
-    if pending.draft_step in ("description", "phone"):
-        return Mode.TEXT, "draft"
-    if pending.draft_step is not None:
-        return Mode.CHOICE, "draft_choice"  # a wizard step with buttons: typed words never leave the wizard
+    screen = pending.screen
+    wizard = wizard_of(screen)
+    if pending.draft_step in ("description", "phone") and (wizard == "draft" or screen is None):
+        return Mode.TEXT, "draft_text"
     awaiting = pending.awaiting
     if awaiting and awaiting[0] in ("vol_name", "comment"):
         return Mode.TEXT, awaiting[0]
     conversation = _conversation(context)
     if conversation is not None and conversation.check_update(update):
-        return Mode.TEXT, "broadcast"
-    if "bc_draft" in context.user_data:  # a campaign being composed waits for a choice: never relay or search
-        return Mode.CHOICE, "broadcast_choice"
+        return Mode.TEXT, "broadcast_text"
+    if wizard == "draft" and pending.draft_step is None:
+        wizard = None  # a question of a draft that was filed or cancelled meanwhile
+    if wizard == "broadcast" and "bc_draft" not in context.user_data:
+        wizard = None
+    if wizard is not None:
+        return Mode.CHOICE, wizard
     if pending.conversations and not (awaiting and awaiting[0] == "idle"):
-        asked_which = pending.screen is not None and all(isinstance(A.parse(c.data), A.RelayTo)
-                                                         for c in pending.screen.choices)
+        asked_which = screen is not None and all(isinstance(A.parse(c.data), A.RelayTo) for c in screen.choices)
         return (Mode.CHOICE if asked_which else Mode.RELAY), "relay"
     return Mode.CHOICE, None
 
@@ -110,17 +129,15 @@ async def route(update: Update, context: BotContext) -> None:
         if isinstance(verdict, Choice):
             await press(update, context, verdict, screen.message_id if screen else message.message_id)
             raise ApplicationHandlerStop
-        if await global_word(update, context, text, mode):
-            raise ApplicationHandlerStop
-        if consumer == "draft_choice" and (draft := await rdata.get_draft(context.svc.db, context.user.id)):
-            await update.effective_message.reply_text(context.t.gettext(
-                "Sorry, I did not understand. Please tap one of the options, or type its number."))
-            await requests.render(update, context, draft)
-            raise ApplicationHandlerStop
-        if verdict is UNCLEAR or consumer == "broadcast_choice":
+        if verdict is AMBIGUOUS:
             await show_again(update, context, screen)
             raise ApplicationHandlerStop
-    if consumer in ("draft", "draft_choice") and (consumer == "draft" or ATTACHABLE.check_update(update)):
+        if await global_word(update, context, text, mode):
+            raise ApplicationHandlerStop
+        if consumer in WIZARDS or verdict is UNCLEAR:
+            await show_again(update, context, screen)
+            raise ApplicationHandlerStop
+    if consumer == "draft_text" or (consumer == "draft" and (ATTACHABLE | F.CONTACT).check_update(update)):
         draft = await rdata.get_draft(context.svc.db, context.user.id)
         if draft is not None:
             await requests.answer_draft(update, context, draft)
@@ -131,7 +148,7 @@ async def route(update: Update, context: BotContext) -> None:
     if consumer == "comment" and text is not None:
         await requests.comment_typed(update, context)
         raise ApplicationHandlerStop
-    if consumer == "broadcast":
+    if consumer == "broadcast_text":
         return  # the campaign conversation in group 0 takes it
     if (text is not None or RELAYABLE.check_update(update)) and await requests.relay_message(update, context):
         raise ApplicationHandlerStop
@@ -163,21 +180,23 @@ async def go_home(update: Update, context: BotContext) -> None:
 
 
 async def cancel_anything(update: Update, context: BotContext) -> None:
-    """/cancel or a typed "huy": end the step in progress (the ask draft, a prompt); a help request already
-    sent stays (/myrequests cancels it)."""
+    """/cancel or a typed "huy": end the step in progress (the ask draft, a prompt, messages waiting for
+    "which request?"); a help request already sent stays (/myrequests cancels it)."""
     svc, uid = context.svc, context.user.id
     _ = context.t.gettext
-    had_phone_step = context.pending.draft_step == "phone"
+    pending = context.pending
+    unsent = await service.take_unsent(svc, uid)
     await service.cancel_draft(svc, uid)
     await rdata.clear_awaiting_kinds(svc.db, uid, ("vol_name", "comment"))
-    if had_phone_step:
+    prompt = pending.awaiting is not None and pending.awaiting[0] in ("vol_name", "comment")
+    busy = pending.draft_step is not None or bool(unsent) or prompt
+    menu = _("What do you need? Choose an option below.")
+    if pending.draft_step == "phone":  # take the phone keyboard away too
         await update.effective_message.reply_text(_("Cancelled. Nothing was sent."), reply_markup=ReplyKeyboardRemove())
-        await update.effective_message.reply_text(_("What do you need? Choose an option below."),
-                                                  reply_markup=keyboard(*menu_rows(context.t)))
+        await update.effective_message.reply_text(menu, reply_markup=keyboard(*menu_rows(context.t)))
         return
-    await update.effective_message.reply_text(
-        _("Cancelled. Nothing was sent.") + "\n" + _("What do you need? Choose an option below."),
-        reply_markup=keyboard(*menu_rows(context.t)))
+    text = (_("Cancelled. Nothing was sent.") + "\n" + menu) if busy else menu
+    await update.effective_message.reply_text(text, reply_markup=keyboard(*menu_rows(context.t)))
 
 
 async def cancel_command(update: Update, context: BotContext) -> None:
@@ -193,10 +212,15 @@ async def show_again(update: Update, context: BotContext, screen: Screen | None)
             _("Sorry, I did not understand. What do you need? Choose an option below."),
             reply_markup=keyboard(*menu_rows(context.t)))
         return
-    await update.effective_message.reply_text(
-        _("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).")
-        .format(n=len(screen.choices)),
-        reply_markup=keyboard(*[[(c.label, c.data)] for c in screen.choices]))
+    n = len(screen.choices)
+    text = (_("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).").format(n=n)
+            if n > 1 else _("Sorry, I did not understand. Please tap the button below, or type 1."))
+    if wizard_of(screen) == "draft" and (draft := await rdata.get_draft(context.svc.db, context.user.id)):
+        await update.effective_message.reply_text(text)
+        await requests.render(update, context, draft)  # the wizard's question itself, fresh below
+        return
+    await update.effective_message.reply_text(text, reply_markup=keyboard(*[[(c.label, c.data)]
+                                                                            for c in screen.choices]))
 
 
 def register(app: Application) -> None:

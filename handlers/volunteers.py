@@ -18,6 +18,7 @@ from bot.data import volunteers as vdata
 from bot.data.volunteers import VolunteerRow
 from bot.i18n import N_
 from bot.refusal import Refused
+from bot.screens import meaningful
 from handlers.common import BotContext, Button, home_button, keyboard, not_allowed, show, stale
 
 
@@ -34,7 +35,7 @@ async def apply(update: Update, context: BotContext) -> None:
 async def name_typed(update: Update, context: BotContext) -> None:
     """The text after /volunteer is the display name (handlers/typed.py decides when)."""
     message = update.effective_message
-    if not any(ch.isalpha() for ch in message.text):
+    if not meaningful(message.text):  # "tiep", "ok", "English" or "123" are not names
         await message.reply_text(context.t.gettext("Please type your name in letters."))
         return
     volunteer = await volunteers.set_name(context.svc, context.user.id, message.text)

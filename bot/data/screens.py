@@ -6,15 +6,16 @@ from bot.data import Database
 from bot.screens import Screen
 
 
-async def record(db: Database, user_id: int, screen: Screen, now: str) -> None:
-    """Keep `screen` unless a newer message with choices is already kept (an edit of an old
-    message, such as a campaign's progress, must not take the place of what is on screen now)."""
+async def record(db: Database, user_id: int, screen: Screen, now: str, *, edit: bool = False) -> None:
+    """Keep `screen` as the person's newest. A message just sent always is; an edited one only if it is not
+    older than the one kept (a campaign's progress, edited now and then, must not take the place of what is
+    on screen now). Message ids are compared only for edits: the console numbers messages anew each run."""
     await db.execute(
-        """INSERT INTO screens (user_id, message_id, choices, at)
+        f"""INSERT INTO screens (user_id, message_id, choices, at)
            VALUES (?, ?, ?, ?)
            ON CONFLICT(user_id) DO UPDATE SET message_id = excluded.message_id, choices = excluded.choices,
                                               at = excluded.at
-           WHERE excluded.message_id >= screens.message_id""",
+           {"WHERE excluded.message_id >= screens.message_id" if edit else ""}""",
         (user_id, screen.message_id, screen.to_json(), now))
 
 

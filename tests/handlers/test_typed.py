@@ -70,8 +70,11 @@ async def test_menu_cancel_and_language_words_work_anywhere(bot: Harness):
     assert events[-1].text == "What do you need? Choose an option below."
     events = await bot.send(R, "Tiếng Việt")
     assert events[-1].text == MENU
+    [nothing] = await bot.send(R, "/cancel")  # nothing in progress: no "cancelled", just the menu
+    assert nothing.text == MENU
+    await bot.send(R, "/ask")
     [cancelled] = await bot.send(R, "/cancel")
-    assert cancelled.text.startswith("Đã hủy.")
+    assert cancelled.text.startswith("Đã hủy.") and await rdata.get_draft(bot.svc.db, R) is None
 
 
 async def test_a_typed_choice_is_answered_below_and_nothing_on_screen_is_edited(bot: Harness):
@@ -225,7 +228,8 @@ async def test_done_back_to_the_menu_keeps_the_volunteers_message(bot: Harness):
     events = await bot.send(V, "Bác vào mục Cài đặt nhé")
     instructions = next(e for e in events if e.chat_id == R)
     events = await bot.press(R, "Xong, về menu", instructions.message_id)
-    assert [(e.kind, e.text) for e in events if e.chat_id == R] == [("to", MENU)]
+    assert [(e.kind, e.text) for e in events if e.chat_id == R] == [
+        ("to", "Muốn nhắn lại cho tình nguyện viên, bạn bấm “💬 Trả lời” dưới tin nhắn của họ.\n" + MENU)]
     assert bot.api.messages[R][instructions.message_id]["text"].endswith("Bác vào mục Cài đặt nhé")
     events = await bot.send(R, "cai dat vneid")  # back at the menu, text is a search again
     assert searched(events) and not any(e.chat_id == V for e in events)
@@ -318,3 +322,154 @@ async def test_a_resident_asks_rates_and_cancels_by_typing_only(bot: Harness):
     assert done.text == f"✖ Đã hủy yêu cầu {second.code}."
     assert (await rdata.get(bot.svc.db, second.id)).status == "cancelled"
     assert await search_count(bot) == 0
+
+
+# --- kinds found by trying it as a newcomer ----------------------------------------------------------------------
+async def test_a_draft_left_behind_does_not_take_what_is_typed_later(bot: Harness):
+    await bot.send(R, "/ask")
+    await bot.send(R, "vneid")
+    await bot.send(R, "Tôi không đăng nhập được")  # now at the ward step
+    await bot.send(R, "menu")
+    assert searched(await bot.send(R, "cai vneid"))
+    await bot.send(R, "/ask")
+    await bot.send(R, "lam moi")
+    await bot.send(R, "1")  # at the description step
+    await bot.send(R, "/menu")
+    assert searched(await bot.send(R, "cai zalo"))  # a search, not the description
+    assert (await rdata.get_draft(bot.svc.db, R)).description is None
+
+
+async def test_a_cancel_word_that_fits_several_choices_is_asked_again(bot: Harness):
+    first = await file_request(bot)
+    second = await file_request(bot)
+    await bot.send(R, "/myrequests")
+    [again] = await bot.send(R, "huy")
+    assert again.text.startswith(UNCLEAR) and not again.text.startswith("Đã hủy")
+    assert {(await rdata.get(bot.svc.db, r.id)).status for r in (first, second)} == {"open"}
+    [done] = await bot.send(R, "2")
+    assert done.text.startswith("✖ Đã hủy yêu cầu")
+
+
+async def test_control_words_are_not_names_descriptions_or_languages(bot: Harness):
+    await bot.send(V, "/volunteer")
+    [refused] = await bot.send(V, "tiep")
+    assert refused.text == "Bạn gõ tên của mình bằng chữ nhé." or "tên" in refused.text
+    [wards] = await bot.send(V, "Lan")
+    assert wards.text.startswith("Bạn hỗ trợ được phường nào?")
+    events = await bot.send(V, "1 2 3")  # fits no choice: asked again, not searched, not abandoned
+    assert not searched(events) and events[0].text.startswith(UNCLEAR)
+    await bot.send(R, "/ask")
+    await bot.send(R, "1")
+    for typed in ("ok", "1", "?", "tiep", "👍"):
+        [told] = await bot.send(R, typed)
+        assert told.text.startswith("Bạn kể vài câu"), typed
+    assert (await rdata.get_draft(bot.svc.db, R)).description is None
+    for typed in ("anh", "ảnh", "en", "ví"):  # everyday words, not language names
+        events = await bot.send(3001, typed)
+        assert not any(e.text.startswith(("Language", "Ngôn ngữ")) for e in events), typed
+
+
+@pytest.mark.parametrize("typed", ["Hủy yêu cầu", "huy di", "toi muon huy", "thoi khong can nua"])
+async def test_ways_of_saying_cancel_at_the_description_step(bot: Harness, typed: str):
+    await bot.send(R, "/ask")
+    await bot.send(R, "1")
+    [done] = await bot.send(R, typed)
+    assert done.text.startswith("Đã hủy.") and await rdata.get_draft(bot.svc.db, R) is None
+
+
+async def test_rating_in_words_and_no_reopening_by_a_number(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    await help_requests.claim(bot.svc, request.id, V)
+    await help_requests.resolve(bot.svc, request.id, V)
+    [again] = await bot.send(R, "6")  # the text asks for 1 to 5: 6 must not reopen it
+    assert again.text.startswith(UNCLEAR)
+    assert (await rdata.get(bot.svc.db, request.id)).status == "resolved"
+    [thanks] = await bot.send(R, "nam sao")
+    assert thanks.text.startswith("Cảm ơn bạn đã đánh giá: ⭐⭐⭐⭐⭐")
+
+
+async def test_a_minus_number_is_not_a_choice(bot: Harness):
+    await bot.send(R, "/start vneid-install")
+    events = await bot.send(R, "-1")
+    assert not any("Bước 2/" in e.text for e in events)
+
+
+async def test_the_contact_shared_at_the_contact_step_is_taken(bot: Harness):
+    for typed in ("/ask", "vneid", "Không quét được căn cước", "ben thanh", "goi dien cho toi"):
+        await bot.send(R, typed)
+    events = await bot.driver.send_kind(R, "contact")
+    assert events[-1].text.startswith("Bạn xem lại yêu cầu nhé:") and "+84900001001" in events[-1].text
+
+
+async def test_a_caption_adds_to_the_description(bot: Harness):
+    await bot.send(R, "/ask")
+    await bot.send(R, "1")
+    await bot.send(R, "Tôi bị lỗi đăng nhập")
+    await bot.driver.send_kind(R, "photo", caption="màn hình lỗi")
+    draft = await rdata.get_draft(bot.svc.db, R)
+    assert draft.description == "Tôi bị lỗi đăng nhập\nmàn hình lỗi" and draft.attachment_kind == "photo"
+
+
+async def test_cancel_or_menu_at_which_request_says_the_kept_messages_were_not_sent(bot: Harness):
+    requests = await three_conversations(bot)
+    await bot.send(R, "Bác đây")
+    await bot.send(R2, "Tôi đây")
+    await bot.send(V, "tin 1 cho ai")
+    [cancelled] = await bot.send(V, "huy")
+    assert cancelled.text.startswith("Đã hủy.")
+    await bot.send(V, "tin 2")
+    events = await bot.send(V, requests[0].code)
+    assert delivered(events, R) == [f"💬 {requests[0].code} · Tình nguyện viên Vol{V}:\ntin 2"]
+    await bot.send(R2, "Còn tôi?")
+    await bot.send(V, "tin 3")
+    [menu] = await bot.send(V, "menu")
+    assert menu.text.startswith("Tin nhắn của bạn chưa được gửi.")
+    assert not any(e.text.endswith("tin 3") for e in bot.api.sent if e.chat_id in (R, R2, R3))
+
+
+async def test_the_which_request_choices_can_be_told_apart(bot: Harness):
+    await make_volunteer(bot, V)
+    for resident, text in ((R, "Không quét được căn cước gắn chip"), (R2, "Quên mật khẩu VNeID")):
+        await file_request(bot, resident, text=text)
+        await bot.driver.press(V, 1, offers_to(bot, V)[-1].message_id)
+    await bot.send(R, "a")
+    await bot.send(R2, "b")
+    [question] = await bot.send(V, "Chào bác")
+    assert [label.split(" · ")[1] for label in question.labels] == ["Không quét được căn cước gắn chip",
+                                                                   "Quên mật khẩu VNeID"]
+
+
+async def test_a_typed_number_never_pauses_a_volunteer_on_a_card(bot: Harness):
+    await make_volunteer(bot, V)
+    await make_volunteer(bot, 2002)
+    await bot.send(ADMIN, "/volunteers")
+    events = await bot.send(ADMIN, "1")
+    assert events[0].text.startswith(UNCLEAR)
+    assert {(await bot.svc.db.fetchone("SELECT status FROM volunteers WHERE user_id = ?", (v,)))[0]
+            for v in (V, 2002)} == {"active"}
+
+
+async def test_numbers_work_at_the_campaign_photo_step(bot: Harness):
+    await bot.send(ADMIN, "/broadcast")
+    await bot.send(ADMIN, "Thông báo: ngày 30/11 có điểm hỗ trợ VNeID")
+    [audience] = await bot.send(ADMIN, "1")  # "Tiếp ▶": no photo
+    assert audience.text.startswith("Ai sẽ nhận") or "✖ Hủy" in audience.labels
+
+
+async def test_screens_survive_a_restart_whose_message_ids_start_again(settings):
+    from bot.botapi_standin import FakeBotAPI
+    from bot.clock import FakeClock
+    from tests.conftest import open_bot
+
+    clock = FakeClock()
+    async with open_bot(settings, clock, FakeBotAPI(clock)) as first:
+        for typed in ("/ask", "vneid", "Tôi không đăng nhập được"):
+            await first.send(R, typed)
+    async with open_bot(settings, clock, FakeBotAPI(clock)) as second:  # the console numbers messages anew
+        [mode_step] = await second.send(R, "ben thanh")
+        assert "Bước 4/5" in mode_step.text
+        [contact_step] = await second.send(R, "goi dien cho toi")
+        assert "Bước 5/5" in contact_step.text
+        draft = await rdata.get_draft(second.svc.db, R)
+        assert (draft.ward, draft.mode) == ("ben-thanh", "phone")
