@@ -43,8 +43,9 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def menu(update: Update, context: BotContext) -> None:
-    """/menu and the 🏠 button; it also ends a relay, so the next text is a search again."""
-    await requests_data.clear_awaiting(context.svc.db, context.user.id)
+    """/menu and the 🏠 button; it also ends a relay, so the next text is a search again (until the other
+    side writes again), and drops any prompt in progress."""
+    await requests_data.set_awaiting(context.svc.db, context.user.id, "idle", None, context.svc.now())
     _ = context.t.gettext
     await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
     if update.callback_query:

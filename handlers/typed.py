@@ -8,7 +8,8 @@ Order, for a message in a private chat:
    work everywhere outside a conversation with a volunteer;
 4. a control word that fits nothing on the screen ("5" under three choices) shows the choices again;
 5. the current step's free-text answer: the ask wizard, a volunteer's name, a comment, a campaign text,
-   a message for the other side of a help request;
+   a message for the other side of a help request (but while "which request is this for?" is on screen,
+   its number or code is a choice: step 2);
 6. anything else falls through to group 0: search, a shared location, "I can only read words".
 """
 
@@ -23,6 +24,7 @@ from telegram.ext import filters as F
 from bot import actions as A
 from bot import help_requests as service
 from bot.data import requests as rdata
+from bot.data.users import Arrival
 from bot.intents import wants_human
 from bot.screens import CANCEL_WORDS, LANGUAGE_WORDS, MENU_WORDS, UNCLEAR, Choice, Mode, Screen, phrase
 from handlers import requests, search, volunteers
@@ -87,8 +89,16 @@ async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | 
     if conversation is not None and conversation.check_update(update):
         return Mode.TEXT, "broadcast"
     if pending.conversations and not (awaiting and awaiting[0] == "idle"):
-        return Mode.RELAY, "relay"
+        return (Mode.CHOICE if asks_which_request(pending) else Mode.RELAY), "relay"
     return Mode.CHOICE, None
+
+
+def asks_which_request(pending: Arrival) -> bool:
+    """A message waits for "which request is this for?" and that question is on screen: a typed number
+    or code answers it, instead of taking the held message's place."""
+    screen = pending.screen
+    return pending.holding and screen is not None and bool(screen.choices) and all(
+        isinstance(A.parse(c.data), A.RelayTo) for c in screen.choices)
 
 
 async def route(update: Update, context: BotContext) -> None:
@@ -166,6 +176,7 @@ async def cancel_anything(update: Update, context: BotContext) -> None:
     had_phone_step = context.pending.draft_step == "phone"
     await service.cancel_draft(svc, uid)
     await rdata.clear_awaiting_kinds(svc.db, uid, ("vol_name", "comment"))
+    await service.take_held(svc, uid)  # a message waiting for "which request?" is not sent either
     if had_phone_step:
         await update.effective_message.reply_text(_("Cancelled. Nothing was sent."), reply_markup=ReplyKeyboardRemove())
         await update.effective_message.reply_text(_("What do you need? Choose an option below."),
