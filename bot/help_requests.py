@@ -57,6 +57,7 @@ ONLY_ACTIVE = N_("Only active volunteers can claim requests.")
 CLAIM_REFUSALS = {  # why a claim rule of bot.data.requests.CLAIM_RULES failed, in the rules' order
     "active": ONLY_ACTIVE,
     "not_banned": ONLY_ACTIVE,
+    "not_own": N_("This is your own request. Another volunteer will help you."),
     "available": N_("You are away. Send /available first, then claim it."),
     "in_reach": N_("This request is for another ward."),
     "below_limit": N_("You already hold as many requests as you can. Close one first."),
@@ -209,7 +210,7 @@ async def _send(svc: Services, user_id: int, text: str, buttons: Buttons | None 
 async def route(svc: Services, request: RequestRow, *, everyone_in_area: bool = False) -> int:
     """Offer an open request to up to K fitting volunteers (or to all available in the ward)."""
     s = svc.settings
-    exclude = await data.offered_volunteers(svc.db, request.id)
+    exclude = await data.offered_volunteers(svc.db, request.id) | ({request.resident_id} - {None})  # not their own
     chosen = await vdata.choose(svc.db, request.ward, None if everyone_in_area else request.topic,
                                 10_000 if everyone_in_area else s.offer_count, s.volunteer_limit, exclude)
     for volunteer_id in chosen:
@@ -280,6 +281,7 @@ async def _claim(svc: Services, request_id: int, volunteer_id: int, *, assigned:
     await data.set_awaiting(svc.db, volunteer_id, "relay", request_id, now)
     volunteer = await vdata.get(svc.db, volunteer_id)
     if request.resident_id:
+        await _focus_on_arrival(svc, request.resident_id, request_id)  # "To answer, just type."
         t = await svc.translator(request.resident_id)
         await _send(svc, request.resident_id, t.gettext(
             "🙋 Volunteer {name} is now helping you with request {code}.\n"

@@ -92,6 +92,18 @@ async def show(update: Update, context: BotContext, text: str, markup: InlineKey
         await context.bot.send_message(chat.id, text, reply_markup=markup)
 
 
+async def clear_buttons(update: Update) -> None:
+    """Take the buttons off the pressed message, because a new message follows. When they are gone
+    already (a double tap, a message deleted or too old to edit) there is nothing to do."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as exc:
+        log.info("buttons not cleared", extra={"error": type(exc).__name__})
+
+
 async def stale(update: Update, context: BotContext) -> None:
     """A button from an old message or forged data: say so kindly and offer the menu."""
     _ = context.t.gettext

@@ -8,7 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot import actions as A
 from bot.content import Guide
 from bot.data import guides as guide_data
-from handlers.common import BotContext, Button, home_button, keyboard, show, stale
+from handlers.common import BotContext, Button, clear_buttons, home_button, keyboard, show, stale
 
 PAGE_SIZE = 8
 
@@ -92,9 +92,7 @@ async def render_step(update: Update, context: BotContext, guide: Guide, index: 
         await show(update, context, step_text(context, guide, index), step_markup(context, guide, index))
         return
     # A picture step cannot replace a text message in place: send it, and clear the old buttons.
-    query = update.callback_query
-    if query is not None:
-        await query.edit_message_reply_markup(None)
+    await clear_buttons(update)
     with step.image.open("rb") as f:
         await context.bot.send_photo(update.effective_chat.id, InputFile(f, filename=step.image.name),
                                      caption=step_text(context, guide, index)[:1024],

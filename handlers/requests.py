@@ -15,7 +15,7 @@ from bot.help_requests import ATTACHMENT_NOTES, MODES, RELEASE_REASONS, STATUS, 
 from bot.i18n import N_
 from bot.messaging import SendError, Unreachable
 from bot.screens import Choice, Mode, Screen, meaningful
-from handlers.common import BotContext, Button, home_button, keyboard, menu_rows, show, stale
+from handlers.common import BotContext, Button, clear_buttons, home_button, keyboard, menu_rows, show, stale
 
 TOTAL_STEPS = 5
 STEP_NUMBER = {"topic": 1, "description": 2, "ward": 3, "mode": 4, "contact": 5, "phone": 5}
@@ -78,8 +78,7 @@ async def render(update: Update, context: BotContext, draft: Draft) -> None:
             rows.insert(0, [(_(CHAT_ONLY), A.DraftContact("chat").pack())])
         await show(update, context, head + "\n\n" + _("How may the volunteer contact you?"), keyboard(*rows, cancel))
     elif draft.step == "phone":
-        if update.callback_query:
-            await update.callback_query.edit_message_reply_markup(None)
+        await clear_buttons(update)
         buttons = [[KeyboardButton(_(PHONE_BUTTON), request_contact=True)]]
         if draft.mode != "phone":
             buttons.append([KeyboardButton(_(CHAT_ONLY))])

@@ -8,7 +8,8 @@ Order, for a message in a private chat:
    work everywhere outside a conversation with a volunteer;
 4. a control word that fits nothing on the screen ("5" under three choices) shows the choices again;
 5. the current step's free-text answer: the ask wizard, a volunteer's name, a comment, a campaign text,
-   a message for the other side of a help request;
+   a message for the other side of a help request (but while "which request is this for?" is on screen,
+   its number or code is a choice: step 2);
 6. anything else falls through to group 0: search, a shared location, "I can only read words".
 """
 
@@ -23,6 +24,7 @@ from telegram.ext import filters as F
 from bot import actions as A
 from bot import help_requests as service
 from bot.data import requests as rdata
+from bot.data.users import Arrival
 from bot.intents import wants_human
 from bot.screens import (
     AMBIGUOUS,
@@ -109,9 +111,16 @@ async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | 
     if wizard is not None:
         return Mode.CHOICE, wizard
     if pending.conversations and not (awaiting and awaiting[0] == "idle"):
-        asked_which = screen is not None and all(isinstance(A.parse(c.data), A.RelayTo) for c in screen.choices)
-        return (Mode.CHOICE if asked_which else Mode.RELAY), "relay"
+        return (Mode.CHOICE if asks_which_request(pending) else Mode.RELAY), "relay"
     return Mode.CHOICE, None
+
+
+def asks_which_request(pending: Arrival) -> bool:
+    """A message waits for "which request is this for?" and that question is on screen: a typed number
+    or code answers it, instead of taking the held message's place."""
+    screen = pending.screen
+    return pending.holding and screen is not None and bool(screen.choices) and all(
+        isinstance(A.parse(c.data), A.RelayTo) for c in screen.choices)
 
 
 async def route(update: Update, context: BotContext) -> None:

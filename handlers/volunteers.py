@@ -213,7 +213,8 @@ async def assign_button(update: Update, context: BotContext) -> None:
         await stale(update, context)
         return
     if isinstance(action, A.AssignList):
-        chosen = await vdata.choose(svc.db, None, None, 20, svc.settings.volunteer_limit, set())
+        chosen = await vdata.choose(svc.db, None, None, 20, svc.settings.volunteer_limit,
+                                    {request.resident_id} - {None})  # never the resident themselves
         people = [v for uid in chosen if (v := await vdata.get(svc.db, uid))]
         await query.answer()
         if not people:

@@ -96,6 +96,7 @@ ACTIVE_VOLUNTEERS = "SELECT user_id FROM volunteers WHERE status = 'active'"
 CLAIM_RULES: dict[str, str] = {
     "active": f"?1 IN ({ACTIVE_VOLUNTEERS})",
     "not_banned": "NOT EXISTS (SELECT 1 FROM users b WHERE b.id = ?1 AND b.banned = 1)",
+    "not_own": "help_requests.resident_id IS NOT ?1",  # a volunteer who asks for help is helped by someone else
     "available": "(?2 OR EXISTS (SELECT 1 FROM volunteers a WHERE a.user_id = ?1 AND a.available = 1))",
     # the request's ward is theirs, or unknown, or it was offered to them (an outstanding offer row)
     "in_reach": """(?2 OR help_requests.ward IS NULL

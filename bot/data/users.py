@@ -47,6 +47,7 @@ class Arrival:
     awaiting: tuple[str, int | None] | None
     screen: Screen | None = None  # the newest choices they were shown
     conversations: int = 0  # claimed requests they are a party to (resident or volunteer)
+    holding: bool = False  # a message of theirs waits for the answer to "which request is this for?"
 
 
 async def arrive(db: Database, user_id: int, first_name: str | None, username: str | None, now: str,
@@ -54,7 +55,7 @@ async def arrive(db: Database, user_id: int, first_name: str | None, username: s
     """One read per update; a write only for someone new, renamed, or last seen before `seen_before`."""
     row = await db.fetchone(
         """SELECT u.*, d.step AS draft_step, a.kind AS awaiting_kind, a.ref AS awaiting_ref,
-                  s.message_id AS screen_message, s.choices AS screen_choices,
+                  a.unsent IS NOT NULL AS holding, s.message_id AS screen_message, s.choices AS screen_choices,
                   (SELECT COUNT(*) FROM help_requests h WHERE h.status = 'claimed' AND h.volunteer_id = q.uid)
                   + (SELECT COUNT(*) FROM help_requests h WHERE h.status = 'claimed' AND h.resident_id = q.uid)
                   AS conversations
@@ -68,7 +69,7 @@ async def arrive(db: Database, user_id: int, first_name: str | None, username: s
     user = _row(row) if fresh else await touch(db, user_id, first_name, username, now)
     awaiting = (row["awaiting_kind"], row["awaiting_ref"]) if row["awaiting_kind"] else None
     screen = Screen.from_json(row["screen_message"], row["screen_choices"]) if row["screen_message"] else None
-    return Arrival(user, row["draft_step"], awaiting, screen, row["conversations"])
+    return Arrival(user, row["draft_step"], awaiting, screen, row["conversations"], bool(row["holding"]))
 
 
 async def get(db: Database, user_id: int) -> UserRow | None:
