@@ -12,6 +12,7 @@ conditional UPDATE, writes an event row, and tells the people concerned.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -102,6 +103,27 @@ async def begin(svc: Services, user_id: int, guide_id: str | None = None) -> Dra
     return await _advance(svc, user_id)
 
 
+MAX_ATTACHMENTS = 10
+
+
+def attachment_note(t: Translator, row: RequestRow | Draft) -> str:
+    """"(with a photo)", or "(with 3 attachments)" when there are several."""
+    found = data.attachments_of(row)
+    if len(found) > 1:
+        return t.gettext("(with {n} attachments)").format(n=len(found))
+    return t.gettext(ATTACHMENT_NOTES.get(found[0][0] if found else "file", ATTACHMENT_NOTES["file"]))
+
+
+async def attach(svc: Services, user_id: int, draft: Draft, kind: str, message_id: int,
+                 caption: str | None) -> Draft | None:
+    """Add a photo, voice note or file (and its caption, after the description) to the draft; each one is
+    kept, up to MAX_ATTACHMENTS. None when the draft is gone."""
+    found = [*data.attachments_of(draft), (kind, message_id)][-MAX_ATTACHMENTS:]
+    description = "\n".join(part for part in (draft.description, (caption or "").strip()) if part) or None
+    return await answer(svc, user_id, attachment_kind=found[0][0], attachment_message_id=found[0][1],
+                        attachments=json.dumps(found), description=description)
+
+
 async def answer(svc: Services, user_id: int, **values: object) -> Draft | None:
     """Store one answer and move to the next question; None when there is no draft (stale button)."""
     if "description" in values and isinstance(values["description"], str):
@@ -181,7 +203,7 @@ def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
     if r.description:
         lines += ["", r.description]
     if r.attachment_kind:
-        lines.append(_(ATTACHMENT_NOTES.get(r.attachment_kind, ATTACHMENT_NOTES["file"])))
+        lines.append(attachment_note(t, r))
     if full:
         lines.append("")
         lines.append(_("📞 Phone: {phone}").format(phone=r.phone) if r.phone

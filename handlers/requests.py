@@ -11,7 +11,7 @@ from bot.actions import DraftCancel, DraftContact, RelayTo
 from bot.data import requests as data
 from bot.data import requests as rdata
 from bot.data.requests import Draft, RequestRow
-from bot.help_requests import ATTACHMENT_NOTES, MODES, RELEASE_REASONS, STATUS, Refused
+from bot.help_requests import MODES, RELEASE_REASONS, STATUS, Refused
 from bot.i18n import N_
 from bot.messaging import SendError, Unreachable
 from bot.screens import Choice, Mode, Screen, meaningful
@@ -105,7 +105,7 @@ def summary(context: BotContext, draft: Draft) -> str:
     if draft.description:
         lines += ["", draft.description]
     if draft.attachment_kind:
-        lines.append(_(ATTACHMENT_NOTES.get(draft.attachment_kind, ATTACHMENT_NOTES["file"])))
+        lines.append(service.attachment_note(t, draft))
     return "\n".join(lines)
 
 
@@ -182,10 +182,7 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
     _ = context.t.gettext
     kind = attachment_of(message)
     if kind is not None:
-        caption = (message.caption or "").strip()
-        description = "\n".join(part for part in (draft.description, caption) if part) or None
-        new = await service.answer(svc, uid, attachment_kind=kind, attachment_message_id=message.message_id,
-                                   description=description)
+        new = await service.attach(svc, uid, draft, kind, message.message_id, message.caption)
         if draft.step != "description":
             await message.reply_text(_("📎 Added to your request."))
         await render(update, context, new)
@@ -434,10 +431,14 @@ async def request_button(update: Update, context: BotContext) -> None:
 
 
 async def copy_attachment(context: BotContext, request: RequestRow, volunteer_id: int) -> None:
-    """The resident's photo or voice message, copied so that their account stays hidden."""
-    if request.attachment_kind and request.resident_id and request.attachment_message_id:
-        await context.svc.outbox.copy(volunteer_id, request.resident_id, request.attachment_message_id,
-                                      caption=request.code)
+    """The resident's photos, voice notes and files, copied so that their account stays hidden."""
+    if request.resident_id is None:
+        return
+    for _kind, message_id in data.attachments_of(request):
+        try:
+            await context.svc.outbox.copy(volunteer_id, request.resident_id, message_id, caption=request.code)
+        except SendError:  # deleted by the resident meanwhile: the card still says it was there
+            continue
 
 
 def register(app: Application) -> None:

@@ -203,5 +203,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
             at TEXT NOT NULL
         )""",
         "ALTER TABLE awaiting ADD COLUMN unsent TEXT",  # JSON list of messages waiting for "which request?"
+        # every photo, voice note or file sent with a request, JSON [[kind, message id], ...]; the first is
+        # also in attachment_kind / attachment_message_id, which older rows have alone
+        "ALTER TABLE request_drafts ADD COLUMN attachments TEXT",
+        "ALTER TABLE help_requests ADD COLUMN attachments TEXT",
     ),
 ]

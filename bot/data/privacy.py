@@ -11,7 +11,8 @@ from typing import Any
 from bot.data import Database, audit
 
 # Columns of help_requests that identify or describe a person; erased on request and after retention.
-PERSONAL_REQUEST_FIELDS = ("phone", "description", "rating_comment", "attachment_kind", "attachment_message_id")
+PERSONAL_REQUEST_FIELDS = ("phone", "description", "rating_comment", "attachment_kind", "attachment_message_id",
+                           "attachments")
 _ERASE_REQUEST = ", ".join(f"{c} = NULL" for c in PERSONAL_REQUEST_FIELDS)
 _HAS_PERSONAL = " OR ".join(f"{c} IS NOT NULL" for c in PERSONAL_REQUEST_FIELDS)
 

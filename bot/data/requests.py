@@ -33,6 +33,7 @@ class RequestRow:
     reminded_at: str | None
     rating: int | None
     rating_comment: str | None
+    attachments: str | None = None  # JSON [[kind, message id], ...]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,16 @@ class Draft:
     mode: str | None
     phone: str | None
     updated_at: str
+    attachments: str | None = None  # JSON [[kind, message id], ...]
+
+
+def attachments_of(row: RequestRow | Draft) -> list[tuple[str, int]]:
+    """Every attachment of a request or draft as (kind, message id), oldest first."""
+    if row.attachments:
+        return [(kind, int(mid)) for kind, mid in json.loads(row.attachments)]
+    if row.attachment_kind and row.attachment_message_id:
+        return [(row.attachment_kind, row.attachment_message_id)]
+    return []
 
 
 def _build(cls, row):
@@ -67,10 +78,10 @@ async def by_code(db: Database, code: str) -> RequestRow | None:
 async def insert(db: Database, code: str, draft: Draft, now: str) -> int:
     cur = await db.execute(
         """INSERT INTO help_requests (code, resident_id, topic, guide_id, description, attachment_kind,
-               attachment_message_id, ward, mode, phone, created_at, opened_at, last_activity_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               attachment_message_id, attachments, ward, mode, phone, created_at, opened_at, last_activity_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (code, draft.user_id, draft.topic, draft.guide_id, draft.description, draft.attachment_kind,
-         draft.attachment_message_id, draft.ward, draft.mode, draft.phone, now, now, now))
+         draft.attachment_message_id, draft.attachments, draft.ward, draft.mode, draft.phone, now, now, now))
     return int(cur.lastrowid)
 
 
@@ -266,7 +277,8 @@ async def start_draft(db: Database, user_id: int, step: str, topic: str | None, 
                      (user_id, step, topic, guide_id, now))
 
 
-DRAFT_COLUMNS = {"step", "topic", "description", "attachment_kind", "attachment_message_id", "ward", "ward_chosen",
+DRAFT_COLUMNS = {"step", "topic", "description", "attachment_kind", "attachment_message_id", "attachments", "ward",
+                 "ward_chosen",
                  "mode", "phone"}
 
 

@@ -473,3 +473,19 @@ async def test_screens_survive_a_restart_whose_message_ids_start_again(settings)
         assert "Bước 5/5" in contact_step.text
         draft = await rdata.get_draft(second.svc.db, R)
         assert (draft.ward, draft.mode) == ("ben-thanh", "phone")
+
+
+async def test_every_attachment_is_kept_and_reaches_the_volunteer(bot: Harness):
+    await make_volunteer(bot, V)
+    await bot.send(R, "/ask")
+    await bot.send(R, "vneid")
+    await bot.send(R, "Tôi bị lỗi đăng nhập")
+    await bot.driver.send_kind(R, "photo", caption="màn hình lỗi")
+    await bot.driver.send_kind(R, "voice")
+    for typed in ("ben thanh", "nhan tin", "chi nhan tin"):
+        events = await bot.send(R, typed)
+    assert "Tôi bị lỗi đăng nhập\nmàn hình lỗi" in events[-1].text and "(kèm 2 ảnh" in events[-1].text
+    await bot.send(R, "xac nhan")
+    claimed = await bot.driver.press(V, 1, offers_to(bot, V)[-1].message_id)
+    copies = [e for e in claimed if e.chat_id == V and e.kind in ("photo", "file")]
+    assert len(copies) == 2
