@@ -236,13 +236,20 @@ async def route(svc: Services, request: RequestRow, *, everyone_in_area: bool = 
     chosen = await vdata.choose(svc.db, request.ward, None if everyone_in_area else request.topic,
                                 10_000 if everyone_in_area else s.offer_count, s.volunteer_limit, exclude)
     for volunteer_id in chosen:
-        t = await svc.translator(volunteer_id)
-        message_id = await _send(svc, volunteer_id, card(svc, t, request, full=False),
-                                 [[(t.gettext("✋ Claim"), A.Claim(request.id).pack())]])
-        if message_id is not None:
-            await data.add_offer(svc.db, request.id, volunteer_id, message_id, svc.now())
-            await data.add_event(svc.db, request.id, None, "offered", svc.now(), str(volunteer_id))
+        await _offer(svc, request, volunteer_id)
     return len(chosen)
+
+
+async def _offer(svc: Services, request: RequestRow, volunteer_id: int, intro: str | None = None) -> None:
+    """Send one volunteer the request's card with "✋ Claim", and record the offer (it makes them eligible)."""
+    t = await svc.translator(volunteer_id)
+    text = card(svc, t, request, full=False)
+    if intro:
+        text = t.gettext(intro).format(code=request.code) + "\n\n" + text
+    message_id = await _send(svc, volunteer_id, text, [[(t.gettext("✋ Claim"), A.Claim(request.id).pack())]])
+    if message_id is not None:
+        await data.add_offer(svc.db, request.id, volunteer_id, message_id, svc.now())
+        await data.add_event(svc.db, request.id, None, "offered", svc.now(), str(volunteer_id))
 
 
 async def _close_offers(svc: Services, request: RequestRow, keep: int | None, note: str) -> None:
@@ -430,6 +437,7 @@ async def reopen(svc: Services, request_id: int, resident_id: int) -> RequestRow
     now = iso(now_dt)
     since = iso(now_dt - REOPEN_WINDOW)
     async with svc.db.transaction():
+        previous = await data.get(svc.db, request_id)
         moved = await data.transition(svc.db, request_id, "resolved",
                                       {"status": "open", "opened_at": now, "escalation": 0, "volunteer_id": None,
                                        "resolved_at": None, "closed_at": None},
@@ -438,6 +446,10 @@ async def reopen(svc: Services, request_id: int, resident_id: int) -> RequestRow
             raise Refused(N_("This request can no longer be reopened. Please ask for help again."))
         await data.add_event(svc.db, request_id, resident_id, "reopened", now)
     request = await data.get(svc.db, request_id)
+    helper = previous.volunteer_id if previous else None
+    if helper is not None and await vdata.can_take(svc.db, helper, svc.settings.volunteer_limit):
+        # the volunteer who knows the case hears first, and may take it again
+        await _offer(svc, request, helper, N_("🔁 The resident says request {code} is not solved yet."))
     await route(svc, request)
     return request
 

@@ -93,3 +93,15 @@ async def choose(db: Database, ward: str | None, topic: str | None, limit: int, 
             LIMIT ?""",
         (ward, ward, topic, topic, per_volunteer, limit))
     return [r["user_id"] for r in rows]
+
+
+async def can_take(db: Database, user_id: int, per_volunteer: int) -> bool:
+    """Active, available, not banned and below their open-request limit: may be offered a request now."""
+    row = await db.fetchone(
+        """SELECT 1 FROM volunteers v
+           WHERE v.user_id = ? AND v.status = 'active' AND v.available = 1
+             AND NOT EXISTS (SELECT 1 FROM users b WHERE b.id = v.user_id AND b.banned = 1)
+             AND (SELECT COUNT(*) FROM help_requests r
+                  WHERE r.volunteer_id = v.user_id AND r.status = 'claimed') < ?""",
+        (user_id, per_volunteer))
+    return row is not None

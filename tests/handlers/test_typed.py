@@ -489,3 +489,15 @@ async def test_every_attachment_is_kept_and_reaches_the_volunteer(bot: Harness):
     claimed = await bot.driver.press(V, 1, offers_to(bot, V)[-1].message_id)
     copies = [e for e in claimed if e.chat_id == V and e.kind in ("photo", "file")]
     assert len(copies) == 2
+
+
+async def test_a_reopened_request_goes_first_to_the_volunteer_who_helped(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    await help_requests.claim(bot.svc, request.id, V)
+    await help_requests.resolve(bot.svc, request.id, V)
+    events = await bot.send(R, "chua xong")  # "🔁 Vẫn chưa xong", typed
+    offer = next(e for e in events if e.chat_id == V)
+    assert offer.text.startswith(f"🔁 Người dân báo yêu cầu {request.code} vẫn chưa xong.")
+    await bot.driver.press(V, 1, offer.message_id)
+    assert (await rdata.get(bot.svc.db, request.id)).status == "claimed"
