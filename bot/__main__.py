@@ -62,11 +62,14 @@ def cmd_content(settings: Settings, args: argparse.Namespace) -> int:
     content, problems = check(settings.content_dir)
     for problem in problems:
         print(problem)
+    for warning in content.warnings:  # not failures: stderr, so stdout stays the verdict
+        print(f"warning: {warning}", file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return 1
     print(f"Content OK: {len(content.guides)} guides, {len(content.categories)} categories, "
-          f"{len(content.wards)} wards, {len(content.points)} support points.")
+          f"{len(content.wards)} wards, {len(content.points)} support points, "
+          f"{len(content.phone_lines)} phone lines.")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Guides, categories, wards and support points: plain TOML files under content/.
+"""Guides, categories, wards, support points and phone lines: plain TOML files under content/.
 
 Ward officers edit these files; `python -m bot content check` tells them, file by file and
 field by field, what is wrong. The loader refuses nothing silently: the app loads only content
@@ -11,12 +11,20 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from bot.config import LOCALES
 
 MIN_STEPS, MAX_STEPS = 4, 10  # short enough for a small screen, long enough to be worth a guide
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,48}$")  # a deep-link parameter (<= 64) short enough for buttons
+MAX_SENTENCE_WORDS = 25  # older readers on a small screen: one short sentence at a time
+SENTENCE_END = re.compile(r"[.!?]")
+REVIEW_WARN = timedelta(days=183)  # about 6 months: print a warning
+REVIEW_FAIL = timedelta(days=365)  # 12 months: the guide must be checked again before it ships
+# Vietnamese numbers a resident can dial: 3-4 digit short codes (1022), 1800/1900 lines (8 or 10 digits),
+# or 0 + 9-10 digits. Spaces between groups are allowed ("1900 0368").
+PHONE_RE = re.compile(r"^(?:\d{3,4}|1[89]00(?:\d{4}|\d{6})|0\d{9,10})$")
 
 
 @dataclass(frozen=True)
@@ -77,12 +85,27 @@ class SupportPoint:
     verified: bool
 
 
+@dataclass(frozen=True)
+class PhoneLine:
+    """A phone line a resident may call, shown on the "reach a person" screen."""
+
+    id: str
+    number: str  # as dialled and shown, e.g. "1900 0368"
+    name: Text
+    purpose: Text  # what it is for; shown after the number ("1022: ...")
+    hours: Text | None
+    source: str  # an https link or a named source (newspaper, date)
+    verified: bool
+
+
 @dataclass
 class Content:
     categories: dict[str, Category] = field(default_factory=dict)
     guides: dict[str, Guide] = field(default_factory=dict)
     wards: dict[str, Ward] = field(default_factory=dict)
     points: dict[str, SupportPoint] = field(default_factory=dict)
+    phone_lines: dict[str, PhoneLine] = field(default_factory=dict)  # in file order
+    warnings: list[str] = field(default_factory=list)  # not failures, e.g. a guide due for review
 
     def guides_in(self, category_id: str) -> list[Guide]:
         return [g for g in self.guides.values() if g.category == category_id]
@@ -110,13 +133,22 @@ class ContentError(Exception):
 class _Checker:
     """Collects every problem instead of stopping at the first one."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, today: date):
         self.root = root
+        self.today = today
         self.problems: list[str] = []
+        self.stale: list[str] = []  # guides not reviewed for 12 months: problems for the check only
+        self.warnings: list[str] = []
+
+    def _where(self, path: Path, where: str, what: str) -> str:
+        shown = path.relative_to(self.root.parent) if path.is_relative_to(self.root.parent) else path
+        return f"{shown}: {where}: {what}"
 
     def problem(self, path: Path, where: str, what: str) -> None:
-        shown = path.relative_to(self.root.parent) if path.is_relative_to(self.root.parent) else path
-        self.problems.append(f"{shown}: {where}: {what}")
+        self.problems.append(self._where(path, where, what))
+
+    def warning(self, path: Path, where: str, what: str) -> None:
+        self.warnings.append(self._where(path, where, what))
 
     def read(self, path: Path) -> dict | None:
         try:
@@ -155,6 +187,48 @@ class _Checker:
     def https(self, path: Path, where: str, value: object) -> None:
         if not isinstance(value, str) or not re.match(r"^https://[^\s/]+\.[^\s]+$", value):
             self.problem(path, where, f"must be an https:// link, got {value!r}")
+
+    def sentences(self, path: Path, where: str, text: Text | None) -> None:
+        """Every sentence (split on . ! ?) at most MAX_SENTENCE_WORDS words, in every language."""
+        if text is None:
+            return
+        for lang in LOCALES:
+            for sentence in SENTENCE_END.split(text.get(lang)):
+                words = len(sentence.split())
+                if words > MAX_SENTENCE_WORDS:
+                    self.problem(path, f"{where}.{lang}", f"a sentence has {words} words (at most "
+                                 f"{MAX_SENTENCE_WORDS}); split it: {' '.join(sentence.split()[:6])}…")
+
+    def reviewed(self, path: Path, value: object) -> str:
+        """The date a person last checked the guide against its source: warn at 6 months, refuse at 12."""
+        if value is None:
+            self.problem(path, "reviewed", "missing: the date someone last checked the guide, like 2026-11-28")
+            return ""
+        text = str(value)
+        try:
+            when = date.fromisoformat(text) if re.match(r"^\d{4}-\d{2}-\d{2}$", text) else None
+        except ValueError:
+            when = None
+        if when is None:
+            self.problem(path, "reviewed", "must be a date like 2026-11-28")
+        elif when > self.today + timedelta(days=1):
+            self.problem(path, "reviewed", f"{text} is in the future")
+        elif self.today - when > REVIEW_FAIL:
+            self.stale.append(self._where(path, "reviewed", f"{text} is more than 12 months ago; check the guide "
+                                          "against its source and update the date"))
+        elif self.today - when > REVIEW_WARN:
+            self.warning(path, "reviewed", f"{text} is more than 6 months ago; check the guide again soon")
+        return text
+
+    def source(self, path: Path, where: str, value: object) -> str | None:
+        """A link must be https; otherwise a named source (a newspaper and date) is accepted."""
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, where, "missing: an https:// link or a named source")
+            return None
+        value = value.strip()
+        if "://" in value or value.lower().startswith("www."):
+            self.https(path, where, value)
+        return value
 
     def strings(self, path: Path, where: str, value: object) -> tuple[str, ...]:
         if value is None:
@@ -199,11 +273,8 @@ def _load_guide(c: _Checker, path: Path, content: Content, seen: dict[str, Path]
     keywords = Text(" ".join(c.strings(path, "keywords.vi", kw.get("vi"))),
                     " ".join(c.strings(path, "keywords.en", kw.get("en"))))
     synonyms = c.strings(path, "synonyms", data.get("synonyms"))
-    source = data.get("source")
-    c.https(path, "source", source)
-    reviewed = str(data.get("reviewed", ""))
-    if not re.match(r"^\d{4}-\d{2}-\d{2}$", reviewed):
-        c.problem(path, "reviewed", "must be a date like 2026-11-28")
+    source = c.source(path, "source", data.get("source"))
+    reviewed = c.reviewed(path, data.get("reviewed"))
     steps: list[Step] = []
     raw_steps = data.get("steps", [])
     if not isinstance(raw_steps, list) or not raw_steps:
@@ -215,6 +286,8 @@ def _load_guide(c: _Checker, path: Path, content: Content, seen: dict[str, Path]
         text = c.text(path, {f"steps {n}": {k: raw.get(k) for k in LOCALES}}, f"steps {n}")
         warning = c.text(path, {f"steps {n}.warning": raw["warning"]}, f"steps {n}.warning") \
             if "warning" in raw else None
+        c.sentences(path, f"steps {n}", text)
+        c.sentences(path, f"steps {n}.warning", warning)
         image = None
         if "image" in raw:
             image = c.root / "images" / str(raw["image"])
@@ -270,9 +343,39 @@ def _load_points(c: _Checker, content: Content) -> None:
                                                float(lat), float(lon), services, verified)
 
 
-def check(root: Path) -> tuple[Content, list[str]]:
-    """Load everything under root; return what loaded and every problem found."""
-    c = _Checker(root)
+def _load_phone_lines(c: _Checker, content: Content) -> None:
+    path = c.root / "phone_lines.toml"
+    data = c.read(path) or {}
+    for i, item in enumerate(data.get("line", []), 1):
+        where = f"line {i}"
+        lid = c.ident(path, f"{where}.id", item.get("id"))
+        number = item.get("number")
+        if not isinstance(number, str) or not PHONE_RE.match(number.replace(" ", "")) \
+                or not re.match(r"^\d[\d ]*\d$", number):
+            c.problem(path, f"{where}.number", f"not a plausible Vietnamese phone number (a short code like 1022, "
+                      f"1900/1800 + 4 or 6 digits, or 0 + 9-10 digits), got {number!r}")
+            number = None
+        name = c.text(path, {f"{where}.name": item.get("name")}, f"{where}.name")
+        purpose = c.text(path, {f"{where}.for": item.get("for")}, f"{where}.for")
+        hours = c.text(path, {f"{where}.hours": item["hours"]}, f"{where}.hours") if "hours" in item else None
+        source = c.source(path, f"{where}.source", item.get("source"))
+        verified = item.get("verified")
+        if not isinstance(verified, bool):
+            c.problem(path, f"{where}.verified", "must be true or false")
+        if lid and lid in content.phone_lines:
+            c.problem(path, f"{where}.id", f"duplicate id {lid!r}")
+        elif lid and number and name and purpose and source and isinstance(verified, bool) \
+                and ("hours" not in item or hours):
+            content.phone_lines[lid] = PhoneLine(lid, number, name, purpose, hours, source, verified)
+
+
+def check(root: Path, today: date | None = None, *, stale_is_problem: bool = True) -> tuple[Content, list[str]]:
+    """Load everything under root; return what loaded and every problem found.
+
+    `today` (default: the computer's date) dates the review check. Warnings that are not failures land in
+    `content.warnings`. With stale_is_problem=False a guide not reviewed for 12 months is only a warning.
+    """
+    c = _Checker(root, today or date.today())
     content = Content()
     _load_categories(c, content)
     seen: dict[str, Path] = {}
@@ -280,11 +383,15 @@ def check(root: Path) -> tuple[Content, list[str]]:
         _load_guide(c, path, content, seen)
     _load_wards(c, content)
     _load_points(c, content)
-    return content, c.problems
+    _load_phone_lines(c, content)
+    content.warnings = c.warnings + ([] if stale_is_problem else c.stale)
+    return content, c.problems + (c.stale if stale_is_problem else [])
 
 
-def load(root: Path) -> Content:
-    content, problems = check(root)
+def load(root: Path, today: date | None = None) -> Content:
+    """What the app runs on: refuses broken content, but a guide overdue for review does not stop the bot
+    (`python -m bot content check` refuses it, so it is caught before shipping)."""
+    content, problems = check(root, today, stale_is_problem=False)
     if problems:
         raise ContentError(problems)
     return content

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import actions as A
+from bot.content import PhoneLine
+from bot.i18n import Translator
 from bot.intents import wants_human
 from handlers.common import BotContext, home_button, keyboard, show
 from handlers.guides import open_guide, topic_rows
 
 ECHO_LIMIT = 40  # how much of the query we repeat back
-# Phone lines a resident may call, from the shared domain facts (FACTS.md, "Phone lines": Znews; the city's
-# 1022). Ward support points' numbers are unconfirmed: never add one here without a source.
-CITY_LINE = "1022"
-VNEID_LINE = "1900 0368"
 
 
 async def prompt(update: Update, context: BotContext) -> None:
@@ -39,15 +39,28 @@ async def search_text(update: Update, context: BotContext) -> None:
     await run_search(update, context, update.effective_message.text or "", free_text=True)
 
 
+def phone_lines_text(lines: Iterable[PhoneLine], t: Translator) -> str:
+    """The "📞 Or call:" block from content/phone_lines.toml; empty when there is no line to show.
+    A line not yet verified carries a note to check it; hours are shown when the file gives them."""
+    _ = t.gettext
+    out = []
+    for line in lines:
+        out.append(f"{line.number}: {line.purpose.get(t.locale)}")
+        if line.hours is not None:
+            out.append(_("🕘 Hours: {hours}").format(hours=line.hours.get(t.locale)))
+        if not line.verified:
+            out.append(_("⚠️ Not yet confirmed: please check the number before calling."))
+    return "\n".join([_("📞 Or call:"), *out]) if out else ""
+
+
 async def reach_people(update: Update, context: BotContext) -> None:
     """Every way to reach a person ("cho tôi gặp người thật") on one screen, so one step gets there."""
     _ = context.t.gettext
-    text = _("🙋 A volunteer can help you.\n"
-             "Tap “Ask for help” and say what you need. A volunteer will contact you.\n\n"
-             "📞 Or call:\n"
-             "{city_line}: Ho Chi Minh City's line for help and feedback\n"
-             "{vneid_line}: the VNeID switchboard, for VNeID only\n\n"
-             "📍 Or come to a support point.").format(city_line=CITY_LINE, vneid_line=VNEID_LINE)
+    parts = [_("🙋 A volunteer can help you.\n"
+               "Tap “Ask for help” and say what you need. A volunteer will contact you."),
+             phone_lines_text(context.svc.content.phone_lines.values(), context.t),
+             _("📍 Or come to a support point.")]
+    text = "\n\n".join(p for p in parts if p)
     await update.effective_message.reply_text(text, reply_markup=keyboard(
         [(_("🙋 Ask for help"), A.Menu("h").pack())], [(_("📍 Support points"), A.Menu("p").pack())],
         [home_button(context.t)]))

@@ -1,6 +1,7 @@
 import shutil
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ def test_shipped_content_passes_the_check():
     assert {"vneid-install", "vietqr-pay", "scam-calls"} <= set(content.guides)
     assert all(g.category in content.categories for g in content.guides.values())
     assert {p.ward for p in content.points.values()} == set(content.wards)  # every ward has a point
+    assert [(line.number, line.verified) for line in content.phone_lines.values()] == [
+        ("1022", True), ("1900 0368", True)]
+    assert check(CONTENT, date(2026, 11, 29))[0].warnings == []  # every guide reviewed within 6 months then
 
 
 def test_cli_check_succeeds_on_shipped_content():
@@ -100,3 +104,107 @@ def test_a_guide_has_four_to_ten_steps(broken):
                      encoding="utf-8")
     assert problems_of(broken) == [
         "content/guides/vneid-install.toml: steps: has 1 step(s); a guide has 4 to 10 short steps"]
+
+
+TODAY = date(2026, 11, 29)
+
+
+def test_a_step_sentence_over_25_words_is_rejected(broken):
+    long = " ".join(["từ"] * 26)
+    edit(broken / "guides" / "vneid-install.toml", 'vi = "Bấm cài đặt.', f'vi = "{long}. Bấm cài đặt.')
+    assert problems_of(broken) == [
+        "content/guides/vneid-install.toml: steps 2.vi: a sentence has 26 words (at most 25); split it: "
+        "từ từ từ từ từ từ…"]
+
+
+def test_25_words_split_over_two_sentences_pass(broken):
+    half = " ".join(["word"] * 20)
+    edit(broken / "guides" / "vneid-install.toml", 'en = "Tap install.', f'en = "{half}! {half}? Tap install.')
+    assert problems_of(broken) == []
+
+
+def test_a_long_sentence_in_a_warning_is_rejected(broken):
+    long = " ".join(["word"] * 30)
+    edit(broken / "guides" / "vneid-install.toml", 'warning.en = "Only install', f'warning.en = "{long}. Only install')
+    assert problems_of(broken) == [
+        "content/guides/vneid-install.toml: steps 1.warning.en: a sentence has 30 words (at most 25); split it: "
+        "word word word word word word…"]
+
+
+def test_a_guide_without_reviewed_is_rejected(broken):
+    edit(broken / "guides" / "vneid-install.toml", 'reviewed = "2026-11-29"\n', "")
+    assert check(broken, TODAY)[1] == [
+        "content/guides/vneid-install.toml: reviewed: missing: the date someone last checked the guide, "
+        "like 2026-11-28"]
+
+
+def test_a_guide_reviewed_over_12_months_ago_is_rejected_but_the_bot_still_starts(broken):
+    edit(broken / "guides" / "vneid-install.toml", 'reviewed = "2026-11-29"', 'reviewed = "2025-11-28"')
+    problem = ("content/guides/vneid-install.toml: reviewed: 2025-11-28 is more than 12 months ago; "
+               "check the guide against its source and update the date")
+    assert check(broken, TODAY)[1] == [problem]
+    assert check(broken, date(2026, 11, 28))[1] == []  # exactly 365 days: still fine
+    assert load(broken, TODAY).warnings == [problem]  # running the bot is not stopped by a date
+
+
+def test_a_guide_reviewed_over_6_months_ago_is_only_a_warning(broken):
+    edit(broken / "guides" / "vneid-install.toml", 'reviewed = "2026-11-29"', 'reviewed = "2026-05-01"')
+    content, problems = check(broken, TODAY)
+    assert problems == []
+    assert content.warnings == [
+        "content/guides/vneid-install.toml: reviewed: 2026-05-01 is more than 6 months ago; check the guide again soon"]
+
+
+@pytest.mark.parametrize("reviewed", ["2026-13-01", "28/11/2026", "2027-01-01"])
+def test_reviewed_must_be_a_real_past_date(broken, reviewed):
+    edit(broken / "guides" / "vneid-install.toml", 'reviewed = "2026-11-29"', f'reviewed = "{reviewed}"')
+    [problem] = check(broken, TODAY)[1]
+    assert problem.startswith("content/guides/vneid-install.toml: reviewed: ")
+
+
+def test_cli_prints_a_review_warning_but_succeeds(broken):
+    old = (date.today() - timedelta(days=200)).isoformat()
+    edit(broken / "guides" / "vneid-install.toml", 'reviewed = "2026-11-29"', f'reviewed = "{old}"')
+    result = subprocess.run([sys.executable, "-m", "bot", "content", "check"], cwd=ROOT, capture_output=True,
+                            text=True, env={"PATH": "/usr/bin:/bin", "CONTENT_DIR": str(broken)}, timeout=60)
+    assert result.returncode == 0
+    assert result.stdout.startswith("Content OK:") and "2 phone lines" in result.stdout
+    assert f"warning: content/guides/vneid-install.toml: reviewed: {old} is more than 6 months ago" in result.stderr
+
+
+def test_a_guide_source_may_be_named_but_a_link_must_be_https(broken):
+    guide = broken / "guides" / "vneid-install.toml"
+    edit(guide, 'source = "https://vneid.gov.vn"', 'source = "Znews, 19/8/2025"')
+    assert problems_of(broken) == []
+    edit(guide, 'source = "Znews, 19/8/2025"', 'source = "www.vneid.gov.vn"')
+    assert problems_of(broken) == [
+        "content/guides/vneid-install.toml: source: must be an https:// link, got 'www.vneid.gov.vn'"]
+
+
+def test_phone_line_source_link_must_be_https(broken):
+    edit(broken / "phone_lines.toml", 'source = "Znews', 'source = "http://znews.vn Znews')
+    [problem] = problems_of(broken)
+    assert problem.startswith("content/phone_lines.toml: line 2.source: must be an https:// link")
+
+
+@pytest.mark.parametrize("number", ["1022", "113", "1900 0368", "1900 123 456", "1800 1234", "0912 345 678",
+                                    "0283 123 4567"])
+def test_plausible_vietnamese_numbers_pass(broken, number):
+    edit(broken / "phone_lines.toml", 'number = "1900 0368"', f'number = "{number}"')
+    assert problems_of(broken) == []
+
+
+@pytest.mark.parametrize("number", ["12", "10222", "1900 03", "912 345 678", "0912 34", "+84 912 345 678",
+                                    "1022a", "19000368000", ""])
+def test_implausible_phone_numbers_are_rejected(broken, number):
+    edit(broken / "phone_lines.toml", 'number = "1900 0368"', f'number = "{number}"')
+    assert problems_of(broken) == [
+        "content/phone_lines.toml: line 2.number: not a plausible Vietnamese phone number (a short code like "
+        f"1022, 1900/1800 + 4 or 6 digits, or 0 + 9-10 digits), got {number!r}"]
+
+
+def test_a_phone_line_needs_both_languages_and_a_verified_flag(broken):
+    edit(broken / "phone_lines.toml", 'for.en = "the VNeID switchboard, for VNeID only"\n', "")
+    edit(broken / "phone_lines.toml", "verified = true\n\n[[line]]", 'verified = "yes"\n\n[[line]]')
+    assert problems_of(broken) == ["content/phone_lines.toml: line 1.verified: must be true or false",
+                                   "content/phone_lines.toml: line 2.for.en: missing or empty"]

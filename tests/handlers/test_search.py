@@ -1,4 +1,7 @@
-from tests.conftest import Harness
+import shutil
+from pathlib import Path
+
+from tests.conftest import ROOT, Harness, make_settings, open_bot
 
 R = 1001
 
@@ -91,6 +94,52 @@ async def test_asking_for_a_person_shows_every_way_to_reach_people_in_one_step(b
     await bot.send(R, "cho toi gap nguoi that")
     [points] = await bot.press(R, "Điểm hỗ trợ")
     assert points.text.startswith("📍 ")
+
+
+async def test_phone_lines_come_from_the_content_file_and_unverified_ones_say_so(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    lines = content / "phone_lines.toml"
+    lines.write_text(lines.read_text(encoding="utf-8") + """
+[[line]]
+id = "test-ward"
+number = "0912 345 678"
+name.vi = "Điểm hỗ trợ thử"
+name.en = "Test support point"
+for.vi = "điểm hỗ trợ thử của phường"
+for.en = "a test ward support point"
+hours.vi = "7:30–17:00, thứ Hai đến thứ Sáu"
+hours.en = "7:30–17:00, Monday to Friday"
+source = "a test"
+verified = false
+""", encoding="utf-8")
+    async with open_bot(make_settings(tmp_path, content_dir=content)) as bot:
+        [reply] = await bot.send(R, "cho toi gap nguoi that")
+        assert reply.text == (
+            "🙋 Tình nguyện viên có thể giúp bạn.\n"
+            "Bấm “Nhờ hỗ trợ” và cho biết bạn cần gì. Tình nguyện viên sẽ liên hệ với bạn.\n\n"
+            "📞 Hoặc gọi:\n"
+            "1022: tổng đài hỗ trợ và phản ánh của TP.HCM\n"
+            "1900 0368: tổng đài VNeID, chỉ cho việc về VNeID\n"
+            "0912 345 678: điểm hỗ trợ thử của phường\n"
+            "🕘 Giờ làm việc: 7:30–17:00, thứ Hai đến thứ Sáu\n"
+            "⚠️ Chưa được xác nhận: bạn kiểm tra lại số trước khi gọi nhé.\n\n"
+            "📍 Hoặc đến điểm hỗ trợ.")
+        await bot.send(R, "/start")
+        await bot.press(R, "English")
+        [reply] = await bot.send(R, "I need a person")
+        assert "0912 345 678: a test ward support point\n🕘 Hours: 7:30–17:00, Monday to Friday\n" \
+               "⚠️ Not yet confirmed: please check the number before calling." in reply.text
+
+
+async def test_without_phone_lines_the_call_block_is_left_out(tmp_path: Path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    (content / "phone_lines.toml").write_text("# no line confirmed yet\n", encoding="utf-8")
+    async with open_bot(make_settings(tmp_path, content_dir=content)) as bot:
+        [reply] = await bot.send(R, "cho toi gap nguoi that")
+        assert "📞" not in reply.text
+        assert reply.text.endswith("liên hệ với bạn.\n\n📍 Hoặc đến điểm hỗ trợ.")
 
 
 async def test_asking_for_a_person_in_english(bot: Harness):
