@@ -41,7 +41,9 @@ async def file_request(bot: Harness, uid: int = R, *, phone: bool = False, ward:
     else:
         await bot.press(uid, "Chỉ nhắn tin")
     events = await bot.press(uid, "Xác nhận")
-    code = events[-1].text.split("Mã yêu cầu: ")[1].split("\n")[0]
+    # the resident's confirmation (a campaign sending in the background may land in the same moment)
+    confirmation = next(e for e in reversed(events) if e.chat_id == uid and "Mã yêu cầu: " in e.text)
+    code = confirmation.text.split("Mã yêu cầu: ")[1].split("\n")[0]
     return await rdata.by_code(bot.svc.db, code)
 
 
