@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -186,6 +187,15 @@ def ward_name(svc: Services, t: Translator, ward: str | None) -> str:
     return w.name.get(t.locale) if w else t.gettext("Not sure")
 
 
+_PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:[\s.-]?\d){8,10}(?!\d)")
+
+
+def hide_phones(text: str, mark: str) -> str:
+    """A description with Vietnamese phone numbers (0909 123 456, +84 909…) replaced by `mark`: only the
+    volunteer who holds the request, with the resident's consent, sees a number."""
+    return _PHONE.sub(mark, text)
+
+
 def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
     """A request as a volunteer sees it. Never the resident's name or account; the phone only in
     the full card, which only the holder gets, and only when the resident consented."""
@@ -201,7 +211,7 @@ def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
     if r.guide_id and (guide := svc.guide(r.guide_id)):
         lines.append(_("Guide tried: {title}").format(title=guide.title.get(t.locale)))
     if r.description:
-        lines += ["", r.description]
+        lines += ["", r.description if full else hide_phones(r.description, _("(phone number hidden)"))]
     if r.attachment_kind:
         lines.append(attachment_note(t, r))
     if full:
@@ -307,7 +317,9 @@ async def _claim(svc: Services, request_id: int, volunteer_id: int, *, assigned:
         return ClaimResult(False, request)
     log.info("request claimed", extra={"request": request_id})
     await _close_offers(svc, request, keep=volunteer_id, note=N_("Taken by another volunteer"))
-    await data.set_awaiting(svc.db, volunteer_id, "relay", request_id, now)
+    others = [r.id for r in await data.conversations_of(svc.db, volunteer_id) if r.id != request_id]
+    # with another conversation going on, the next plain message is asked about, never guessed
+    await data.set_awaiting(svc.db, volunteer_id, "relay", None if others else request_id, now)
     volunteer = await vdata.get(svc.db, volunteer_id)
     if request.resident_id:
         await _focus_on_arrival(svc, request.resident_id, request_id)  # "To answer, just type."
@@ -430,6 +442,12 @@ async def cancel(svc: Services, request_id: int, resident_id: int) -> RequestRow
     request = await data.get(svc.db, request_id)
     await _close_offers(svc, request, keep=None, note=N_("Cancelled by the resident"))
     return request
+
+
+def reopenable(svc: Services, r: RequestRow) -> bool:
+    """Resolved within REOPEN_WINDOW: the resident may say it is back."""
+    return r.status == "resolved" and r.resolved_at is not None and (
+        svc.clock.now() - parse(r.resolved_at) <= REOPEN_WINDOW)
 
 
 async def reopen(svc: Services, request_id: int, resident_id: int) -> RequestRow:
@@ -598,6 +616,8 @@ async def _focus_on_arrival(svc: Services, user_id: int, request_id: int) -> Non
         await data.set_awaiting(svc.db, user_id, "relay", request_id, svc.now())
     elif awaiting[0] == "relay" and awaiting[1] is not None:
         await data.set_awaiting(svc.db, user_id, "relay", None, svc.now())
+    elif awaiting == ("relay", None) and [r.id for r in await data.conversations_of(svc.db, user_id)] == [request_id]:
+        await data.set_awaiting(svc.db, user_id, "relay", request_id, svc.now())  # the only conversation now
 
 
 async def addressee(svc: Services, user_id: int, replied_message_id: int | None) -> RequestRow | list[RequestRow]:
@@ -614,7 +634,7 @@ async def addressee(svc: Services, user_id: int, replied_message_id: int | None)
     awaiting = await data.get_awaiting(svc.db, user_id)
     if awaiting and awaiting[0] == "relay" and awaiting[1] in active:
         return active[awaiting[1]]
-    if len(active) == 1:
+    if len(active) == 1 and awaiting != ("relay", None):  # ("relay", None): unclear since a request closed
         return next(iter(active.values()))
     return list(active.values())
 

@@ -28,10 +28,12 @@ HUMAN = (
     "nguoi that", "nguoi that su", "con nguoi", "gap nguoi", "voi nguoi", "mot nguoi", "nguoi ho tro",
     "nguoi giup", "nguoi tu van", "nguoi huong dan", "tu van", "tu van vien", "nhan vien", "nhan vien ho tro",
     "tinh nguyen vien", "tong dai vien", "tong dai", "so tong dai", "hotline", "so hotline",
-    "so dien thoai ho tro", "can bo", "admin", "co ai", "ai do",
+    "so dien thoai ho tro", "can bo", "can bo phuong", "admin", "co ai", "ai do", "alo", "nguoi chi",
+    "so dien thoai", "xin so", "gap truc tiep",
     # Vietnamese: what they want done
     "noi chuyen", "tro chuyen", "giup", "giup do", "ho tro", "nho ho tro", "cuu", "goi cho {me}",
-    "goi dien cho {me}", "goi dien thoai cho {me}", "goi lai cho {me}", "goi lai", "goi dien lai",
+    "goi dien cho {me}", "goi dien thoai cho {me}", "goi dt cho {me}", "goi lai cho {me}", "goi lai",
+    "goi dien lai", "nho giup", "chi giup", "chi cho {me}",
     "lien he", "lien lac",
     # English
     "human", "person", "real person", "someone", "somebody", "anyone", "anybody", "agent", "operator",
@@ -47,7 +49,8 @@ FILLER = (
     # Vietnamese: request words and particles
     "cho", "muon", "can", "xin", "xin chao", "chao", "vui long", "lam on", "hay", "voi", "gap", "ai",
     "duoc", "dc", "duoc khong", "khong", "ko", "k", "kg", "hong", "a", "ah", "oi", "nhe", "nha", "di", "dum",
-    "truc tiep", "qua dien thoai", "bang dien thoai", "ngay", "la", "de",
+    "truc tiep", "qua dien thoai", "bang dien thoai", "ngay", "la", "de", "o do", "o day", "biet", "lam", "nho",
+    "chi cho",
     # English
     "i", "me", "my", "a", "an", "to", "with", "need", "want", "would", "like", "please", "pls", "plz", "can",
     "could", "you", "is", "there", "hello", "hi", "just", "now", "talk", "speak", "chat", "get", "let", "for",

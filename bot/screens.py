@@ -73,6 +73,7 @@ MENU_WORDS = frozenset({"menu", "trang chu", "ve menu", "menu chinh", "ve trang 
 CANCEL_WORDS = frozenset({"huy", "huy bo", "huy di", "thoat", "thoat ra", "dung lai", "thoi", "khong lam nua",
                           "huy yeu cau", "huy yeu cau nay", "toi muon huy", "thoi khong can nua", "khong can nua",
                           "thoi khong can", "thoi khoi", "cancel", "stop", "exit", "quit"})
+REQUEST_CANCEL_WORDS = frozenset({"huy", "huy yeu cau", "huy yeu cau nay", "cancel", "cancel request"})
 NEXT_WORDS = frozenset({"tiep", "tiep theo", "tiep tuc", "buoc tiep", "buoc tiep theo", "sau", "next", "continue",
                         "go on"})
 BACK_WORDS = frozenset({"quay lai", "lui", "lui lai", "truoc", "buoc truoc", "tro lai", "back", "previous",
@@ -88,6 +89,9 @@ NOT_SURE_WORDS = frozenset({"khong biet", "khong ro", "khong chac", "chua biet",
 LANGUAGE_WORDS = {"en": frozenset({"english", "tieng anh", "in english"}),
                   "vi": frozenset({"tieng viet", "vietnamese", "bang tieng viet"})}
 _NUMERALS = {1: ("mot",), 2: ("hai",), 3: ("ba",), 4: ("bon", "tu"), 5: ("nam",)}
+_ENGLISH = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+# A whole message that is one of these is that number ("sau", six, is left out: it also means "next").
+NUMBER_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5, "bay": 7, "tam": 8, "chin": 9, "muoi": 10}
 
 # Labels whose meaning is plain navigation: their declared words come with the label (both "Next ▶"
 # buttons of a guide and of a page carry the same kind of action, so the label tells them apart).
@@ -95,6 +99,8 @@ LABEL_WORDS: dict[str, frozenset[str]] = {
     N_("Next ▶"): NEXT_WORDS,
     N_("◀ Back"): BACK_WORDS,
     N_("↩ Back"): BACK_WORDS,
+    N_("↩ Topics"): BACK_WORDS,
+    N_("↩ Wards"): BACK_WORDS,
     N_("✅ Done"): DONE_WORDS,
     N_("Skip"): SKIP_WORDS | NO_WORDS,
     N_("🏠 Main menu"): MENU_WORDS,
@@ -106,7 +112,7 @@ LABEL_WORDS: dict[str, frozenset[str]] = {
 # Labels worth matching in the other language too (a resident may type what they know).
 BILINGUAL = (*LABEL_WORDS, N_("📚 Guides"), N_("🔎 Search"), N_("🙋 Ask for help"), N_("📍 Support points"),
              N_("🌐 Language"), N_("✖ Cancel"), N_("✅ Confirm"), N_("✋ Claim"), N_("✅ Resolved"),
-             N_("↩ Release"), N_("🤷 Not sure"), N_("📚 Other guides"), N_("↩ Topics"), N_("↩ Wards"))
+             N_("↩ Release"), N_("🤷 Not sure"), N_("📚 Other guides"))
 
 _MODE_WORDS = {
     "chat": frozenset({"nhan tin", "tin nhan", "chat", "nhan tin qua bot", "message", "messages", "text"}),
@@ -122,8 +128,10 @@ def action_words(action: A.Action | None) -> frozenset[str]:
     match action:
         case A.Home():
             return MENU_WORDS
-        case A.DraftCancel() | A.BroadcastCancel() | A.CancelRequest():
+        case A.DraftCancel() | A.BroadcastCancel():
             return CANCEL_WORDS
+        case A.CancelRequest():
+            return REQUEST_CANCEL_WORDS  # not "thoat" or "stop": those mean leaving the screen
         case A.DraftConfirm():
             return YES_WORDS
         case A.DraftContinue():
@@ -135,12 +143,14 @@ def action_words(action: A.Action | None) -> frozenset[str]:
         case A.DraftContact(contact="chat"):
             return _MODE_WORDS["chat"] | frozenset({"chi nhan tin", "messages only"})
         case A.DraftContact(contact="phone"):
-            return frozenset({"so dien thoai", "gui so", "gui so dien thoai", "phone number", "my number"})
+            return frozenset({"so dien thoai", "gui so", "gui so dien thoai", "phone number", "my number",
+                              "goi dien", "goi dien cho toi", "goi cho toi", "dien thoai", "call me", "phone"})
         case A.DraftWard(ward="-"):
             return NOT_SURE_WORDS
         case A.Rate(stars=stars):
             n = int(stars)
-            return frozenset({stars, f"{n} sao", f"{n} star", f"{n} stars", "⭐" * n,
+            return frozenset({stars, f"{n} sao", f"{n}sao", f"{n} 5", f"{n} sao nhe", f"{n} sao nha", f"{n} star",
+                              f"{n} stars", "⭐" * n, f"{_ENGLISH[n]} star", f"{_ENGLISH[n]} stars",
                               *(f"{word} sao" for word in _NUMERALS[n])})
         case A.SetLanguage(lang=lang) | A.SetLanguageWelcome(lang=lang):
             return LANGUAGE_WORDS[lang]
@@ -169,7 +179,7 @@ def by_number(action: A.Action | None, mode: Mode) -> bool:
 
 # --- folding ----------------------------------------------------------------------------------------
 _WORD = re.compile(r"\w+")
-_NUMBER = re.compile(r"(?:(?:so|number|no|lua chon|chon|option)\s+)?([0-9]{1,2})")
+_NUMBER = re.compile(r"(?:(?:so|muc|cau|dong|number|no|lua chon|chon|option)\s*)?([0-9]{1,2})")
 _SIGNED = re.compile(r"^\s*[-−–+]")
 _STARS = re.compile(r"[⭐★☆*]+")
 
@@ -187,8 +197,14 @@ def number(text: str) -> int | None:
     """ "2", "2.", "số 2", "#2", "２" → 2; anything else → None."""
     if _SIGNED.match(unicodedata.normalize("NFKC", text)):
         return None  # "-1" is not choice 1
-    m = _NUMBER.fullmatch(phrase(text))
-    return int(m.group(1)) if m else None
+    said = phrase(text)
+    m = _NUMBER.fullmatch(said)
+    if m:
+        return int(m.group(1))
+    words = said.split()
+    if words and words[0] in ("so", "muc", "cau", "dong"):
+        words = words[1:]
+    return NUMBER_WORDS.get(" ".join(words))
 
 
 class Vocabulary:
@@ -214,6 +230,8 @@ class Vocabulary:
         said = phrase(text)
         if not said:
             return None
+        if _SIGNED.match(unicodedata.normalize("NFKC", text)) and number(text.lstrip(" -−–+")) is not None:
+            return UNCLEAR  # "-1" or "+3" is no choice and no rating
         choices = screen.choices if screen else ()
         if mode is Mode.RELAY:
             exact = [c for c in choices if phrase(c.label) == said or (said in MENU_WORDS and said in self.words(c))]
@@ -261,7 +279,7 @@ def meaningful(text: str | None) -> bool:
     if not text:
         return False
     said = phrase(text)
-    return said not in CONTROL_WORDS and sum(ch.isalpha() for ch in said) >= 3
+    return said not in CONTROL_WORDS and said not in DECLARED_WORDS and sum(ch.isalpha() for ch in said) >= 3
 
 
 def _loose(said: str, choices: tuple[Choice, ...]) -> Choice | None:
@@ -271,3 +289,9 @@ def _loose(said: str, choices: tuple[Choice, ...]) -> Choice | None:
     padded = f" {said} "
     fits = {c.data: c for c in choices if padded in f" {phrase(c.label)} "}
     return next(iter(fits.values())) if len(fits) == 1 else None
+
+
+# Every word some choice declares (modes, contact, "lam tiep"...): typed alone it answers a button, not a question.
+DECLARED_WORDS = frozenset().union(*(_MODE_WORDS.values()), NOT_SURE_WORDS, *LABEL_WORDS.values(),
+                                   action_words(A.DraftContinue()), action_words(A.DraftRestart()),
+                                   action_words(A.DraftContact("chat")), action_words(A.DraftContact("phone")))

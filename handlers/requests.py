@@ -336,6 +336,8 @@ async def my_requests(update: Update, context: BotContext) -> None:
         lines.append(line)
         if r.status == "open":
             buttons.append([(_("✖ Cancel {code}").format(code=r.code), A.CancelRequest(r.id).pack())])
+        elif service.reopenable(svc, r):
+            buttons.append([(_("🔁 {code} is not solved yet").format(code=r.code), A.Reopen(r.id).pack())])
     await update.effective_message.reply_text("\n".join(lines), reply_markup=keyboard(*buttons, [home_button(t)]))
 
 

@@ -141,7 +141,7 @@ async def route(update: Update, context: BotContext) -> None:
         if verdict is AMBIGUOUS:
             await show_again(update, context, screen)
             raise ApplicationHandlerStop
-        if await global_word(update, context, text, mode):
+        if await global_word(update, context, text, mode, consumer):
             raise ApplicationHandlerStop
         if consumer in WIZARDS or verdict is UNCLEAR:
             await show_again(update, context, screen)
@@ -163,7 +163,7 @@ async def route(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
-async def global_word(update: Update, context: BotContext, text: str, mode: Mode) -> bool:
+async def global_word(update: Update, context: BotContext, text: str, mode: Mode, consumer: str | None) -> bool:
     """Menu, cancel and language words, and asking for a person, where no choice on the screen took them."""
     said = phrase(text)
     if said in MENU_WORDS:
@@ -174,7 +174,7 @@ async def global_word(update: Update, context: BotContext, text: str, mode: Mode
     if said in CANCEL_WORDS:
         await cancel_anything(update, context)
         return True
-    if mode is Mode.CHOICE and wants_human(text):
+    if mode is Mode.CHOICE and consumer != "draft" and wants_human(text):  # in the ask wizard they are asking
         await search.reach_people(update, context)
         return True
     for lang, words in LANGUAGE_WORDS.items():

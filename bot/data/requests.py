@@ -296,8 +296,12 @@ async def delete_draft(db: Database, user_id: int) -> None:
 
 # --- what a user's next message means ---------------------------------------------------------
 async def set_awaiting(db: Database, user_id: int, kind: str, ref: int | None, now: str) -> None:
-    await db.execute("INSERT OR REPLACE INTO awaiting (user_id, kind, ref, at) VALUES (?, ?, ?, ?)",
-                     (user_id, kind, ref, now))
+    """What the person's next message answers. Messages kept for "which request?" stay kept: only
+    choosing, /cancel or the menu (take_unsent) end them."""
+    await db.execute(
+        """INSERT INTO awaiting (user_id, kind, ref, at) VALUES (?, ?, ?, ?)
+           ON CONFLICT(user_id) DO UPDATE SET kind = excluded.kind, ref = excluded.ref, at = excluded.at""",
+        (user_id, kind, ref, now))
 
 
 async def get_awaiting(db: Database, user_id: int) -> tuple[str, int | None] | None:
@@ -352,7 +356,10 @@ async def conversations_of(db: Database, user_id: int) -> list[RequestRow]:
 
 
 async def clear_awaiting_for_request(db: Database, request_id: int) -> None:
-    await db.execute("DELETE FROM awaiting WHERE ref = ? AND kind IN ('relay', 'comment')", (request_id,))
+    """The request closed: a comment prompt on it ends, and a relay focused on it is no longer clear (the
+    person's next message is asked about, never sent on to their other conversation by default)."""
+    await db.execute("UPDATE awaiting SET ref = NULL WHERE ref = ? AND kind = 'relay'", (request_id,))
+    await db.execute("DELETE FROM awaiting WHERE ref = ? AND kind = 'comment'", (request_id,))
 
 
 # --- relay ------------------------------------------------------------------------------------

@@ -91,6 +91,9 @@ async def test_asking_for_a_person_shows_every_way_to_reach_people_in_one_step(b
     assert row[0] == 0  # not a search
     [wizard] = await bot.press(R, "Nhờ hỗ trợ")
     assert wizard.text.startswith("🙋 Nhờ hỗ trợ · Bước 1/5")
+    events = await bot.send(R, "cho toi gap nguoi that")  # already asking for a person: the wizard stays
+    assert "Bước 1/5" in events[-1].text
+    await bot.send(R, "menu")
     await bot.send(R, "cho toi gap nguoi that")
     [points] = await bot.press(R, "Điểm hỗ trợ")
     assert points.text.startswith("📍 ")

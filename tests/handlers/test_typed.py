@@ -501,3 +501,120 @@ async def test_a_reopened_request_goes_first_to_the_volunteer_who_helped(bot: Ha
     assert offer.text.startswith(f"🔁 Người dân báo yêu cầu {request.code} vẫn chưa xong.")
     await bot.driver.press(V, 1, offer.message_id)
     assert (await rdata.get(bot.svc.db, request.id)).status == "claimed"
+
+
+# --- kinds found on the second try ----------------------------------------------------------------------------
+async def test_after_one_request_closes_a_message_is_not_sent_to_the_other_by_default(bot: Harness):
+    await make_volunteer(bot, V)
+    first = await file_request(bot, R)
+    await bot.driver.press(V, 1, offers_to(bot, V)[-1].message_id)
+    second = await file_request(bot, R2)
+    await bot.driver.press(V, 1, offers_to(bot, V)[-1].message_id)
+    events = await bot.send(R2, "Chào cháu")
+    await bot.send(V, "Chào cô Ba", reply_to=next(e for e in events if e.chat_id == V).message_id)
+    await help_requests.resolve(bot.svc, second.id, V)
+    events = await bot.send(V, "Không có gì cô Ba, chúc cô khỏe")  # meant for the request just closed
+    assert not any(e.chat_id == R for e in events)
+    assert events[-1].text.startswith("Bạn đang trao đổi về nhiều yêu cầu")
+    assert [label.split(" · ")[0] for label in events[-1].labels] == [first.code]
+
+
+async def test_claiming_a_second_request_makes_the_next_plain_message_ask(bot: Harness):
+    await make_volunteer(bot, V)
+    await file_request(bot, R)
+    await bot.driver.press(V, 1, offers_to(bot, V)[-1].message_id)
+    await bot.send(V, "Chào bác Hai")
+    await file_request(bot, R2)
+    await bot.driver.press(V, 1, offers_to(bot, V)[-1].message_id)
+    events = await bot.send(V, "Bác bấm vào nút màu xanh nhé")
+    assert not any(e.chat_id in (R, R2) for e in events)
+    assert events[-1].text.startswith("Bạn đang trao đổi về nhiều yêu cầu")
+
+
+async def test_messages_kept_for_which_request_survive_a_reply_to_another(bot: Harness):
+    requests = await three_conversations(bot)
+    incoming = next(e for e in await bot.send(R, "Bác đây") if e.chat_id == V)
+    await bot.send(R2, "Tôi đây")
+    await bot.send(V, "tin giữ lại")  # asked which; kept
+    await bot.send(V, "trả lời bác Hai", reply_to=incoming.message_id)  # goes to R at once
+    events = await bot.send(V, requests[1].code)  # the kept one, to the request chosen
+    assert delivered(events, R2) == [f"💬 {requests[1].code} · Tình nguyện viên Vol{V}:\ntin giữ lại"]
+
+
+async def test_exit_words_do_not_cancel_a_request_under_myrequests(bot: Harness):
+    request = await file_request(bot)
+    for typed in ("thoat", "stop", "dung lai", "khong can nua"):
+        await bot.send(R, "/myrequests")
+        await bot.send(R, typed)
+        assert (await rdata.get(bot.svc.db, request.id)).status == "open", typed
+
+
+@pytest.mark.parametrize("typed, stars", [("5sao", 5), ("5/5", 5), ("4 sao nhe", 4), ("five stars", 5),
+                                          ("ba sao", 3)])
+async def test_ratings_typed_every_way(bot: Harness, typed: str, stars: int):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    await help_requests.claim(bot.svc, request.id, V)
+    await help_requests.resolve(bot.svc, request.id, V)
+    await bot.send(R, typed)
+    assert (await rdata.get(bot.svc.db, request.id)).rating == stars
+
+
+@pytest.mark.parametrize("typed", ["-1", "-5", "+3"])
+async def test_a_signed_number_is_no_rating(bot: Harness, typed: str):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    await help_requests.claim(bot.svc, request.id, V)
+    await help_requests.resolve(bot.svc, request.id, V)
+    await bot.send(R, typed)
+    assert (await rdata.get(bot.svc.db, request.id)).rating is None
+
+
+@pytest.mark.parametrize("typed", ["muc 1", "mục 1", "so1", "một", "cau 1"])
+async def test_number_words_pick_choices(bot: Harness, typed: str):
+    await bot.send(R, "/start vneid-install")
+    [step] = await bot.send(R, typed)
+    assert "Bước 2/" in step.text
+
+
+async def test_back_words_under_topics_and_wards(bot: Harness):
+    await bot.send(R, "/menu")
+    await bot.send(R, "huong dan")
+    await bot.send(R, "1")  # a topic: its guides, with "↩ Chủ đề"
+    [topics] = await bot.send(R, "quay lai")
+    assert topics.text.startswith("📚 ")
+    await bot.send(R, "/menu")
+    await bot.send(R, "diem ho tro")
+    await bot.send(R, "ben thanh")
+    [wards] = await bot.send(R, "back")
+    assert wards.text.startswith("📍 ")
+
+
+@pytest.mark.parametrize("typed", ["goi dien cho toi", "cho toi gap nguoi that"])
+async def test_at_the_contact_step_words_for_a_call_choose_the_phone(bot: Harness, typed: str):
+    for line in ("/ask", "vneid", "Không quét được căn cước", "ben thanh", "nhan tin"):
+        await bot.send(R, line)
+    events = await bot.send(R, typed)
+    assert not any("1022" in e.text for e in events)  # no detour out of the wizard
+
+
+async def test_a_phone_number_in_a_description_is_hidden_from_offered_volunteers(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot, text="Gọi cho tôi số 0909 123 456 nhé, tôi không vào được VNeID")
+    [offer] = offers_to(bot, V)
+    assert "0909" not in offer.text and "(số điện thoại đã ẩn)" in offer.text
+    claimed = await bot.driver.press(V, 1, offer.message_id)
+    assert any("0909 123 456" in e.text for e in claimed if e.chat_id == V)  # the holder sees what was written
+    assert request.description.startswith("Gọi cho tôi số 0909")
+
+
+async def test_reopen_from_myrequests_later(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot)
+    await help_requests.claim(bot.svc, request.id, V)
+    await help_requests.resolve(bot.svc, request.id, V)
+    await bot.send(R, "/menu")
+    [listing] = await bot.send(R, "/myrequests")
+    assert f"🔁 {request.code} vẫn chưa xong" in listing.labels
+    await bot.press(R, "vẫn chưa xong")
+    assert (await rdata.get(bot.svc.db, request.id)).status == "open"
