@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 FIRST_USER = 1001
 WAIT_STEP = 60.0  # @wait moves the clock in steps so timed work happens in order
 SEND_WAIT_MAX = 30.0  # real seconds one step may spend letting campaign sends finish
+LINE_SECONDS = 1.0  # the console's clock moves this much per input line, so a long script is not a flood
 
 
 class Console:
@@ -54,6 +55,7 @@ class Console:
     async def handle(self, line: str) -> bool:
         """Process one input line to completion; False means quit."""
         line = line.rstrip("\r\n")
+        self.clock.advance(LINE_SECONDS)  # a person takes at least this long per message (flood control counts)
         if line.startswith("#") and line[1:2].isdigit():
             button, _, message = line[1:].partition("@")
             await self.driver.press(self.user, int(button), int(message) if message else None)
