@@ -33,7 +33,8 @@ async def ask(update: Update, context: BotContext) -> None:
         await update.callback_query.answer()
     svc, uid = context.svc, context.user.id
     draft = await data.get_draft(svc.db, uid)
-    if draft is not None and (draft.description or draft.attachment_kind or draft.ward_chosen or draft.mode):
+    if draft is not None and (draft.topic or draft.description or draft.attachment_kind or draft.ward_chosen
+                              or draft.mode):
         _ = context.t.gettext
         await show(update, context, _("You have already started a request. Continue it, or start again?"),
                    keyboard([(_("▶ Continue my request"), A.DraftContinue().pack())],
@@ -198,6 +199,9 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
         return
     if draft.step == "description":
         if meaningful(message.text):
+            if len(message.text.strip()) > service.DESCRIPTION_LIMIT:
+                await message.reply_text(_("That is long: I kept the first {n} characters. A volunteer can ask you "
+                                           "for the rest.").format(n=context.t.number(service.DESCRIPTION_LIMIT)))
             await render(update, context, await service.answer(svc, uid, description=message.text))
         else:
             await message.reply_text(_("Please tell me in a few words what is wrong, or send a photo or a voice "
@@ -261,12 +265,13 @@ async def relay_message(update: Update, context: BotContext) -> bool:
     if isinstance(target, list):
         if not target:
             return False
-        await service.keep_unsent(svc, uid, relayable(message))
+        kept = await service.keep_unsent(svc, uid, relayable(message))
         _ = context.t.gettext
         rows = [[(f"{r.code} · {snippet(r.description) or service.topic_name(svc, context.t, r.topic)}",
                   RelayTo(r.id).pack())] for r in target]
-        await message.reply_text(_("You have several conversations. Which request is this message for?"),
-                                 reply_markup=keyboard(*rows))
+        question = (_("You have several conversations. Which request is this message for?") if kept == 1 else
+                    _("I am keeping your {n} messages. Which request are they for?").format(n=kept))
+        await message.reply_text(question, reply_markup=keyboard(*rows))
         return True
     await deliver(update, context, target.id, relayable(message))
     return True

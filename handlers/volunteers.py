@@ -158,7 +158,10 @@ async def available(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
     on = update.effective_message.text.split()[0].lower().startswith("/available")
     if not await volunteers.set_available(context.svc, context.user.id, on):
-        await update.effective_message.reply_text(_("This is for approved volunteers. Apply with /volunteer."))
+        me = await vdata.get(context.svc.db, context.user.id)
+        await update.effective_message.reply_text(
+            _("An admin has paused your volunteer work. You will get no new requests.") if me and me.status == "paused"
+            else _("This is for approved volunteers. Apply with /volunteer."))
         return
     await update.effective_message.reply_text(
         _("✅ Available: new requests will come to you.") if on

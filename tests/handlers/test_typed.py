@@ -618,3 +618,34 @@ async def test_reopen_from_myrequests_later(bot: Harness):
     assert f"🔁 {request.code} vẫn chưa xong" in listing.labels
     await bot.press(R, "vẫn chưa xong")
     assert (await rdata.get(bot.svc.db, request.id)).status == "open"
+
+
+async def test_the_which_request_question_says_how_many_messages_are_kept(bot: Harness):
+    await three_conversations(bot)
+    await bot.send(R, "Bác đây")
+    await bot.send(R2, "Tôi đây")
+    await bot.send(V, "Cháu chào bác")
+    [question] = await bot.send(V, "Bác chờ cháu nhé")
+    assert question.text == "Mình đang giữ 2 tin nhắn của bạn. Các tin này dành cho yêu cầu nào?"
+
+
+async def test_a_long_description_says_what_was_kept_and_the_topic_is_not_lost(bot: Harness):
+    await bot.send(R, "/ask")
+    await bot.send(R, "vneid")
+    await bot.send(R, "/menu")
+    [offer] = await bot.send(R, "/ask")  # the topic chosen is kept too
+    assert offer.text.startswith("Bạn đã bắt đầu một yêu cầu")
+    [step] = await bot.send(R, "lam tiep")
+    assert "Bước 2/5" in step.text
+    events = await bot.send(R, "Tôi không đăng nhập được. " * 60)
+    assert events[0].text.startswith("Nội dung hơi dài: mình giữ 1.000 ký tự đầu.")
+    assert len((await rdata.get_draft(bot.svc.db, R)).description) == 1000
+
+
+async def test_a_paused_volunteer_hears_why_available_does_not_work(bot: Harness):
+    await make_volunteer(bot, V)
+    await bot.send(ADMIN, "/start")
+    from bot import volunteers
+    await volunteers.decide(bot.svc, ADMIN, V, "pause")
+    [reply] = await bot.send(V, "/available")
+    assert reply.text.startswith("Quản trị viên đã tạm dừng") or "tạm dừng" in reply.text
