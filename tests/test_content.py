@@ -71,7 +71,7 @@ def test_broken_image_path(broken):
 
 
 def test_non_https_link(broken):
-    edit(broken / "guides" / "vneid-install.toml", 'source = "https://', 'source = "http://')
+    edit(broken / "guides" / "vneid-level2.toml", 'source = "https://', 'source = "http://')
     problems = problems_of(broken)
     assert len(problems) == 1 and "source: must be an https:// link" in problems[0]
 
@@ -173,12 +173,12 @@ def test_cli_prints_a_review_warning_but_succeeds(broken):
 
 
 def test_a_guide_source_may_be_named_but_a_link_must_be_https(broken):
-    guide = broken / "guides" / "vneid-install.toml"
+    guide = broken / "guides" / "vneid-level2.toml"
     edit(guide, 'source = "https://vneid.gov.vn"', 'source = "Znews, 19/8/2025"')
     assert problems_of(broken) == []
     edit(guide, 'source = "Znews, 19/8/2025"', 'source = "www.vneid.gov.vn"')
     assert problems_of(broken) == [
-        "content/guides/vneid-install.toml: source: must be an https:// link, got 'www.vneid.gov.vn'"]
+        "content/guides/vneid-level2.toml: source: must be an https:// link, got 'www.vneid.gov.vn'"]
 
 
 def test_phone_line_source_link_must_be_https(broken):
