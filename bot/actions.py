@@ -403,7 +403,9 @@ class BroadcastCancel:
 
 @action("cmp:{op}:{campaign}")
 class CampaignControl:
-    op: Literal["pause", "resume", "cancel"]
+    """On the progress message: pause, resume, cancel, or (once finished) resend to those who failed."""
+
+    op: Literal["pause", "resume", "cancel", "resend"]
     campaign: int
 
 

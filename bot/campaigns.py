@@ -2,7 +2,9 @@
 
 The recipient list is fixed when the admin confirms (one transaction). A tick starts one sender task
 per campaign that is 'sending'; the task marks each recipient right after its message goes out, so a
-crash re-sends at most the messages in flight (one per worker). Channel-free: it sends through
+crash re-sends at most the messages in flight (one per worker). A connection error (timeout, network,
+5xx) first asks whether the API is up: if not, every send waits until it is back (an outage never marks a
+resident failed); if it is, the error counts against that one chat. Channel-free: it sends through
 `svc.outbox` and reads only channel-free errors.
 """
 
@@ -37,6 +39,7 @@ TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
 PROGRESS_EVERY = 3.0  # seconds (by the app's clock) between two edits of the progress message
 BATCH = 500  # recipients read at a time
 SCHEDULE_FORMAT = "%d/%m/%Y %H:%M"
+OUTAGE_WAIT = 30.0  # longest wait (seconds) between two probes while the Bot API cannot be reached
 SPACING_MARGIN = 1.05  # sends are spaced 5% wider than 1/rate: headroom for jitter and replies
 
 
@@ -145,6 +148,24 @@ async def control(svc: Services, actor: users.UserRow | None, cid: int, action: 
     log.info("campaign %s", action, extra={"campaign": cid, "admin": actor.id if actor else None})
 
 
+async def resend_failed(svc: Services, actor: users.UserRow | None, cid: int) -> int:
+    """Send a finished campaign again to the recipients who failed (never to those who blocked the bot or
+    unsubscribed); how many. Raises Refused for a non-admin, an unknown or unfinished campaign, or when
+    nobody failed."""
+    if not svc.is_admin(actor):
+        raise Refused(ADMINS_ONLY)
+    if await data.get(svc.db, cid) is None:
+        raise Refused(OUT_OF_DATE)
+    n = await data.resend_failed(svc.db, cid)
+    if n is None:
+        raise Refused(N_("This campaign has already moved on."))
+    if n == 0:
+        raise Refused(N_("Nobody failed: there is nothing to resend."))
+    svc.sender.start(svc, cid)
+    log.info("campaign resend", extra={"campaign": cid, "recipients": n, "admin": actor.id if actor else None})
+    return n
+
+
 # --- progress ---------------------------------------------------------------------------------
 def _bar(done: int, total: int, width: int = 10) -> str:
     filled = width if total == 0 else done * width // total
@@ -183,6 +204,8 @@ async def progress_view(svc: Services, cid: int, t: Translator) -> tuple[str, Bu
                     (_("✖ Cancel"), A.CampaignControl("cancel", cid).pack())]]
     elif c.status == "scheduled":
         buttons = [[(_("✖ Cancel"), A.CampaignControl("cancel", cid).pack())]]
+    elif c.status == "done" and n["failed"]:
+        buttons = [[(_("🔁 Resend to failed"), A.CampaignControl("resend", cid).pack())]]
     return "\n".join(lines), buttons
 
 
@@ -203,6 +226,7 @@ class Sender:
         self._limiter: tuple[int, AsyncLimiter] | None = None
         self._open: asyncio.Event | None = None  # cleared while Telegram asks everyone to wait
         self._last_edit: dict[int, datetime] = {}
+        self._outages = 0  # failed probes of the API so far (see _through_outage)
 
     def limiter(self, rate: int) -> AsyncLimiter:
         if self._limiter is None or self._limiter[0] != rate:
@@ -297,8 +321,13 @@ class Sender:
             except Unreachable as exc:
                 await data.mark_blocked(db, c.id, r.user_id, svc.now(), str(exc))
                 return
-            except Transient as exc:
-                attempts += 1
+            except Transient as exc:  # a timeout, a network error or a 5xx: this chat, or the whole API?
+                epoch = self._outages
+                if not await self._through_outage(svc, c.id):
+                    return  # paused, cancelled or shutting down: the recipient stays pending
+                if self._outages != epoch:
+                    continue  # the API was down: everyone waited, nobody is marked failed
+                attempts += 1  # the API answers others: the fault is this chat's
                 if attempts >= self.max_attempts:
                     await data.mark(db, c.id, r.user_id, "failed", svc.now(), str(exc)[:200])
                     return
@@ -310,6 +339,38 @@ class Sender:
                 return
             await data.mark(db, c.id, r.user_id, "sent", svc.now())
             return
+
+    async def _through_outage(self, svc: Services, cid: int) -> bool:
+        """After a connection error: ask the API whether it is up (by showing the admin the progress) and,
+        while it is not, hold every send of every campaign (as a 429 does), backing off up to OUTAGE_WAIT
+        seconds between probes. `_outages` counts the failed probes, so a caller can tell an outage from a
+        fault of its own chat. False when the campaign should stop instead (paused, cancelled, shutdown)."""
+        assert self._open is not None
+        if not self._open.is_set():  # someone else is already probing, or Telegram asked to wait
+            await self._open.wait()
+            return self._go(cid)
+        self._open.clear()
+        try:
+            wait = self.backoff
+            while not await self._probe(svc, cid):
+                if wait == self.backoff:  # one line per outage, not one per probe
+                    log.warning("bot api unreachable, campaigns wait", extra={"campaign": cid})
+                self._outages += 1
+                if not self._go(cid):
+                    return False
+                await self.sleep(wait)
+                wait = min(wait * 2, OUTAGE_WAIT)
+        finally:
+            self._open.set()
+        return self._go(cid)
+
+    async def _probe(self, svc: Services, cid: int) -> bool:
+        """True when the API answers (the progress message is shown, or refused for its own reasons)."""
+        try:
+            await self._show_progress(svc, cid, force=True, probe=True)
+        except Transient:
+            return False
+        return True
 
     async def _hold(self, seconds: float) -> None:
         assert self._open is not None
@@ -323,7 +384,9 @@ class Sender:
         finally:
             self._open.set()
 
-    async def _show_progress(self, svc: Services, cid: int, force: bool = False) -> None:
+    async def _show_progress(self, svc: Services, cid: int, force: bool = False, probe: bool = False) -> None:
+        """Edit (or send) the admin's progress message, at most every PROGRESS_EVERY seconds unless forced.
+        A probe lets a connection error (Transient) through: it asks whether the API is up."""
         now = svc.clock.now()
         last = self._last_edit.get(cid)
         if not force and last is not None and now - last < timedelta(seconds=PROGRESS_EVERY):
@@ -343,6 +406,8 @@ class Sender:
             else:
                 await svc.outbox.edit(c.progress_chat_id or c.admin_id, c.progress_message_id, text, buttons)
         except SendError as exc:  # progress is a courtesy; never let it stop the campaign
+            if probe and isinstance(exc, Transient):
+                raise
             log.info("progress not shown", extra={"campaign": cid, "error": type(exc).__name__})
 
     async def _final_report(self, svc: Services, cid: int) -> None:

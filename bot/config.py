@@ -60,6 +60,8 @@ class Settings:
     # Help requests: how many volunteers get an offer, and how many open requests one may hold.
     offer_count: int = 3
     volunteer_limit: int = 3
+    # Open (waiting or being helped) requests one resident may have at once.
+    max_open_requests: int = 3
     # Escalation times in minutes (T1..T4 of the request life).
     escalate_area_min: int = 15
     escalate_admins_min: int = 60
@@ -112,6 +114,7 @@ class Settings:
             timezone=tz,
             offer_count=_int(env, "OFFER_COUNT", 3, 1),
             volunteer_limit=_int(env, "VOLUNTEER_LIMIT", 3, 1),
+            max_open_requests=_int(env, "MAX_OPEN_REQUESTS", 3, 1),
             escalate_area_min=_int(env, "ESCALATE_AREA_MIN", 15, 1),
             escalate_admins_min=_int(env, "ESCALATE_ADMINS_MIN", 60, 1),
             remind_volunteer_min=_int(env, "REMIND_VOLUNTEER_MIN", 24 * 60, 1),

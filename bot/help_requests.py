@@ -96,7 +96,31 @@ def next_step(draft: Draft) -> str:
     return "confirm"
 
 
+OPEN_STATUSES = ("open", "claimed")
+AT_LIMIT = N_("You already have {n} requests waiting or being helped: {codes}.\n"
+              "A volunteer will help with them. When one is resolved, or you cancel one in /myrequests, "
+              "you can ask again.")
+
+
+async def open_requests(svc: Services, user_id: int) -> list[RequestRow]:
+    """A resident's requests still waiting or being helped, oldest first."""
+    marks = ",".join("?" * len(OPEN_STATUSES))
+    rows = await svc.db.fetchall(f"SELECT id FROM help_requests WHERE resident_id = ? AND status IN ({marks}) "
+                                 "ORDER BY id", (user_id, *OPEN_STATUSES))
+    return [r for row in rows if (r := await data.get(svc.db, row["id"])) is not None]
+
+
+async def at_limit(svc: Services, user_id: int) -> list[RequestRow]:
+    """The resident's open requests when they already have MAX_OPEN_REQUESTS of them, else []."""
+    found = await open_requests(svc, user_id)
+    return found if len(found) >= svc.settings.max_open_requests else []
+
+
 async def begin(svc: Services, user_id: int, guide_id: str | None = None) -> Draft:
+    """Start the ask wizard. Raises Refused(AT_LIMIT) when the resident already has MAX_OPEN_REQUESTS open
+    (the caller shows which, see `at_limit`)."""
+    if await at_limit(svc, user_id):
+        raise Refused(AT_LIMIT)
     guide = svc.guide(guide_id) if guide_id else None
     await data.clear_awaiting_kind(svc.db, user_id, "vol_name")  # an unanswered /volunteer must not take the text
     await data.start_draft(svc.db, user_id, "topic", guide.category if guide else None,
@@ -156,10 +180,13 @@ async def _new_code(svc: Services) -> str:
 
 
 async def file(svc: Services, user_id: int) -> RequestRow | None:
-    """Commit the request (and the consent, if a phone was shared) before anyone is told."""
+    """Commit the request (and the consent, if a phone was shared) before anyone is told. Raises
+    Refused(AT_LIMIT) when the resident already has MAX_OPEN_REQUESTS open (the draft is kept)."""
     draft = await data.get_draft(svc.db, user_id)
     if draft is None or next_step(draft) != "confirm":
         return None
+    if await at_limit(svc, user_id):
+        raise Refused(AT_LIMIT)
     now = svc.now()
     async with svc.db.transaction():
         code = await _new_code(svc)

@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OK, NOTICE, DROP = "ok", "notice", "drop"
+ADMIN_FACTOR = 10  # admins work fast on purpose; only a runaway client (10× the limit) is cut off
 
 
 class FloodGuard:
     """More than `limit` updates in `window` from one person → one notice, then silence until the
     cooldown (one window) passes. Memory stays small: a deque of at most limit+1 times per active
-    person, and people quiet for a whole window are forgotten on the next sweep."""
+    person, and people quiet for a whole window are forgotten on the next sweep. Admins get a ceiling
+    ADMIN_FACTOR times higher: quick work is never throttled, a runaway client still is."""
 
     def __init__(self, limit: int, window: float):
         self.limit, self.window = limit, timedelta(seconds=window)
@@ -30,8 +32,18 @@ class FloodGuard:
         self._muted: dict[int, datetime] = {}  # user → end of their cooldown
         self._last_sweep: datetime | None = None
 
-    def check(self, user_id: int, now: datetime) -> str:
-        """'ok' (serve it), 'notice' (the first update over the limit: say so once), 'drop'."""
+    def at_limit(self, user_id: int, now: datetime) -> bool:
+        """Whether the next update would be over the normal limit (and the person is not muted already):
+        the one moment worth asking whether they are an admin."""
+        if user_id in self._muted and now < self._muted[user_id]:
+            return False
+        seen = self._seen.get(user_id, ())
+        return sum(1 for t in seen if now - t < self.window) >= self.limit
+
+    def check(self, user_id: int, now: datetime, admin: bool = False) -> str:
+        """'ok' (serve it), 'notice' (the first update over the limit: say so once), 'drop'.
+        An admin's limit is ADMIN_FACTOR times the normal one."""
+        limit = self.limit * ADMIN_FACTOR if admin else self.limit
         self._sweep(now)
         until = self._muted.get(user_id)
         if until is not None:
@@ -43,7 +55,7 @@ class FloodGuard:
         while seen and now - seen[0] >= self.window:
             seen.popleft()
         seen.append(now)
-        if len(seen) > self.limit:
+        if len(seen) > limit:
             self._muted[user_id] = now + self.window
             self._seen.pop(user_id, None)
             log.warning("flood cooldown", extra={"user": user_id})

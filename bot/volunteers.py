@@ -49,12 +49,14 @@ async def toggle_topic(svc: Services, user_id: int, topic: str) -> VolunteerRow 
 
 
 async def submit(svc: Services, user_id: int, hours: str) -> VolunteerRow:
-    """Send the application to every admin; an active volunteer's update applies at once."""
+    """Send the application to every admin; an active volunteer's update applies at once. One pending
+    application per person: resubmitting while it waits updates it without telling the admins again
+    (their buttons decide on the current details)."""
     volunteer = await data.get(svc.db, user_id)
     if volunteer is None or hours not in HOURS or not volunteer.wards or not volunteer.topics:
         raise Refused(N_("Please choose at least one ward and one topic first."))
     await data.set_hours(svc.db, user_id, hours)
-    if volunteer.status in ("active", "paused"):
+    if volunteer.status in ("active", "paused", "pending"):
         return await data.get(svc.db, user_id)
     await data.set_status(svc.db, user_id, "pending", ("applying", "rejected", "removed"), None, svc.now())
     volunteer = await data.get(svc.db, user_id)

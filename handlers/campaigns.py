@@ -344,15 +344,20 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 
 async def control(update: Update, context: BotContext) -> None:
-    """A.CampaignControl (pause, resume, cancel) on the progress message; the service checks the role."""
+    """A.CampaignControl (pause, resume, cancel, resend to failed) on the progress message; the service checks
+    the role."""
     _ = context.t.gettext
     action = A.parse(update.callback_query.data)
     if not isinstance(action, A.CampaignControl):
         await stale(update, context)
         return
     cid = action.campaign
+    resent = 0
     try:
-        await campaigns.control(context.svc, context.user, cid, action.op)
+        if action.op == "resend":
+            resent = await campaigns.resend_failed(context.svc, context.user, cid)
+        else:
+            await campaigns.control(context.svc, context.user, cid, action.op)
     except Refused as exc:
         if exc.message == ADMINS_ONLY:
             await not_allowed(update, context)
@@ -362,7 +367,8 @@ async def control(update: Update, context: BotContext) -> None:
             return
         await update.callback_query.answer(_(exc.message))
     else:
-        notes = {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled.")}
+        notes = {"pause": _("Paused."), "resume": _("Sending again."), "cancel": _("Cancelled."),
+                 "resend": _("Sending again to {n} who failed.").format(n=resent)}
         await update.callback_query.answer(notes[action.op])
     text, buttons = await campaigns.progress_view(context.svc, cid, context.t)
     await show(update, context, text, _markup(buttons))

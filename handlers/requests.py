@@ -32,6 +32,8 @@ async def ask(update: Update, context: BotContext) -> None:
     if update.callback_query:
         await update.callback_query.answer()
     svc, uid = context.svc, context.user.id
+    if await at_limit_shown(update, context):
+        return
     draft = await data.get_draft(svc.db, uid)
     if draft is not None and (draft.topic or draft.description or draft.attachment_kind or draft.ward_chosen
                               or draft.mode):
@@ -43,6 +45,17 @@ async def ask(update: Update, context: BotContext) -> None:
         return
     guide_id = action.guide if isinstance(action, A.AskAbout) else None
     await render(update, context, await service.begin(svc, uid, guide_id))
+
+
+async def at_limit_shown(update: Update, context: BotContext) -> bool:
+    """When the resident already has MAX_OPEN_REQUESTS open, say so kindly with their codes (True)."""
+    found = await service.at_limit(context.svc, context.user.id)
+    if not found:
+        return False
+    _ = context.t.gettext
+    text = _(service.AT_LIMIT).format(n=len(found), codes=", ".join(r.code for r in found))
+    await show(update, context, text, keyboard([home_button(context.t)]))
+    return True
 
 
 def step_header(context: BotContext, draft: Draft) -> str:
@@ -124,6 +137,9 @@ async def wizard_button(update: Update, context: BotContext) -> None:
             await show(update, context, _("Cancelled. Nothing was sent."), keyboard([home_button(context.t)]))
             return
         case A.DraftConfirm():
+            if await at_limit_shown(update, context):
+                await query.answer()
+                return
             request = await service.file(svc, uid)
             if request is None:
                 await stale(update, context)
@@ -141,6 +157,8 @@ async def wizard_button(update: Update, context: BotContext) -> None:
             return
         case A.DraftRestart():
             await query.answer()
+            if await at_limit_shown(update, context):
+                return
             await render(update, context, await service.begin(svc, uid, None))
             return
         case A.DraftTopic(topic=topic) if topic in svc.content.categories:

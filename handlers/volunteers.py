@@ -90,8 +90,13 @@ async def application_button(update: Update, context: BotContext) -> None:
             except Refused as exc:
                 await query.answer(_(exc.message), show_alert=True)
                 return
-            text = (_("✅ Your details are updated.") if v.status in ("active", "paused")
-                    else _("✅ Thank you! Your application was sent to the ward admins. I will tell you their answer."))
+            if v.status in ("active", "paused"):
+                text = _("✅ Your details are updated.")
+            elif current.status == "pending":
+                text = _("✅ Your application is updated. It is still waiting for the ward admins; "
+                         "I will tell you their answer.")
+            else:
+                text = _("✅ Thank you! Your application was sent to the ward admins. I will tell you their answer.")
             await show(update, context, text, keyboard([home_button(context.t)]))
         case A.VolunteerWardsDone() | A.VolunteerTopicsDone():
             await query.answer(_("Please choose at least one."), show_alert=True)

@@ -12,6 +12,7 @@ import string
 
 import pytest
 
+from bot import help_requests
 from bot.app import TICKS
 from bot.data import users
 from tests.conftest import ADMIN, Harness
@@ -148,6 +149,8 @@ class Fuzzer:
         resident = rng.choice(RESIDENTS)
         await users.set_banned(bot.svc.db, resident, False)  # a random /ban may have hit them,
         await users.set_locale(bot.svc.db, resident, "vi")  # and a random press may have chosen English
+        if await help_requests.at_limit(bot.svc, resident):
+            return  # MAX_OPEN_REQUESTS: /ask says so (random updates still try it)
         request = await file_request(bot, resident, phone=rng.random() < 0.5, text="Mô tả " + random_text(rng)[:200])
         if rng.random() < 0.7:
             await bot.driver.press_data(rng.choice(VOLUNTEERS), f"rq:claim:{request.id}", 1)

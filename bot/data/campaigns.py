@@ -197,3 +197,20 @@ async def finish(db: Database, cid: int, now: str) -> bool:
 
 async def mark_cancelled(db: Database, cid: int, now: str) -> None:
     await db.execute("UPDATE campaigns SET finished_at = ? WHERE id = ?", (now, cid))
+
+
+async def resend_failed(db: Database, cid: int) -> int | None:
+    """A finished campaign's failed recipients become pending again (attempts and error reset) and the
+    campaign 'sending'; how many, or None when the campaign is not finished (one transaction)."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            """UPDATE campaigns SET status = 'sending', finished_at = NULL WHERE id = ? AND status = 'done'
+               AND EXISTS (SELECT 1 FROM campaign_recipients WHERE campaign_id = ? AND status = 'failed')""",
+            (cid, cid))
+        if cur.rowcount == 0:
+            row = await conn.fetchone("SELECT status FROM campaigns WHERE id = ?", (cid,))
+            return 0 if row is not None and row["status"] == "done" else None
+        cur = await conn.execute(
+            """UPDATE campaign_recipients SET status = 'pending', attempts = 0, error = NULL
+               WHERE campaign_id = ? AND status = 'failed'""", (cid,))
+        return cur.rowcount
