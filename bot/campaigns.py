@@ -313,6 +313,7 @@ class Sender:
         while True:
             await self._open.wait()
             await self.limiter(svc.settings.broadcast_rate).acquire()
+            epoch = self._outages  # failed probes before this send: more afterwards means an outage
             try:
                 await svc.outbox.send(r.user_id, text, photo=c.photo, entities=entities or None)
             except RetryLater as exc:  # Telegram says slow down: everyone waits, nothing is dropped
@@ -322,7 +323,6 @@ class Sender:
                 await data.mark_blocked(db, c.id, r.user_id, svc.now(), str(exc))
                 return
             except Transient as exc:  # a timeout, a network error or a 5xx: this chat, or the whole API?
-                epoch = self._outages
                 if not await self._through_outage(svc, c.id):
                     return  # paused, cancelled or shutting down: the recipient stays pending
                 if self._outages != epoch:

@@ -23,8 +23,9 @@ ADMIN_FACTOR = 10  # admins work fast on purpose; only a runaway client (10× th
 class FloodGuard:
     """More than `limit` updates in `window` from one person → one notice, then silence until the
     cooldown (one window) passes. Memory stays small: a deque of at most limit+1 times per active
-    person, and people quiet for a whole window are forgotten on the next sweep. Admins get a ceiling
-    ADMIN_FACTOR times higher: quick work is never throttled, a runaway client still is."""
+    person (ADMIN_FACTOR×limit+1 for an admin), and people quiet for a whole window are forgotten on the
+    next sweep. Admins get a ceiling ADMIN_FACTOR times higher: quick work is never throttled, a runaway
+    client still is."""
 
     def __init__(self, limit: int, window: float):
         self.limit, self.window = limit, timedelta(seconds=window)

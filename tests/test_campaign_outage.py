@@ -34,6 +34,7 @@ async def test_a_ten_second_outage_pauses_the_campaign_and_marks_nobody_failed(t
         def fault(method: str, params: dict) -> None:
             now = bot.clock.now()
             if "start" in outage and outage["start"] <= now < outage["end"]:
+                sent["during outage: " + method] += 1
                 raise OUTAGES[kind]()  # every call, the admin's progress message included
             if method == "sendMessage" and int(params["chat_id"]) != ADMIN:
                 sent["n"] += 1
@@ -53,6 +54,9 @@ async def test_a_ten_second_outage_pauses_the_campaign_and_marks_nobody_failed(t
         await run_ticks(bot)
 
         assert "start" in outage and bot.clock.now() >= outage["end"]
+        # the whole campaign paused: only the sends already in flight tried, then probes of the progress message
+        assert sent["during outage: sendMessage"] <= bot.svc.sender.workers(2000)
+        assert 3 <= sent["during outage: editMessageText"] <= 6
         got = deliveries(bot.api)
         assert {u for u in ids if got[u] == 1} == set(ids) and max(got.values()) == 1
         status = await recipient_status(bot, cid)

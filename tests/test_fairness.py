@@ -133,3 +133,24 @@ async def test_admins_working_fast_are_not_throttled_but_a_runaway_client_is(bot
         await bot.send(R, "cai dat vneid")
     [notice] = await bot.send(R, "cai dat vneid")
     assert notice.text.startswith("⏳")
+
+
+async def test_confirming_a_draft_left_from_before_the_limit_shows_the_open_requests(bot: Harness):
+    for i in range(2):
+        bot.clock.advance(11)
+        await file_request(bot, R, text=f"Yêu cầu số {i}")
+    bot.clock.advance(11)
+    await bot.send(R, "/ask")
+    await bot.press(R, "VNeID")
+    await bot.send(R, "Không vào được ứng dụng")
+    await bot.press(R, "Bến Thành")
+    await bot.press(R, "Nhắn tin qua Trợ lý số")
+    await bot.press(R, "Chỉ nhắn tin")  # the summary with "✅ Xác nhận" is on screen
+    draft = await rdata.get_draft(bot.svc.db, R)
+    await rdata.insert(bot.svc.db, "HT-XXXX", draft, bot.svc.now())  # meanwhile a third one, another way
+    events = await bot.press(R, "Xác nhận")
+    shown = [e for e in events if e.chat_id == R and e.text][-1]
+    assert shown.text.startswith("Bạn đang có 3 yêu cầu") and "HT-XXXX" in shown.text
+    count = (await bot.svc.db.fetchone("SELECT COUNT(*) FROM help_requests WHERE resident_id = ?", (R,)))[0]
+    assert count == 3
+    assert await rdata.get_draft(bot.svc.db, R) is not None  # kept, for when a request is closed
