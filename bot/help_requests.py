@@ -30,7 +30,7 @@ from bot.i18n import N_, Translator
 from bot.messaging import Buttons, SendError
 from bot.refusal import Refused
 from bot.services import Services
-from bot.textnorm import clean
+from bot.textnorm import clean, phone_e164, replace_phones
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def hide_phones(text: str, mark: str, number_mark: str | None = None) -> str:
     ID or 13–19-digit card numbers by `number_mark` (or `mark`): only the volunteer who holds the request, with
     the resident's consent, sees a number."""
     text = _ID_OR_CARD.sub(number_mark or mark, text)
-    return _PHONE.sub(mark, text)
+    return replace_phones(_PHONE.sub(mark, text), mark)
 
 
 def looks_secret(text: str | None) -> bool:
@@ -246,7 +246,7 @@ def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
         lines.append(attachment_note(t, r))
     if full:
         lines.append("")
-        lines.append(_("📞 Phone: {phone}").format(phone=r.phone) if r.phone
+        lines.append(_("📞 Phone: {phone}").format(phone=phone_e164(r.phone) or r.phone) if r.phone
                      else _("The resident chose messages through the bot only."))
     return "\n".join(lines)
 

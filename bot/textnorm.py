@@ -113,6 +113,14 @@ def phone_e164(text: str) -> str | None:
     return None
 
 
+def replace_phones(text: str, mark: str) -> str:
+    """Every valid phone number in a text (any country, written any usual way) replaced by `mark`."""
+    matches = list(phonenumbers.PhoneNumberMatcher(text, "VN", leniency=phonenumbers.Leniency.VALID))
+    for match in reversed(matches):
+        text = text[:match.start] + mark + text[match.end:]
+    return text
+
+
 def has_phone(text: str) -> bool:
     """Whether a text (a name, say) contains a valid Vietnamese or international phone number."""
     text = clean(text)

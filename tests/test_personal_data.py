@@ -173,3 +173,16 @@ async def test_a_volunteer_name_with_a_phone_number_is_refused(bot: Harness):
     [wards] = await bot.send(V, "Lan")  # still asked for a name
     assert wards.text.startswith("Bạn hỗ trợ được phường nào?")
     assert (await vdata.get(bot.svc.db, V)).display_name == "Lan"
+
+
+def test_offers_hide_phone_numbers_of_any_country_and_any_spelling():
+    hidden = help_requests.hide_phones("gọi +1 415 555 2671 hoặc 028 3829 5001, năm 2024, mức 2", "P", "N")
+    assert hidden == "gọi P hoặc P, năm 2024, mức 2"
+
+
+async def test_a_phone_stored_without_plus_is_shown_dialable_to_the_holder(bot: Harness):
+    await make_volunteer(bot, V)
+    request = await file_request(bot, phone=True)
+    await bot.svc.db.execute("UPDATE help_requests SET phone = '84901234567' WHERE id = ?", (request.id,))
+    claimed = await bot.driver.press(V, 1, offers_to(bot, V)[0].message_id)
+    assert any("📞 Điện thoại: +84901234567" in e.text for e in claimed if e.chat_id == V)
