@@ -30,12 +30,18 @@ from bot.i18n import N_, Translator
 from bot.messaging import Buttons, SendError
 from bot.refusal import Refused
 from bot.services import Services
+from bot.textnorm import clean, phone_e164, replace_phones
 
 log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud over the phone
 REOPEN_WINDOW = timedelta(days=7)
 DESCRIPTION_LIMIT = 1000
+SECRET_WARNING = N_("⚠️ This looks like a code, a password, a card number or an ID number. Never share codes or "
+                    "passwords with anyone, not even a volunteer or someone who says they are from the police or a "
+                    "bank: nobody helping you needs them.")
+PHONE_REFUSED = N_("Sorry, that does not look like a phone number I can use. Please type it with its area code, "
+                   "for example 0901 234 567 or +84 901 234 567, or tap “📞 Send my phone number” below.")
 MODES = {
     "chat": N_("💬 Messages through the bot"),
     "phone": N_("📞 A phone call"),
@@ -217,10 +223,33 @@ def ward_name(svc: Services, t: Translator, ward: str | None) -> str:
 _PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:[\s.-]?\d){8,10}(?!\d)")
 
 
-def hide_phones(text: str, mark: str) -> str:
-    """A description with Vietnamese phone numbers (0909 123 456, +84 909…) replaced by `mark`: only the
-    volunteer who holds the request, with the resident's consent, sees a number."""
-    return _PHONE.sub(mark, text)
+# A 12-digit ID (căn cước) number or a 13–19-digit card number, spaces or dashes allowed between digits.
+_ID_OR_CARD = re.compile(r"(?<![\d+])\d(?:[\s-]?\d){11,18}(?!\d)")
+_OTP_WORDS = re.compile(r"\b(?:otp|m[aã]|code|pin|x[aá]c (?:th[uự]c|nh[aậ]n))\b", re.IGNORECASE)
+_CODE = re.compile(r"(?<![\d+])\d{4,8}(?!\d)")
+# "mật khẩu: …", "mat khau la …", "pass abc123": the word, then a value (after ":", "=", "là", or with a digit)
+_PASSWORD = re.compile(r"\b(?:m[aậ]t kh[aẩ]u|pass(?:word)?|mk|pw)\b(?:\s*(?:[:=]|l[aà]\b)\s*(?!g[iì]\b)\S"
+                       r"|\s+\S*\d)", re.IGNORECASE)
+
+
+def hide_phones(text: str, mark: str, number_mark: str | None = None) -> str:
+    """A description with Vietnamese phone numbers (0909 123 456, +84 909…) replaced by `mark`, and 12-digit
+    ID or 13–19-digit card numbers by `number_mark` (or `mark`): only the volunteer who holds the request, with
+    the resident's consent, sees a number."""
+    text = _ID_OR_CARD.sub(number_mark or mark, text)
+    return replace_phones(_PHONE.sub(mark, text), mark)
+
+
+def looks_secret(text: str | None) -> bool:
+    """Whether free text (a description, a comment, a relayed message) seems to hold something nobody should
+    share: a one-time code (4–8 digits with "OTP", "mã", "code"…), a password line ("mật khẩu: …", "pass"),
+    a card number (13–19 digits) or a 12-digit ID number. The person is warned and may still send it."""
+    if not text:
+        return False
+    text = clean(text)
+    if _ID_OR_CARD.search(text) or _PASSWORD.search(text):
+        return True
+    return bool(_OTP_WORDS.search(text) and _CODE.search(text))
 
 
 def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
@@ -238,12 +267,13 @@ def card(svc: Services, t: Translator, r: RequestRow, *, full: bool) -> str:
     if r.guide_id and (guide := svc.guide(r.guide_id)):
         lines.append(_("Guide tried: {title}").format(title=guide.title.get(t.locale)))
     if r.description:
-        lines += ["", r.description if full else hide_phones(r.description, _("(phone number hidden)"))]
+        lines += ["", r.description if full else hide_phones(r.description, _("(phone number hidden)"),
+                                                                         _("(number hidden)"))]
     if r.attachment_kind:
         lines.append(attachment_note(t, r))
     if full:
         lines.append("")
-        lines.append(_("📞 Phone: {phone}").format(phone=r.phone) if r.phone
+        lines.append(_("📞 Phone: {phone}").format(phone=phone_e164(r.phone) or r.phone) if r.phone
                      else _("The resident chose messages through the bot only."))
     return "\n".join(lines)
 

@@ -86,6 +86,7 @@ async def delete_person(svc: Services, user_id: int) -> Erased:
         except Refused:
             pass
     count = await data.erase_person(svc.db, user_id, svc.now())
+    await data.checkpoint(svc.db)
     await commands.sync(svc, user_id)
     log.info("personal data erased", extra={"requests": count})
     return Erased(count, cancelled, closed, released)
@@ -96,5 +97,7 @@ async def retention_tick(svc: Services) -> None:
     with their relay bookkeeping and abandoned drafts."""
     cutoff = iso(svc.clock.now() - timedelta(days=svc.settings.retention_days))
     erased, relays, drafts = await data.expire(svc.db, cutoff)
+    if erased:
+        await data.checkpoint(svc.db)
     if erased or relays or drafts:
         log.info("retention applied", extra={"requests": erased, "relay_rows": relays, "drafts": drafts})

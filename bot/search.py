@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,9 @@ TITLE_QUERY_MAX = 500  # characters: longer text is a message, never a guide's t
 # onto real terms (can → căn cước, the → thẻ) are deliberately absent.
 STOP_WORDS = frozenset("xin chao toi muon lam sao cach nao giup voi minh oi a ah nhe vay gi "
                        "how do i to my me please hello hi what is with".split())
+
+
+_GLUED = re.compile(r"([^\W\d_]{2,})(\d{1,2})")  # "muc2": a word with a number typed onto it
 
 
 @dataclass(frozen=True)
@@ -134,8 +138,17 @@ class SearchIndex:
             return None
         return self._titles.get(_phrase(query))
 
+    def _unglue(self, word: str) -> list[str]:
+        """ "muc2" → ["muc", "2"] when the number is a word of some guide ("mức 2"); otherwise the word as
+        typed, so VNI marks ("d9a81t") are still repaired."""
+        glued = _GLUED.fullmatch(word)
+        if glued and self._known(glued[2]):
+            return [glued[1], glued[2]]
+        return [word]
+
     def search(self, query: str, lang: str = "vi", limit: int = 5) -> list[Hit]:
-        query_words = [w for w in words(query)[:20] if fold(w) not in STOP_WORDS]  # an essay is not a search
+        query_words = [part for w in words(query)[:20] for part in self._unglue(w)
+                       if fold(part) not in STOP_WORDS]  # an essay is not a search
         if not query_words:
             return []
         scores: dict[int, float] = defaultdict(float)

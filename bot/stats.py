@@ -148,6 +148,31 @@ async def chart_png(svc: Services, t: Translator) -> bytes:
 
 
 # --- export -----------------------------------------------------------------------------------
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP: a spreadsheet evaluates a cell starting so
+TEXT_COLUMNS = frozenset({"phone"})  # numbers a spreadsheet would mangle (leading 0, "+", 11 digits)
+
+
+def safe_cell(value: object, *, text: bool = False) -> object:
+    """One CSV cell as a spreadsheet should show it, never evaluate it (OWASP CSV injection): a text that
+    starts with = + - @ tab or CR gets a leading apostrophe; with `text`, any value (a phone) is written
+    as text the same way, so "+84901234567" and "0901234567" keep their digits."""
+    if value is None:
+        return ""
+    if text or (isinstance(value, str) and value.startswith(FORMULA_STARTS)):
+        return "'" + str(value)
+    return value
+
+
+def write_csv(header: list[str], rows: list[tuple]) -> bytes:
+    """UTF-8 CSV with BOM (spreadsheet apps then read Vietnamese), every cell made safe: every export uses it."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(h) for h in header])
+    text = [h in TEXT_COLUMNS for h in header]
+    writer.writerows([safe_cell(v, text=t and v is not None) for v, t in zip(row, text, strict=True)]
+                     for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
 async def export_csv(svc: Services, actor: UserRow | None, contacts: bool) -> tuple[str, bytes] | None:
     """(file name, UTF-8 CSV with BOM so spreadsheet apps read Vietnamese); None if not allowed.
 
@@ -160,10 +185,6 @@ async def export_csv(svc: Services, actor: UserRow | None, contacts: bool) -> tu
     kind = "requests"
     if contacts:
         await audit.record(svc.db, actor.id, "export_contacts", f"{kind}:{len(rows)}", svc.now())
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
     day = svc.clock.now().astimezone(svc.settings.tz).strftime("%Y%m%d")
     name = f"{kind}-{'contacts-' if contacts else ''}{day}.csv"
-    return name, out.getvalue().encode("utf-8-sig")
+    return name, write_csv(header, rows)

@@ -12,6 +12,7 @@ from bot.i18n import N_
 from bot.messaging import SendError
 from bot.refusal import Refused
 from bot.services import Services
+from bot.textnorm import clean, has_phone
 
 NAME_LIMIT = 40
 HOURS = {
@@ -28,7 +29,14 @@ async def start(svc: Services, user_id: int) -> None:
 
 
 async def set_name(svc: Services, user_id: int, name: str) -> VolunteerRow:
-    name = " ".join(name.split())[:NAME_LIMIT]
+    """The display name residents will see: without control or format characters (direction overrides,
+    zero-width ones), full-width letters folded; a name with a phone number in it is refused."""
+    name = clean(name)[:NAME_LIMIT].strip()
+    if not name:
+        raise Refused(N_("Please type your name in letters."))
+    if has_phone(name):
+        raise Refused(N_("Please type only your name, without a phone number: residents reach you through the "
+                         "bot, and your number stays private."))
     await rdata.clear_awaiting(svc.db, user_id)
     await data.start_application(svc.db, user_id, name, svc.now())
     return await data.get(svc.db, user_id)

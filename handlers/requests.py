@@ -15,6 +15,7 @@ from bot.help_requests import MODES, RELEASE_REASONS, STATUS, Refused
 from bot.i18n import N_
 from bot.messaging import SendError, Unreachable
 from bot.screens import Choice, Mode, Screen, meaningful
+from bot.textnorm import phone_e164
 from handlers.common import BotContext, Button, clear_buttons, home_button, keyboard, menu_rows, show, stale
 
 TOTAL_STEPS = 5
@@ -211,7 +212,11 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
             await message.reply_text(_("Please use the button “📞 Send my phone number” below, so the number is "
                                        "yours."))
             return
-        new = await service.answer(svc, uid, step="confirm", phone=message.contact.phone_number[:20])
+        phone = phone_e164(message.contact.phone_number or "")
+        if phone is None:
+            await message.reply_text(_(service.PHONE_REFUSED))
+            return
+        new = await service.answer(svc, uid, step="confirm", phone=phone)
         await message.reply_text(_("Thank you."), reply_markup=ReplyKeyboardRemove())
         await render(update, context, new)
         return
@@ -220,6 +225,9 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
             if len(message.text.strip()) > service.DESCRIPTION_LIMIT:
                 await message.reply_text(_("That is long: I kept the first {n} characters. A volunteer can ask you "
                                            "for the rest.").format(n=context.t.number(service.DESCRIPTION_LIMIT)))
+            if service.looks_secret(message.text):  # a warning, and the draft goes on: it is sent only on confirm
+                await message.reply_text(_(service.SECRET_WARNING) + "\n" + _(
+                    "Nothing is sent before you confirm; to change it, tap “✖ Cancel” and start again."))
             await render(update, context, await service.answer(svc, uid, description=message.text))
         else:
             await message.reply_text(_("Please tell me in a few words what is wrong, or send a photo or a voice "
@@ -228,7 +236,7 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
     if draft.step != "phone":
         await render(update, context, draft)
         return
-    # step "phone": only the resident's own contact, shared with the button, is taken
+    # step "phone": the resident's own contact, shared with the button, or a number typed (kept in E.164)
     typed = context.svc.vocab.match(message.text or "", Screen(0, (Choice(_(CHAT_ONLY), DraftContact("chat").pack()),
                                                                   Choice(_(CANCEL), DraftCancel().pack()))),
                                     Mode.TEXT) if message.text else None
@@ -238,6 +246,12 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
         return
     if isinstance(typed, Choice) and draft.mode != "phone":
         new = await service.answer(svc, uid, step="confirm", phone=None)
+    elif message.text and sum(ch.isdigit() for ch in message.text) >= 7:  # a typed number: only a valid one
+        phone = phone_e164(message.text)
+        if phone is None:
+            await message.reply_text(_(service.PHONE_REFUSED))
+            return
+        new = await service.answer(svc, uid, step="confirm", phone=phone)
     else:
         await message.reply_text(_("Please use the button “📞 Send my phone number” below, so the number is yours."))
         return
@@ -249,7 +263,10 @@ async def comment_typed(update: Update, context: BotContext) -> None:
     """The comment after a rating."""
     _ = context.t.gettext
     awaiting = context.pending.awaiting
-    await service.comment(context.svc, awaiting[1], context.user.id, update.effective_message.text)
+    text = update.effective_message.text
+    await service.comment(context.svc, awaiting[1], context.user.id, text)
+    if service.looks_secret(text):  # saved all the same: a warning, so it does not happen again
+        await update.effective_message.reply_text(_(service.SECRET_WARNING))
     await update.effective_message.reply_text(_("Thank you! Your comment is saved."),
                                               reply_markup=keyboard([home_button(context.t)]))
 
@@ -334,6 +351,8 @@ async def deliver(update: Update, context: BotContext, request_id: int, content:
         while len(albums) > ALBUMS_KEPT:
             albums.pop(next(iter(albums)))
     await context.bot.send_message(uid, _("✓ Sent to {code}.").format(code=request.code))
+    if service.looks_secret(content.get("text") or content.get("caption")):  # sent, and a warning for next time
+        await context.bot.send_message(uid, _(service.SECRET_WARNING))
 
 
 # --- following one's requests -----------------------------------------------------------------

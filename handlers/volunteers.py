@@ -38,7 +38,11 @@ async def name_typed(update: Update, context: BotContext) -> None:
     if not meaningful(message.text):  # "tiep", "ok", "English" or "123" are not names
         await message.reply_text(context.t.gettext("Please type your name in letters."))
         return
-    volunteer = await volunteers.set_name(context.svc, context.user.id, message.text)
+    try:
+        volunteer = await volunteers.set_name(context.svc, context.user.id, message.text)
+    except Refused as exc:  # still waiting for a name
+        await message.reply_text(context.t.gettext(exc.message))
+        return
     text, markup = wards_view(context, volunteer)
     await message.reply_text(text, reply_markup=markup)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.data import Database
+from bot.textnorm import mask_digits
 
 
 async def record_view(db: Database, guide_id: str, user_id: int, now: str) -> None:
@@ -19,4 +20,5 @@ async def record_feedback(db: Database, guide_id: str, user_id: int, helpful: bo
 
 
 async def log_search(db: Database, query: str, results: int, now: str) -> None:
-    await db.execute("INSERT INTO search_log (query, results, at) VALUES (?, ?, ?)", (query, results, now))
+    """One search, without its author; a run of four or more digits (a phone, an ID, a code) is masked."""
+    await db.execute("INSERT INTO search_log (query, results, at) VALUES (?, ?, ?)", (mask_digits(query), results, now))

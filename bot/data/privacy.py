@@ -93,7 +93,10 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
 
     The users row keeps only its id (so a ban or an unsubscribe still holds, and stats still count a
     resident); names, ward and language go. Requests lose their link to the person and every personal field.
+    In the history the person's id becomes NULL, the anonymous marker: `request_events.actor_id` of what they
+    did, and `help_requests.volunteer_id` of the closed requests they helped with.
     """
+    await db.execute("PRAGMA secure_delete = ON")  # erased text is overwritten with zeros, not left in free space
     async with db.transaction():
         requests = [r[0] for r in await db.fetchall("SELECT id FROM help_requests WHERE resident_id = ?",
                                                      (user_id,))]
@@ -118,6 +121,12 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
         # the anonymous record that a deletion happened (no id, no name)
         await audit.record(db, None, "personal_data_erased", None, now)
     return len(requests)
+
+
+async def checkpoint(db: Database) -> None:
+    """Copy the write-ahead log into the database file and empty it (`wal_checkpoint(TRUNCATE)`), so the
+    text just erased does not stay readable in the -wal file while the bot runs."""
+    await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # --- retention ----------------------------------------------------------------------------------
