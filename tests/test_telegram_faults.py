@@ -46,6 +46,24 @@ async def test_a_database_failure_at_the_gate_gives_one_apology_and_one_report(b
     bot.errors.clear()
 
 
+async def test_a_database_that_fails_for_a_whole_update_gives_one_apology_and_one_report(bot: Harness,
+                                                                                          monkeypatch):
+    await bot.send(R, "/start")
+
+    async def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    for method in ("execute", "executemany", "fetchone", "fetchall"):
+        monkeypatch.setattr(bot.svc.db, method, broken)
+    events = await bot.send(R, "cài đặt vneid")
+    monkeypatch.undo()
+    assert [e.text for e in events if e.chat_id == R] == [apology(bot)]
+    reports = [e for e in events if e.chat_id == ADMIN]
+    assert len(reports) == 1 and "OperationalError" in reports[0].text  # ADMIN_IDS hear it without the database
+    assert len(bot.errors) == 1
+    bot.errors.clear()
+
+
 # --- 4. a failed answer to a button press never stops the press ----------------------------------
 async def test_claim_goes_on_when_telegram_refuses_the_answer(bot: Harness):
     await make_volunteer(bot, VOLS[0])
