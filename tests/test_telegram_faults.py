@@ -199,3 +199,21 @@ async def test_a_double_tap_on_send_now_keeps_the_campaign_progress(bot: Harness
     assert bot.api.messages[ADMIN][screen]["text"] == shown and shown.startswith("✅")
     assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaigns"))["n"] == 1
     await bot.svc.sender.wait_idle()
+
+
+async def test_pausing_a_volunteer_who_blocked_the_bot_tells_the_admin(bot: Harness):
+    await make_volunteer(bot, VOLS[0])
+    [menu] = await bot.send(ADMIN, "/start")
+    bot.api.blocked.add(VOLS[0])
+    events = await bot.driver.press_data(ADMIN, A.Decide("pause", VOLS[0]).pack(), menu.message_id)
+    assert (f"⚠️ Vol{VOLS[0]} không còn nhận được tin qua Trợ lý số (họ đã chặn hoặc xóa tài khoản), nên họ chưa "
+            "được báo.") in [e.text for e in events if e.chat_id == ADMIN]
+
+
+async def test_an_admin_assigning_to_a_volunteer_who_blocked_the_bot_hears_it(bot: Harness):
+    await make_volunteer(bot, VOLS[0])
+    request = await file_request(bot)
+    [menu] = await bot.send(ADMIN, "/start")
+    bot.api.blocked.add(VOLS[0])
+    events = await bot.driver.press_data(ADMIN, A.AssignTo(request.id, VOLS[0]).pack(), menu.message_id)
+    assert f"⚠️ {request.code}: {NOT_TOLD}" in [e.text for e in events if e.chat_id == ADMIN]
