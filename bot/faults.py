@@ -49,6 +49,14 @@ class ErrorThrottle:
         return True
 
 
+async def _admins(svc: Services) -> set[int]:
+    """Who hears about errors; ADMIN_IDS alone when the database (which knows the others) is what failed."""
+    try:
+        return await svc.admin_ids()
+    except Exception:
+        return set(svc.settings.admin_ids)
+
+
 async def report(svc: Services, error: BaseException) -> bool:
     """Tell every admin about this error kind unless it was reported in the last 10 minutes."""
     key = error_key(error)
@@ -56,8 +64,11 @@ async def report(svc: Services, error: BaseException) -> bool:
         return False
 
     kind, _sep, where = key.partition("@")
-    for admin in sorted(await svc.admin_ids()):
-        t = await svc.translator(admin)
+    for admin in sorted(await _admins(svc)):
+        try:
+            t = await svc.translator(admin)
+        except Exception:  # the database may be what failed: write in the default language
+            t = svc.i18n.get(None)
         try:
             await svc.outbox.send(admin, t.gettext(ADMIN_NOTE).format(kind=kind, where=where))
         except SendError:

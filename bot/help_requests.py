@@ -27,7 +27,7 @@ from bot.data import users
 from bot.data import volunteers as vdata
 from bot.data.requests import Draft, RequestRow
 from bot.i18n import N_, Translator
-from bot.messaging import Buttons, SendError
+from bot.messaging import Buttons, SendError, Unreachable
 from bot.refusal import Refused
 from bot.services import Services
 from bot.textnorm import clean, phone_e164, replace_phones
@@ -286,10 +286,28 @@ def holder_buttons(t: Translator, r: RequestRow) -> Buttons:
             [(_("🏢 Needs in person"), A.InPerson(r.id).pack())]]
 
 
-async def _send(svc: Services, user_id: int, text: str, buttons: Buttons | None = None) -> int | None:
-    """Tell someone; a person who blocked the bot must not break the transition that already happened."""
+UNREACHABLE = N_("Sorry, this person can no longer be reached through the bot. Your message was not delivered.")
+NOT_TOLD = N_("⚠️ {code}: the other person can no longer be reached through the bot (they blocked it or deleted "
+              "their account), so they were not told.")
+
+
+async def _send(svc: Services, user_id: int, text: str, buttons: Buttons | None = None, *,
+                actor: int | None = None, request: RequestRow | None = None) -> int | None:
+    """Tell someone; a person who blocked the bot must not break the transition that already happened.
+
+    The one place a notice about a request meets an unreachable person (blocked the bot, deleted their
+    account): the request's history records it ("unreachable"), and `actor`, who caused the notice,
+    is told plainly that the other side was not told. None when nothing was delivered."""
     try:
         return await svc.outbox.send(user_id, text, buttons)
+    except Unreachable:
+        log.info("notice not delivered: unreachable", extra={"user": user_id})
+        if request is not None:
+            await data.add_event(svc.db, request.id, None, "unreachable", svc.now(), str(user_id))
+            if actor is not None and actor != user_id:
+                t = await svc.translator(actor)
+                await _send(svc, actor, t.gettext(NOT_TOLD).format(code=request.code))
+        return None
     except SendError as exc:
         log.warning("notice not delivered", extra={"user": user_id, "error": type(exc).__name__})
         return None
@@ -384,7 +402,7 @@ async def _claim(svc: Services, request_id: int, volunteer_id: int, *, assigned:
         await _send(svc, request.resident_id, t.gettext(
             "🙋 Volunteer {name} is now helping you with request {code}.\n"
             "Their messages will come here. To answer, just type.").format(
-            name=volunteer.display_name if volunteer else "", code=request.code))
+            name=volunteer.display_name if volunteer else "", code=request.code), actor=volunteer_id, request=request)
     return ClaimResult(True, request)
 
 
@@ -437,7 +455,7 @@ async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestR
                       "How was the help? Tap the stars, or type a number from 1 to 5.").format(code=request.code),
                     [[("⭐" * int(n), A.Rate(request_id, n).pack()) for n in ("1", "2", "3")],
                      [("⭐" * int(n), A.Rate(request_id, n).pack()) for n in ("4", "5")],
-                     [(_("🔁 It's back"), A.Reopen(request_id).pack())]])
+                     [(_("🔁 It's back"), A.Reopen(request_id).pack())]], actor=volunteer_id, request=request)
     return request
 
 
@@ -468,7 +486,7 @@ async def release(svc: Services, request_id: int, volunteer_id: int | None, reas
         t = await svc.translator(request.resident_id)
         await _send(svc, request.resident_id, t.gettext(
             "Request {code}: the volunteer could not continue. We are finding another volunteer for you.").format(
-            code=request.code))
+            code=request.code), actor=volunteer_id, request=request)
     await route(svc, request)
     return request
 
@@ -570,12 +588,14 @@ async def assign(svc: Services, request_id: int, admin_id: int, volunteer_id: in
         await data.add_event(svc.db, request_id, admin_id, "assigned", svc.now(), str(volunteer_id))
         t = await svc.translator(volunteer_id)
         await _send(svc, volunteer_id, t.gettext("An admin gave you this request:") + "\n\n"
-                    + card(svc, t, result.request, full=True), holder_buttons(t, result.request))
+                    + card(svc, t, result.request, full=True), holder_buttons(t, result.request),
+                    actor=admin_id, request=result.request)
     return result
 
 
-async def in_person(svc: Services, request_id: int, volunteer_id: int) -> RequestRow:
-    """Suggest the support points of the resident's ward (all of them when the ward is unknown)."""
+async def in_person(svc: Services, request_id: int, volunteer_id: int) -> bool:
+    """Suggest the support points of the resident's ward (all of them when the ward is unknown).
+    False when the resident could not be told (the volunteer hears why from `_send`)."""
     request = await holder_request(svc, request_id, volunteer_id)
     await data.add_event(svc.db, request_id, volunteer_id, "in_person", svc.now())
     if request.resident_id:
@@ -585,8 +605,9 @@ async def in_person(svc: Services, request_id: int, volunteer_id: int) -> Reques
             code=request.code)]
         for p in points:
             lines += ["", *_point_lines(t, p)]
-        await _send(svc, request.resident_id, "\n".join(lines))
-    return request
+        return await _send(svc, request.resident_id, "\n".join(lines), actor=volunteer_id,
+                           request=request) is not None
+    return False
 
 
 def _ward_points(svc: Services, ward: str | None) -> list[SupportPoint]:
@@ -615,23 +636,47 @@ async def relay_target(svc: Services, user_id: int, request_id: int) -> tuple[Re
 
 
 async def relay(svc: Services, user_id: int, request_id: int, text: str | None = None,
-                from_chat: int | None = None, message_id: int | None = None, caption: str | None = None) -> RequestRow:
+                from_chat: int | None = None, message_id: int | None = None, caption: str | None = None, *,
+                source: int | None = None, correction: bool = False) -> RequestRow:
     """Pass a text (or copy a photo, voice note, video or file, with its caption) to the other side,
     labelled with the request code. Neither side sees the other's account; the content is not stored.
     A text longer than the channel allows is split, never cut. Raises Refused when `user_id` is not
-    a party to the claimed request, and SendError when the other side cannot be reached."""
+    a party to the claimed request, and SendError when the other side cannot be reached (Unreachable
+    is also recorded in the request's history).
+
+    `source` is the id of the sender's own message: it is remembered (ids only, never the text) so that
+    when they edit it, the edit goes to the same request, labelled as a correction (`correction`)."""
     request, to_user, role = await relay_target(svc, user_id, request_id)
     t = await svc.translator(to_user)
     _ = t.gettext
     if role == "volunteer":
         volunteer = await vdata.get(svc.db, user_id)
-        label = _("💬 {code} · Volunteer {name}:").format(code=request.code,
-                                                          name=volunteer.display_name if volunteer else "")
+        name = volunteer.display_name if volunteer else ""
+        label = (_("✏️ {code} · Volunteer {name} · correction:") if correction
+                 else _("💬 {code} · Volunteer {name}:")).format(code=request.code, name=name)
         buttons = [[(_("💬 Reply"), A.Write(request_id).pack())],
                    [(_("✖ Done, back to the menu"), A.StopRelay().pack())]]
     else:
-        label = _("💬 {code} · Resident:").format(code=request.code)
+        label = (_("✏️ {code} · Resident · correction:") if correction
+                 else _("💬 {code} · Resident:")).format(code=request.code)
         buttons = [[(_("💬 Reply"), A.Write(request_id).pack())]]
+    try:
+        await _pass_on(svc, to_user, request_id, label, buttons, text, from_chat, message_id, caption)
+    except Unreachable:
+        await data.add_event(svc.db, request_id, None, "unreachable", svc.now(), str(to_user))
+        raise
+    if source is not None:
+        await data.remember_source(svc.db, user_id, source, request_id, svc.now())
+    await _focus_on_arrival(svc, to_user, request_id)
+    await data.set_awaiting(svc.db, user_id, "relay", request_id, svc.now())  # the sender acted on this one
+    await data.touch_activity(svc.db, request_id, svc.now())
+    await data.add_event(svc.db, request_id, user_id, "corrected" if correction else "relayed", svc.now())
+    return request
+
+
+async def _pass_on(svc: Services, to_user: int, request_id: int, label: str, buttons: Buttons, text: str | None,
+                   from_chat: int | None, message_id: int | None, caption: str | None) -> None:
+    """Send a relayed text (split to fit) or copy a relayed file, and remember each message sent."""
     limit = getattr(svc.outbox, "text_limit", 4096)
     if text is not None:
         parts = split_text(text, limit - len(label) - 1)
@@ -647,11 +692,6 @@ async def relay(svc: Services, user_id: int, request_id: int, text: str | None =
         for n, part in enumerate(parts := ([] if fits else split_text(caption or "", limit - len(label) - 1)), 1):
             sent = await svc.outbox.send(to_user, f"{label}\n{part}", buttons if n == len(parts) else None)
             await data.remember_relay(svc.db, to_user, sent, request_id, svc.now())
-    await _focus_on_arrival(svc, to_user, request_id)
-    await data.set_awaiting(svc.db, user_id, "relay", request_id, svc.now())  # the sender acted on this one
-    await data.touch_activity(svc.db, request_id, svc.now())
-    await data.add_event(svc.db, request_id, user_id, "relayed", svc.now())
-    return request
 
 
 def split_text(text: str, limit: int) -> list[str]:

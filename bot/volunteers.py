@@ -9,7 +9,7 @@ from bot.data import users
 from bot.data import volunteers as data
 from bot.data.volunteers import VolunteerRow
 from bot.i18n import N_
-from bot.messaging import SendError
+from bot.messaging import SendError, Unreachable
 from bot.refusal import Refused
 from bot.services import Services
 from bot.textnorm import clean, has_phone
@@ -100,6 +100,8 @@ DECISIONS = {
 }
 
 
+NOT_TOLD = N_("⚠️ {name} can no longer be reached through the bot (they blocked it or deleted their account), "
+              "so they were not told.")
 LEFT = ("paused", "removed")  # statuses that end a volunteer's access to requests at once
 RELEASED_NOTE = N_("The requests you were helping with went back to the queue, so another volunteer can "
                    "continue: {codes}")
@@ -122,6 +124,14 @@ async def decide(svc: Services, admin_id: int, volunteer_id: int, action: str) -
         text += "\n" + t.gettext(RELEASED_NOTE).format(codes=", ".join(r.code for r in released))
     try:
         await svc.outbox.send(volunteer_id, text)
+    except Unreachable:  # the decision stands; the admin learns the volunteer was not told
+        volunteer = await data.get(svc.db, volunteer_id)
+        t_admin = await svc.translator(admin_id)
+        try:
+            await svc.outbox.send(admin_id, t_admin.gettext(NOT_TOLD).format(
+                name=volunteer.display_name if volunteer else volunteer_id))
+        except SendError:
+            pass
     except SendError:
         pass
     await commands.sync(svc, volunteer_id)

@@ -3,7 +3,8 @@
 Group -200 is flood control (in memory, before any database work). Group -100 is the gate (who,
 which language, bans, private chats only). Group -1 (handlers/typed.py) decides what a message
 means: a typed choice, a menu or cancel word, or the answer to an open question (the ask wizard, a
-volunteer's name, a comment, a relay), and stops there; anything else falls through. Group 0 holds
+volunteer's name, a comment, a relay), and stops there; anything else falls through. An edit of a relayed
+text is passed on as a correction there too (handlers/requests.py `relay_edit`). Group 0 holds
 every feature, most specific first; the free-text search and the catch-alls come last.
 """
 

@@ -22,7 +22,7 @@ from bot.campaigns import Draft
 from bot.config import LOCALES
 from bot.refusal import ADMINS_ONLY, OUT_OF_DATE, Refused
 from handlers.admin import is_admin, not_allowed
-from handlers.common import BotContext, Button, keyboard, show, stale
+from handlers.common import BotContext, Button, confirmed, keyboard, show, stale
 from handlers.start import LANGUAGE_NAMES
 
 COMPOSE, PHOTO, AUDIENCE, WARD, LANGUAGE, MODE, PER_LANG, CONFIRM, SCHEDULE = range(9)
@@ -292,6 +292,7 @@ async def send_now(update: Update, context: BotContext) -> int:
     await query.answer()
     cid, _total = await campaigns.create(context.svc, context.user.id, _draft(context), None,
                                          (query.message.chat.id, query.message.message_id))
+    confirmed(update, context)
     text, buttons = await campaigns.progress_view(context.svc, cid, context.t)
     _ = context.t.gettext
     await show(update, context, _("✅ Saved. Sending starts in a moment.") + "\n\n" + text, _markup(buttons))

@@ -107,8 +107,14 @@ async def clear_buttons(update: Update) -> None:
 async def stale(update: Update, context: BotContext) -> None:
     """A button from an old message or forged data: say so kindly and offer the menu."""
     _ = context.t.gettext
-    if update.callback_query:
-        await update.callback_query.answer(_("This button is out of date. Here is the menu."))
+    query = update.callback_query
+    if query is not None and double_tap(update, context):
+        # a double tap on a confirm button: the first tap did the work and its result is on screen;
+        # replacing it with the menu would hide the request code or the campaign's progress
+        await query.answer()
+        return
+    if query:
+        await query.answer(_("This button is out of date. Here is the menu."))
     await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
 
 
@@ -120,6 +126,35 @@ async def not_allowed(update: Update, context: BotContext) -> None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message:
         await update.effective_message.reply_text(text)
+
+
+DONE_KEPT = 1000  # confirm presses remembered per process, so a double tap is recognised
+
+
+def _pressed(update: Update) -> tuple[int, int, object] | None:
+    """Which button of which message a press was: (chat, message id, action)."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return None
+    return query.message.chat.id, query.message.message_id, A.parse(query.data)
+
+
+def confirmed(update: Update, context: BotContext) -> None:
+    """A confirm button (file the request, send the campaign, delete my data) did its work: a second tap
+    on the same button of the same message is a double tap, which `stale` answers silently."""
+    pressed = _pressed(update)
+    if pressed is None:
+        return
+    done = context.application.bot_data.setdefault("confirmed", {})
+    done.pop(pressed, None)
+    done[pressed] = True
+    while len(done) > DONE_KEPT:
+        done.pop(next(iter(done)))
+
+
+def double_tap(update: Update, context: BotContext) -> bool:
+    """This press repeats a confirm press that already did its work (see `confirmed`)."""
+    return _pressed(update) in context.application.bot_data.get("confirmed", {})
 
 
 async def banned(update: Update, context: BotContext) -> None:
@@ -136,7 +171,22 @@ async def banned(update: Update, context: BotContext) -> None:
 
 
 async def gate(update: Update, context: BotContext) -> None:
-    """Runs before every handler: who is this, which language; private chats only."""
+    """Runs before every handler: who is this, which language; private chats only.
+
+    When the gate itself fails (the database is locked, full or gone), no later handler can work without
+    the person it would have found: the failure goes to the error handler once (one apology, one report)
+    and the update stops here, instead of every later group failing on its own."""
+    try:
+        await _admit(update, context)
+    except ApplicationHandlerStop:
+        raise
+    except Exception as exc:
+        await context.application.process_error(update, exc)
+        raise ApplicationHandlerStop from exc
+
+
+async def _admit(update: Update, context: BotContext) -> None:
+    """The gate's work; raises ApplicationHandlerStop for what gets no answer beyond this."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or user.is_bot:
         raise ApplicationHandlerStop  # channel posts, polls, service updates: nothing to answer

@@ -27,13 +27,33 @@ async def not_text(update: Update, context: BotContext) -> None:
         reply_markup=keyboard(*menu_rows(context.t)))
 
 
+FAILED_KEPT = 1000  # update ids remembered per process, so one update gets one apology
+
+
+def first_failure(context: BotContext, update: object) -> bool:
+    """True for the first failure of an update (a button typed as a choice is the same update); later
+    failures of the same update are logged, but neither the person nor the admins hear of them again."""
+    update_id = getattr(update, "update_id", None)
+    if update_id is None:
+        return True
+    failed = context.application.bot_data.setdefault("failed_updates", {})
+    if update_id in failed:
+        return False
+    failed[update_id] = True
+    while len(failed) > FAILED_KEPT:
+        failed.pop(next(iter(failed)))
+    return True
+
+
 async def on_error(update: object, context: BotContext) -> None:
     """Log the failure by update id and error kind only (no text, no phone); tell admins (at most once
-    per kind every 10 minutes) and the user kindly."""
+    per kind every 10 minutes) and the user kindly, once per update."""
     error = context.error
     key = faults.error_key(error) if error is not None else "?"
     log.error("handler failed", exc_info=error, extra={"update_id": getattr(update, "update_id", None),
                                                        "error_key": key})
+    if not first_failure(context, update):
+        return
     svc = context.application.bot_data.get("svc")
     if svc is not None and error is not None:
         try:

@@ -7,7 +7,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import actions as A
 from bot import privacy
-from handlers.common import BotContext, Button, home_button, keyboard, show, stale
+from handlers.common import BotContext, Button, confirmed, double_tap, home_button, keyboard, show, stale
 
 
 async def privacy_notice(update: Update, context: BotContext) -> None:
@@ -79,7 +79,11 @@ async def privacy_button(update: Update, context: BotContext) -> None:
             await query.answer()
             await show(update, context, _("Cancelled. Nothing was deleted."), keyboard([home_button(context.t)]))
         case A.PrivacyChoice(op="delok"):
+            if double_tap(update, context):
+                await query.answer()  # done already, and "Done" is on screen
+                return
             await privacy.delete_person(svc, uid)
+            confirmed(update, context)
             await query.answer()
             await show(update, context, _("✅ Done. Your personal data is deleted.\n"
                                           "If you write to me again, I will only know what you send from then on."))

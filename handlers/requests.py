@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import filters as F
 
 from bot import actions as A
 from bot import help_requests as service
@@ -16,7 +17,17 @@ from bot.i18n import N_
 from bot.messaging import SendError, Unreachable
 from bot.screens import Choice, Mode, Screen, meaningful
 from bot.textnorm import phone_e164
-from handlers.common import BotContext, Button, clear_buttons, home_button, keyboard, menu_rows, show, stale
+from handlers.common import (
+    BotContext,
+    Button,
+    clear_buttons,
+    confirmed,
+    home_button,
+    keyboard,
+    menu_rows,
+    show,
+    stale,
+)
 
 TOTAL_STEPS = 5
 STEP_NUMBER = {"topic": 1, "description": 2, "ward": 3, "mode": 4, "contact": 5, "phone": 5}
@@ -145,6 +156,7 @@ async def wizard_button(update: Update, context: BotContext) -> None:
             if request is None:
                 await stale(update, context)
                 return
+            confirmed(update, context)
             await query.answer()
             await show(update, context, filed_text(context, request), keyboard([home_button(context.t)]))
             return
@@ -276,10 +288,11 @@ ALBUMS_KEPT = 1000  # media groups remembered per process, so an album is confir
 
 
 def relayable(message) -> dict:
-    """What a message carries through the relay: its text, or (for media) where to copy it from."""
+    """What a message carries through the relay: its text, or (for media) where to copy it from; and its
+    id ("source"), so that an edit of it can follow as a correction."""
     if message.text is not None:
-        return {"text": message.text}
-    return {"message_id": message.message_id, "caption": message.caption}
+        return {"text": message.text, "source": message.message_id}
+    return {"message_id": message.message_id, "caption": message.caption, "source": message.message_id}
 
 
 async def relay_message(update: Update, context: BotContext) -> bool:
@@ -318,28 +331,33 @@ def snippet(text: str | None, length: int = 40) -> str:
     return words if len(words) <= length else words[:length].rstrip() + "…"
 
 
-async def deliver(update: Update, context: BotContext, request_id: int, content: dict) -> None:
-    """Relay one message and tell the sender where it went (by request code) or why it could not go."""
+async def deliver(update: Update, context: BotContext, request_id: int, content: dict, *,
+                  correction: bool = False) -> None:
+    """Relay one message (or, with `correction`, an edit of one) and tell the sender where it went (by
+    request code) or why it could not go."""
     svc, uid = context.svc, context.user.id
     _ = context.t.gettext
     message = update.effective_message
+    source = content.get("source")
     try:
         if "text" in content:
-            request = await service.relay(svc, uid, request_id, text=content["text"])
+            request = await service.relay(svc, uid, request_id, text=content["text"], source=source,
+                                          correction=correction)
         else:
             request = await service.relay(svc, uid, request_id, from_chat=uid, message_id=content["message_id"],
-                                          caption=content.get("caption"))
+                                          caption=content.get("caption"), source=source)
     except Refused as exc:
         await rdata.clear_awaiting(svc.db, uid)
         await context.bot.send_message(uid, _(exc.message), reply_markup=keyboard([home_button(context.t)]))
         return
     except Unreachable:
-        await context.bot.send_message(uid, _("Sorry, this person can no longer be reached through the bot. "
-                                              "Your message was not delivered."),
-                                       reply_markup=keyboard([home_button(context.t)]))
+        await context.bot.send_message(uid, _(service.UNREACHABLE), reply_markup=keyboard([home_button(context.t)]))
         return
     except SendError:
         await context.bot.send_message(uid, _("Sorry, I could not deliver your message just now. Please try again."))
+        return
+    if correction:
+        await context.bot.send_message(uid, _("✓ Correction sent to {code}.").format(code=request.code))
         return
     albums = context.application.bot_data.setdefault("albums", {})
     group = getattr(message, "media_group_id", None) if message is not None else None
@@ -353,6 +371,19 @@ async def deliver(update: Update, context: BotContext, request_id: int, content:
     await context.bot.send_message(uid, _("✓ Sent to {code}.").format(code=request.code))
     if service.looks_secret(content.get("text") or content.get("caption")):  # sent, and a warning for next time
         await context.bot.send_message(uid, _(service.SECRET_WARNING))
+
+
+async def relay_edit(update: Update, context: BotContext) -> None:
+    """An edited text that was relayed: the new text goes to the same request, labelled as a correction
+    (the first version cannot be taken back). Edits of anything else change nothing, as before."""
+    message = update.edited_message
+    if message is None or message.text is None:
+        return
+    request_id = await rdata.source_request(context.svc.db, context.user.id, message.message_id)
+    if request_id is None:
+        return
+    await deliver(update, context, request_id, relayable(message), correction=True)
+    raise ApplicationHandlerStop
 
 
 # --- following one's requests -----------------------------------------------------------------
@@ -450,8 +481,10 @@ async def request_button(update: Update, context: BotContext) -> None:
                 await show(update, context, service.card(svc, t, request, full=True),
                            keyboard(*service.holder_buttons(t, request)))
             case A.InPerson(request=request_id):
-                await service.in_person(svc, request_id, uid)
-                await query.answer(_("The resident got the nearest support points."), show_alert=True)
+                if await service.in_person(svc, request_id, uid):
+                    await query.answer(_("The resident got the nearest support points."), show_alert=True)
+                else:
+                    await query.answer()
             case A.Rate(request=request_id, stars=stars):
                 await service.rate(svc, request_id, uid, int(stars))
                 await query.answer()
@@ -496,3 +529,5 @@ def register(app: Application) -> None:
         A.StopRelay, A.RelayTo, A.Claim, A.Write, A.Resolve, A.Release, A.ReleaseBecause, A.Card, A.InPerson, A.Rate,
         A.Reopen, A.CancelRequest)))
     # forged or malformed data: handlers/fallback.py answers it with `stale`
+    # an edit is never a new message: before any feature (group 0) could read it as one
+    app.add_handler(MessageHandler(F.UpdateType.EDITED_MESSAGE & F.ChatType.PRIVATE & F.TEXT, relay_edit), group=-1)

@@ -8,14 +8,17 @@ as that person's screen, so a typed "2" or "tiep" can be matched against what th
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
+from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.screens import Choice, Screen
 
+log = logging.getLogger(__name__)
 ScreenSink = Callable[[int, int, Screen | None, bool], Awaitable[None]]  # (chat, message id, screen or None, edit)
 
 
@@ -51,6 +54,16 @@ class ScreenBot(ExtBot):
             await self._screen_sink(chat_id, message_id, Screen(message_id, choices), edit)
         elif edit:
             await self._screen_sink(chat_id, message_id, None, edit)
+
+    async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
+        """Answering a button press only stops the spinner (or shows a toast): when Telegram refuses it
+        (the query is too old, a double tap, a network hiccup), log it and let the press do its work.
+        Every `CallbackQuery.answer` comes through here, so no handler has to guard it."""
+        try:
+            return await super().answer_callback_query(*args, **kwargs)
+        except TelegramError as exc:
+            log.info("button press not answered", extra={"error": type(exc).__name__})
+            return False
 
     async def send_message(self, *args: Any, **kwargs: Any) -> Any:
         result = await super().send_message(*args, **kwargs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 
 from telegram import CallbackQuery, Message, ReplyKeyboardRemove, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as F
 
@@ -52,8 +53,14 @@ class TypedQuery(CallbackQuery):
     (an edit, a toast, an alert) comes as new messages below what the person typed."""
 
     async def answer(self, text: str | None = None, show_alert: bool | None = None, *args, **kwargs) -> bool:
+        """A toast or alert, as a message; like a real answer (handlers/tgbot.py), its failure is logged and
+        never stops what the choice does."""
         if text:
-            await self.get_bot().send_message(self.from_user.id, text)
+            try:
+                await self.get_bot().send_message(self.from_user.id, text)
+            except TelegramError as exc:
+                log.info("typed choice not answered", extra={"error": type(exc).__name__})
+                return False
         return True
 
     async def edit_message_text(self, text: str, *args, reply_markup=None, **kwargs):

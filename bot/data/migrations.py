@@ -208,4 +208,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE request_drafts ADD COLUMN attachments TEXT",
         "ALTER TABLE help_requests ADD COLUMN attachments TEXT",
     ),
+    # 6: which of a person's own messages were relayed, so that an edit of one follows as a correction
+    (
+        """CREATE TABLE relay_sources (
+            chat_id INTEGER NOT NULL,          -- the sender's private chat
+            message_id INTEGER NOT NULL,       -- their message (ids only, never the text)
+            request_id INTEGER NOT NULL REFERENCES help_requests(id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, message_id)
+        )""",
+        "CREATE INDEX relay_sources_request ON relay_sources(request_id)",
+    ),
 ]

@@ -103,6 +103,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
         marks = ",".join("?" * len(requests))
         if requests:
             await db.execute(f"DELETE FROM relay_messages WHERE request_id IN ({marks})", requests)
+            await db.execute(f"DELETE FROM relay_sources WHERE request_id IN ({marks})", requests)
             await db.execute(f"DELETE FROM awaiting WHERE kind IN ('relay', 'comment') AND ref IN ({marks})",
                              requests)
         await db.execute(f"UPDATE help_requests SET {_ERASE_REQUEST}, resident_id = NULL WHERE resident_id = ?",
@@ -111,6 +112,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
                          "AND status IN ('resolved', 'cancelled')", (user_id,))
         await db.execute("UPDATE request_events SET actor_id = NULL WHERE actor_id = ?", (user_id,))
         await db.execute("DELETE FROM relay_messages WHERE chat_id = ?", (user_id,))
+        await db.execute("DELETE FROM relay_sources WHERE chat_id = ?", (user_id,))
         await db.execute("DELETE FROM offers WHERE volunteer_id = ?", (user_id,))
         for table in ("request_drafts", "awaiting", "screens", "consents", "guide_feedback", "campaign_recipients",
                       "volunteers"):
@@ -146,6 +148,10 @@ async def expire(db: Database, closed_before: str) -> tuple[int, int, int]:
                    SELECT id FROM help_requests WHERE status IN ('resolved', 'cancelled') AND closed_at <= ?)""",
             (closed_before,))
         relays = cur.rowcount
+        await db.execute(
+            """DELETE FROM relay_sources WHERE request_id IN (
+                   SELECT id FROM help_requests WHERE status IN ('resolved', 'cancelled') AND closed_at <= ?)""",
+            (closed_before,))
         cur = await db.execute("DELETE FROM request_drafts WHERE updated_at <= ?", (closed_before,))
         drafts = cur.rowcount
     return erased, relays, drafts

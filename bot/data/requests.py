@@ -368,6 +368,19 @@ async def remember_relay(db: Database, chat_id: int, message_id: int, request_id
                      (chat_id, message_id, request_id, now))
 
 
+async def remember_source(db: Database, chat_id: int, message_id: int, request_id: int, now: str) -> None:
+    """A person's own message that was relayed for a request (ids only), so that its edit can follow."""
+    await db.execute("INSERT OR REPLACE INTO relay_sources (chat_id, message_id, request_id, at) VALUES (?, ?, ?, ?)",
+                     (chat_id, message_id, request_id, now))
+
+
+async def source_request(db: Database, chat_id: int, message_id: int) -> int | None:
+    """The request a person's own message was relayed for; None when it was not relayed."""
+    row = await db.fetchone("SELECT request_id FROM relay_sources WHERE chat_id = ? AND message_id = ?",
+                            (chat_id, message_id))
+    return row["request_id"] if row else None
+
+
 async def relayed_request(db: Database, chat_id: int, message_id: int) -> int | None:
     row = await db.fetchone("SELECT request_id FROM relay_messages WHERE chat_id = ? AND message_id = ?",
                             (chat_id, message_id))
