@@ -77,10 +77,13 @@ async def _post_stop(app: Application) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
+    """Close the database whatever else fails: its thread would keep the process alive."""
     svc: Services | None = app.bot_data.get("svc")
     if svc is not None:
-        await svc.sender.stop()
-        await svc.db.close()
+        try:
+            await svc.sender.stop()
+        finally:
+            await svc.db.close()
 
 
 class PollingRequest(HTTPXRequest):
@@ -135,8 +138,8 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
 async def running(app: Application) -> AsyncIterator[Application]:
     """Initialise and shut down as run_polling would, without polling (console, tests, benchmarks)."""
     await app.initialize()
-    await _post_init(app)
     try:
+        await _post_init(app)  # a failure here still shuts down and closes the database
         yield app
     finally:
         await _post_stop(app)
