@@ -11,7 +11,7 @@ import sys
 from dotenv import load_dotenv
 
 from bot import logsafe
-from bot.config import LOCALES, ROOT, ConfigError, Settings
+from bot.config import LOCALES, ROOT, ConfigError, Settings, StartupError
 
 
 def _content(settings: Settings):
@@ -24,13 +24,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.bot_token:
         print("BOT_TOKEN is not set: starting the local chat console instead (type /start).", file=sys.stderr)
         return cmd_console(settings, args)
-    from telegram import Update
-
-    from bot.app import build_application
+    from bot.app import serve
 
     logsafe.configure(logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry the bot token
-    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    asyncio.run(serve(settings))  # a failure to start or go on raises StartupError: main prints its line
     return 0
 
 
@@ -124,7 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
-    return COMMANDS[args.command or "run"](settings, args)
+    from bot.content import ContentError
+
+    try:
+        return COMMANDS[args.command or "run"](settings, args)
+    except StartupError as exc:  # one line naming the file or setting, never a traceback
+        print(exc, file=sys.stderr)
+        return 1
+    except ContentError as exc:
+        for problem in exc.problems:
+            print(f"Content error: {problem}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

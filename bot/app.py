@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from telegram import BotCommand, BotCommandScopeDefault
+from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 import handlers
 from bot import campaigns, help_requests, logsafe, privacy
 from bot import commands as commands_mod
 from bot import content as content_mod
 from bot.clock import Clock
-from bot.config import LOCALES, Settings
+from bot.config import LOCALES, Settings, StartupError
 from bot.data import Database
 from bot.data import screens as screens_data
 from bot.i18n import I18n
@@ -74,10 +77,30 @@ async def _post_stop(app: Application) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
+    """Close the database whatever else fails: its thread would keep the process alive."""
     svc: Services | None = app.bot_data.get("svc")
     if svc is not None:
-        await svc.sender.stop()
-        await svc.db.close()
+        try:
+            await svc.sender.stop()
+        finally:
+            await svc.db.close()
+
+
+class PollingRequest(HTTPXRequest):
+    """The getUpdates connection; it tells `serve` when Telegram refuses the token (401) while running.
+
+    python-telegram-bot's polling loop then only stops itself and leaves the process alive, answering nobody."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.token_refused = asyncio.Event()
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         **kwargs) -> tuple[int, bytes]:
+        code, payload = await super().do_request(url, method, request_data, **kwargs)
+        if code == 401:
+            self.token_refused.set()
+        return code, payload
 
 
 def build_application(settings: Settings, *, request: BaseRequest | None = None, clock: Clock | None = None,
@@ -89,9 +112,10 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         base = settings.bot_api_base_url.rstrip("/")
         urls = {"base_url": f"{base}/bot", "base_file_url": f"{base}/file/bot"}
     # Built by hand (as ApplicationBuilder would) because it is our subclass that records screens.
+    polling = request or PollingRequest(connection_pool_size=1)
     bot = ScreenBot(settings.bot_token or STANDIN_TOKEN, **urls,
                     request=request or HTTPXRequest(connection_pool_size=256),
-                    get_updates_request=request or HTTPXRequest(connection_pool_size=1),
+                    get_updates_request=polling,
                     rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None)
     app = (
         Application.builder()
@@ -103,6 +127,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         .build()
     )
     app.bot_data["settings"] = settings
+    app.bot_data["polling_request"] = polling
     app.bot_data["clock"] = clock or Clock()
     app.bot_data["schedule_ticks"] = request is None  # the console and tests drive ticks themselves
     handlers.register(app)
@@ -113,10 +138,97 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
 async def running(app: Application) -> AsyncIterator[Application]:
     """Initialise and shut down as run_polling would, without polling (console, tests, benchmarks)."""
     await app.initialize()
-    await _post_init(app)
     try:
+        await _post_init(app)  # a failure here still shuts down and closes the database
         yield app
     finally:
         await _post_stop(app)
         await app.shutdown()
         await _post_shutdown(app)
+
+
+TOKEN_REFUSED = ("Telegram refused BOT_TOKEN (401 Unauthorized{when}): check it with @BotFather "
+                 "(/mybots → API Token) and set the current one")
+
+
+async def _connect(app: Application, settings: Settings, stop: asyncio.Event) -> bool:
+    """getMe until it answers: an unreachable Bot API is retried with backoff (1, 2, 4 … 30 s) for
+    STARTUP_RETRY_SECONDS, one log line per attempt. False if a stop signal came first."""
+    where = settings.bot_api_base_url or "https://api.telegram.org"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.startup_retry_seconds
+    delay, attempt = 1.0, 0
+    while True:
+        attempt += 1
+        try:
+            await app.initialize()
+            return True
+        except InvalidToken:  # its message holds the token: never shown
+            raise StartupError(TOKEN_REFUSED.format(when="")) from None
+        except NetworkError as exc:  # no connection, a timeout, a 5xx from the Bot API
+            left = deadline - loop.time()
+            if left <= 0:
+                raise StartupError(f"Bot API not reachable at {where} ({type(exc).__name__}) after {attempt} "
+                                   f"attempt(s) in {settings.startup_retry_seconds} s (STARTUP_RETRY_SECONDS): "
+                                   "giving up") from None
+            pause = min(delay, left)
+            log.warning(f"Bot API not reachable at {where} ({type(exc).__name__}), attempt {attempt}: "
+                        f"retrying in {pause:.0f} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            if stop.is_set():
+                return False
+            delay = min(delay * 2, 30.0)
+
+
+def _polling_error(app: Application) -> Callable[[TelegramError], None]:
+    """A network error while polling (a 502, a timeout) is retried by the polling loop: one warning line,
+    no traceback, no admin report. Any other polling error goes to the error handler as before."""
+
+    def on_error(exc: TelegramError) -> None:
+        if isinstance(exc, NetworkError):
+            log.warning("polling: Bot API error, retrying", extra={"kind": type(exc).__name__})
+            return
+        app.create_task(app.process_error(update=None, error=exc))
+
+    return on_error
+
+
+async def serve(settings: Settings) -> None:
+    """Production: long-poll until SIGTERM or SIGINT (then return), or raise StartupError with one line
+    when the bot cannot start or go on (token refused, Bot API unreachable, database or content unusable).
+    Whatever happened, the application is stopped and the database closed, so the process ends."""
+    app = build_application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    polling: PollingRequest = app.bot_data["polling_request"]
+    refused = False
+    try:
+        if not await _connect(app, settings, stop):
+            return
+        await _post_init(app)
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(app))
+        await app.start()
+        token_refused = asyncio.ensure_future(polling.token_refused.wait())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({token_refused, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        refused = token_refused.done()
+        token_refused.cancel()
+        stopped.cancel()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        try:
+            if app.updater is not None and app.updater.running:
+                with contextlib.suppress(InvalidToken):  # the polling loop's own end when the token was refused
+                    await app.updater.stop()
+            if app.running:
+                await app.stop()
+                await _post_stop(app)
+            await app.shutdown()
+        finally:
+            await _post_shutdown(app)  # the database thread would keep the process alive
+    if refused:
+        raise StartupError(TOKEN_REFUSED.format(when=" while running"))

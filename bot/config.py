@@ -17,6 +17,13 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
 
+class StartupError(Exception):
+    """The bot cannot start or go on (database unusable, token refused, Bot API unreachable).
+
+    Its message is the one line an operator sees before the process exits non-zero: it names the file or
+    the setting and the problem, and never holds the bot token."""
+
+
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -74,6 +81,8 @@ class Settings:
     # Flood control: more than FLOOD_MAX updates in FLOOD_SECONDS → cooldown.
     flood_max: int = 20
     flood_seconds: int = 10
+    # Production start-up: how long to keep retrying an unreachable Bot API before giving up.
+    startup_retry_seconds: int = 60
 
     @property
     def tz(self) -> ZoneInfo:
@@ -123,4 +132,5 @@ class Settings:
             retention_days=_int(env, "RETENTION_DAYS", 90, 1),
             flood_max=_int(env, "FLOOD_MAX", 20, 1),
             flood_seconds=_int(env, "FLOOD_SECONDS", 10, 1),
+            startup_retry_seconds=_int(env, "STARTUP_RETRY_SECONDS", 60, 0),
         )

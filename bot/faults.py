@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.i18n import N_
+from bot.logsafe import Safe
 from bot.messaging import SendError
 
 if TYPE_CHECKING:
@@ -22,16 +23,16 @@ ADMIN_NOTE = N_("⚠️ The bot hit an error: {kind} in {where}.\nThe details ar
                 "I will not repeat this one for 10 minutes.")
 
 
-def error_key(error: BaseException) -> str:
+def error_key(error: BaseException) -> Safe:
     """Exception class + the handler it came from (the outermost frame in handlers/), e.g.
-    'KeyError@handlers.requests.request_button'. Holds no message text."""
+    'KeyError@handlers.requests.request_button'. Holds no message text, so logs show it as it is."""
     where = "?"
     for frame in traceback.extract_tb(error.__traceback__):
         path = Path(frame.filename)
         if path.is_relative_to(HANDLERS_DIR):
             where = f"handlers.{path.stem}.{frame.name}"
             break
-    return f"{type(error).__name__}@{where}"
+    return Safe(f"{type(error).__name__}@{where}")
 
 
 class ErrorThrottle:

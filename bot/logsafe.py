@@ -19,8 +19,15 @@ _TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,63}$")
 _installed = False
 
 
+class Safe(str):
+    """A string the program builds from names it owns (an error key like 'KeyError@handlers.menu.show'),
+    never from anything a person typed: logged as it is."""
+
+    __slots__ = ()
+
+
 def _safe(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, bool | int | float | Safe):
         return value
     if isinstance(value, str) and _TOKEN.match(value):
         return value
@@ -63,8 +70,40 @@ class KeyValueFormatter(logging.Formatter):
         return f"{line} {extras}" if extras else line
 
 
+class ExpectedErrors(logging.Filter):
+    """Errors production expects and recovers from (the Bot API unreachable or answering 5xx, a timeout,
+    a 429 rate limit, a refused token that ends the process with its own line) are one WARNING line with
+    their kind, not an ERROR with a traceback, whichever library logs them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import InvalidToken, NetworkError, RetryAfter
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, NetworkError | RetryAfter | InvalidToken):
+            record.exc_info = record.exc_text = None
+            record.kind = type(error).__name__
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+QUIET_LOGGERS = {
+    "httpx": logging.WARNING,  # its lines carry the bot token
+    "apscheduler": logging.WARNING,  # "Running job" / "executed successfully" for every tick, every second
+}
+
+
+def handler() -> logging.Handler:
+    """The stderr handler: key=value ids, expected errors as one line."""
+    stream = logging.StreamHandler()
+    stream.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    stream.addFilter(ExpectedErrors())
+    return stream
+
+
 def configure(level: int) -> None:
-    """Logs to stderr (never stdout: the console prints there), one line each, with their ids."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler])
+    """Logs to stderr (never stdout: the console prints there), one line each, with their ids; routine
+    library chatter quiet."""
+    logging.basicConfig(level=level, handlers=[handler()])
+    for name, quiet in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(quiet)

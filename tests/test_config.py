@@ -13,6 +13,7 @@ def test_defaults_without_environment():
     assert s.timezone == "Asia/Ho_Chi_Minh"
     assert s.database_path.name.endswith(".sqlite3")
     assert s.admin_ids == frozenset()
+    assert s.startup_retry_seconds == 60
 
 
 def test_values_are_read():
@@ -28,6 +29,7 @@ def test_values_are_read():
     ("ADMIN_IDS", "12,abc"), ("DEFAULT_LOCALE", "fr"), ("TIMEZONE", "Mars/Olympus"),
     ("BOT_TOKEN", "not-a-token"), ("BOT_API_BASE_URL", "ftp://x"), ("OFFER_COUNT", "many"),
     ("BOT_USERNAME", "bad name!"), ("BROADCAST_RATE", "31"), ("BROADCAST_RATE", "0"),
+    ("STARTUP_RETRY_SECONDS", "-1"), ("STARTUP_RETRY_SECONDS", "soon"),
 ])
 def test_malformed_value_names_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):

@@ -244,3 +244,70 @@ async def test_a_restart_resumes_the_ask_wizard_where_it_stopped(tmp_path):
         assert "Mã yêu cầu: HT-" in events[-1].text
         [row] = await bot.svc.db.fetchall("SELECT description FROM help_requests")
         assert row[0] == "Tôi không đăng nhập được"
+
+
+def format_line(record: logging.LogRecord) -> str:
+    """A record as the production stderr handler writes it (after its filters)."""
+    from bot import logsafe
+
+    handler = logsafe.handler()
+    assert handler.filter(record)
+    return handler.format(record)
+
+
+def test_error_keys_are_readable_in_the_log_and_personal_data_is_not():
+    from bot import faults, logsafe
+
+    try:
+        {}["x"]
+    except KeyError as exc:
+        key = faults.error_key(exc)
+    record = logging.LogRecord("handlers.fallback", logging.ERROR, __file__, 1, "handler failed", (), None)
+    record.error_key = key
+    record.who = "Lan 0901234567"  # a value a person typed stays redacted
+    line = format_line(record)
+    assert "error_key=KeyError@?" in line
+    assert f"who={logsafe.REDACTED}" in line
+
+
+@pytest.mark.parametrize("error", ["NetworkError", "TimedOut", "RetryAfter"])
+def test_a_transient_telegram_error_is_one_warning_line_without_traceback(error):
+    from telegram import error as tg
+
+    exc = tg.RetryAfter(1) if error == "RetryAfter" else getattr(tg, error)("Bad Gateway")
+    try:
+        raise exc
+    except tg.TelegramError:
+        record = logging.LogRecord("telegram.ext.Updater", logging.ERROR, __file__, 1,
+                                   "Exception happened while polling for updates.", (), sys.exc_info())
+    line = format_line(record)
+    assert line.splitlines() == [line]
+    assert " WARNING telegram.ext.Updater Exception happened while polling for updates." in line
+    assert line.endswith(f"kind={error}")
+
+
+def test_other_errors_keep_their_traceback():
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    line = format_line(record)
+    assert " ERROR x failed" in line and "Traceback" in line
+
+
+def test_routine_scheduler_lines_are_quiet_at_info():
+    from bot import logsafe
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        root.handlers.clear()
+        logsafe.configure(logging.INFO)
+        assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
+        assert logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.WARNING)  # job errors
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)  # its lines carry the token
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name in logsafe.QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)

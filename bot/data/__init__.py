@@ -10,12 +10,16 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
+import sqlite3
+import stat
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from bot.config import StartupError
 from bot.data.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -23,25 +27,68 @@ log = logging.getLogger(__name__)
 _holder: contextvars.ContextVar[Database | None] = contextvars.ContextVar("db_transaction", default=None)
 
 
+def _refuse_unwritable(path: Path) -> None:
+    """A read-only file (or folder) would be accepted by SQLite and then fail on every write: refuse it now.
+    A file without any write permission bit counts as read-only even for root, who could write it anyway."""
+    if path.exists():
+        mode = path.stat().st_mode
+        if not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            raise StartupError(f"Database error: {path} is read-only: make it writable for the bot's user")
+        if not os.access(path.parent, os.W_OK):
+            raise StartupError(f"Database error: the folder of {path} is read-only (SQLite keeps its journal "
+                               "next to the file): make it writable for the bot's user")
+
+
+def _explain(exc: sqlite3.DatabaseError) -> str:
+    """SQLite's own reason, put as what an operator can do about it (no SQL, no data)."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "readonly" in reason or "read-only" in reason:
+        return f"cannot be written ({reason}): make it and its folder writable for the bot's user"
+    if "locked" in reason or "busy" in reason:
+        return f"is in use by another program ({reason}): stop the other bot process first"
+    return f"is not a usable SQLite database ({reason}): restore a backup or move the file away"
+
+
 class Database:
     def __init__(self, conn: aiosqlite.Connection):
         self.conn = conn
+        self.path = "the database"  # the file, for error messages; set by open()
         # One connection serves every task: a transaction must not take in another task's statements,
         # so statements wait while some other task holds a transaction open.
         self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str, *, upto: int | None = None) -> Database:
-        """Open (creating folders), set pragmas, apply migrations up to `upto` (default: all)."""
-        if str(path) != ":memory:":
+        """Open (creating folders), set pragmas, check the file, apply migrations up to `upto` (default: all).
+
+        A file the bot cannot use (not SQLite, damaged, read-only, written by a newer version) raises
+        StartupError naming the file and the problem, and the connection's thread is closed first: a failed
+        start never leaves a thread that keeps the process alive."""
+        memory = str(path) == ":memory:"
+        if not memory:
+            _refuse_unwritable(Path(path))
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None)  # we manage transactions
-        conn.row_factory = aiosqlite.Row
-        for pragma in ("journal_mode = WAL", "foreign_keys = ON", "busy_timeout = 5000",
-                       "synchronous = NORMAL"):
-            await conn.execute(f"PRAGMA {pragma}")
-        db = cls(conn)
-        await db.migrate(upto)
+        try:
+            conn.row_factory = aiosqlite.Row
+            for pragma in ("journal_mode = WAL", "foreign_keys = ON", "busy_timeout = 5000",
+                           "synchronous = NORMAL"):
+                await conn.execute(f"PRAGMA {pragma}")
+            if not memory:
+                async with conn.execute("PRAGMA quick_check(1)") as cursor:
+                    row = await cursor.fetchone()
+                if row is None or row[0] != "ok":
+                    raise StartupError(f"Database error: {path} is damaged (SQLite's check failed): "
+                                       "restore a backup (python -m bot backup makes one)")
+            db = cls(conn)
+            db.path = str(path)
+            await db.migrate(upto)
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StartupError(f"Database error: {path} {_explain(exc)}") from None
+        except BaseException:
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:
@@ -57,6 +104,10 @@ class Database:
     async def migrate(self, upto: int | None = None) -> int:
         """Apply each missing migration in its own transaction and record it."""
         current = await self.version()
+        if current > len(MIGRATIONS):
+            raise StartupError(f"Database error: {self.path} was written by a newer version of the bot (schema "
+                               f"version {current}, this one knows up to {len(MIGRATIONS)}): run that version "
+                               "or restore a backup made before it")
         target = len(MIGRATIONS) if upto is None else upto
         for number, statements in enumerate(MIGRATIONS[:target], 1):
             if number <= current:
