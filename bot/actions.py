@@ -317,6 +317,14 @@ class RelayTo:
     request: int
 
 
+@action("rq:sec:{request}:{send}")
+class RelaySecret:
+    """The answer to "this looks like a code or a password: send it anyway?" for the kept message(s)."""
+
+    request: int
+    send: Literal["1", "0"]
+
+
 @action("rq:assign:{request}")
 class AssignList:
     request: int

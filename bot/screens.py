@@ -156,7 +156,7 @@ def action_words(action: A.Action | None) -> frozenset[str]:
             return LANGUAGE_WORDS[lang]
         case A.BroadcastNext() | A.VolunteerWardsDone() | A.VolunteerTopicsDone():
             return NEXT_WORDS
-        case A.PrivacyChoice(op="x"):
+        case A.PrivacyChoice(op="x") | A.RelaySecret(send="0"):
             return CANCEL_WORDS
         case A.StopRelay():
             return MENU_WORDS | DONE_WORDS

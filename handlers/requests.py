@@ -321,8 +321,21 @@ async def relay_message(update: Update, context: BotContext) -> bool:
                     _("I am keeping your {n} messages. Which request are they for?").format(n=kept))
         await message.reply_text(question, reply_markup=keyboard(*rows))
         return True
-    await deliver(update, context, target.id, relayable(message))
+    content = relayable(message)
+    if service.looks_secret(content.get("text") or content.get("caption")):
+        await service.keep_unsent(svc, uid, content)
+        await ask_before_secret(context, target.id)
+        return True
+    await deliver(update, context, target.id, content)
     return True
+
+
+async def ask_before_secret(context: BotContext, request_id: int) -> None:
+    """A message that looks like a code, a password or an ID number is kept, and the sender asked first."""
+    _ = context.t.gettext
+    await context.bot.send_message(context.user.id, _(service.SECRET_WARNING) + "\n" + _("Send it anyway?"),
+                                   reply_markup=keyboard([(_("📤 Send anyway"), A.RelaySecret(request_id, "1").pack())],
+                                                         [(_("✖ Do not send"), A.RelaySecret(request_id, "0").pack())]))
 
 
 def snippet(text: str | None, length: int = 40) -> str:
@@ -369,8 +382,6 @@ async def deliver(update: Update, context: BotContext, request_id: int, content:
         while len(albums) > ALBUMS_KEPT:
             albums.pop(next(iter(albums)))
     await context.bot.send_message(uid, _("✓ Sent to {code}.").format(code=request.code))
-    if service.looks_secret(content.get("text") or content.get("caption")):  # sent, and a warning for next time
-        await context.bot.send_message(uid, _(service.SECRET_WARNING))
 
 
 async def relay_edit(update: Update, context: BotContext) -> None:
@@ -432,8 +443,25 @@ async def request_button(update: Update, context: BotContext) -> None:
                 if context.pending.conversations:
                     text = _("To write to the volunteer again, tap “💬 Reply” under their message.") + "\n" + text
                 await context.bot.send_message(uid, text, reply_markup=keyboard(*menu_rows(t)))
+            case A.RelaySecret(request=request_id, send=send):
+                unsent = await service.take_unsent(svc, uid)
+                await query.answer()
+                if send == "1" and not unsent:
+                    await context.bot.send_message(uid, _("Nothing is waiting to be sent."))
+                elif send == "1":
+                    for message in unsent:
+                        await deliver(update, context, request_id, message)
+                else:
+                    await data.set_awaiting(svc.db, uid, "relay", request_id, svc.now())
+                    await context.bot.send_message(uid, _("Not sent. Thank you for being careful."))
             case A.RelayTo(request=request_id):
                 unsent = await service.take_unsent(svc, uid)
+                if any(service.looks_secret(m.get("text") or m.get("caption")) for m in unsent):
+                    for message in unsent:  # kept again, and asked first
+                        await service.keep_unsent(svc, uid, message)
+                    await query.answer()
+                    await ask_before_secret(context, request_id)
+                    return
                 await query.answer()
                 if not unsent:
                     await context.bot.send_message(uid, _("✍ Type your message for request {code}. I will pass it "
@@ -526,8 +554,8 @@ def register(app: Application) -> None:
         A.DraftTopic, A.DraftWard, A.DraftMode, A.DraftContact, A.DraftConfirm, A.DraftCancel, A.DraftContinue,
         A.DraftRestart)))
     app.add_handler(CallbackQueryHandler(request_button, pattern=A.any_of(
-        A.StopRelay, A.RelayTo, A.Claim, A.Write, A.Resolve, A.Release, A.ReleaseBecause, A.Card, A.InPerson, A.Rate,
-        A.Reopen, A.CancelRequest)))
+        A.StopRelay, A.RelayTo, A.RelaySecret, A.Claim, A.Write, A.Resolve, A.Release, A.ReleaseBecause, A.Card,
+        A.InPerson, A.Rate, A.Reopen, A.CancelRequest)))
     # forged or malformed data: handlers/fallback.py answers it with `stale`
     # an edit is never a new message: before any feature (group 0) could read it as one
     app.add_handler(MessageHandler(F.UpdateType.EDITED_MESSAGE & F.ChatType.PRIVATE & F.TEXT, relay_edit), group=-1)

@@ -127,7 +127,7 @@ def asks_which_request(pending: Arrival) -> bool:
     or code answers it, instead of taking the held message's place."""
     screen = pending.screen
     return pending.holding and screen is not None and bool(screen.choices) and all(
-        isinstance(A.parse(c.data), A.RelayTo) for c in screen.choices)
+        isinstance(A.parse(c.data), A.RelayTo | A.RelaySecret) for c in screen.choices)
 
 
 async def route(update: Update, context: BotContext) -> None:

@@ -292,7 +292,10 @@ class Crowd:
         if text.startswith("/menu") or (not text.startswith("/") and phrase(text) in MENU_WORDS):
             self.menu_shown(uid, events)
         self.picked += picked is not None
-        if picked is not None and not any(RELAY_LABEL.match(e.text) and e.chat_id != uid for e in events):
+        asked_first = any(e.chat_id == uid and any(b.data.startswith("rq:sec:") for b in e.flat_buttons if b.data)
+                          for e in events)  # a kept message that looks like a code: the sender is asked first
+        if picked is not None and not asked_first and not any(RELAY_LABEL.match(e.text) and e.chat_id != uid
+                                                               for e in events):
             self.fail(f"{text!r} typed under \"which request?\" did not send the waiting message")
         return events
 
