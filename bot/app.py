@@ -9,7 +9,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
@@ -28,6 +28,7 @@ from handlers.common import BotContext
 from handlers.outbox import TelegramOutbox
 from handlers.tgbot import ScreenBot
 
+logsafe.expect(NetworkError, RetryAfter, InvalidToken)  # Telegram's recoverable errors: one WARNING line
 log = logging.getLogger(__name__)
 STANDIN_TOKEN = "123456:STAND-IN"  # the stand-in accepts any token; this one never reaches Telegram
 

@@ -70,16 +70,22 @@ class KeyValueFormatter(logging.Formatter):
         return f"{line} {extras}" if extras else line
 
 
+EXPECTED: list[type[BaseException]] = []  # each channel adds its own kinds (see `expect`)
+
+
+def expect(*kinds: type[BaseException]) -> None:
+    """Register error types a channel expects and recovers from; the core names no channel's library."""
+    EXPECTED.extend(k for k in kinds if k not in EXPECTED)
+
+
 class ExpectedErrors(logging.Filter):
     """Errors production expects and recovers from (the Bot API unreachable or answering 5xx, a timeout,
     a 429 rate limit, a refused token that ends the process with its own line) are one WARNING line with
     their kind, not an ERROR with a traceback, whichever library logs them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from telegram.error import InvalidToken, NetworkError, RetryAfter
-
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, NetworkError | RetryAfter | InvalidToken):
+        if EXPECTED and isinstance(error, tuple(EXPECTED)):
             record.exc_info = record.exc_text = None
             record.kind = type(error).__name__
             if record.levelno > logging.WARNING:
