@@ -13,6 +13,7 @@ same strings in the stored screen, and a typed answer resolves to one of them.
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from collections.abc import Callable
@@ -105,15 +106,20 @@ def action(fmt: str):
     return wrap
 
 
-def parse(data: object) -> Action | None:
-    """Any packed action back as its typed object; None for unknown, forged or malformed data."""
-    if not isinstance(data, str) or len(data.encode(errors="surrogatepass")) > MAX_BYTES:
-        return None
+@functools.lru_cache(maxsize=4096)  # typed messages re-read the same screen's actions: parse each once
+def _parse(data: str) -> Action | None:
     for cls in _REGISTRY:
         found = cls.unpack(data)
         if found is not None:
             return found
     return None
+
+
+def parse(data: object) -> Action | None:
+    """Any packed action back as its typed object; None for unknown, forged or malformed data."""
+    if not isinstance(data, str) or len(data.encode(errors="surrogatepass")) > MAX_BYTES:
+        return None
+    return _parse(data)
 
 
 def any_of(*classes: type[Action]) -> Callable[[object], bool]:

@@ -10,7 +10,6 @@ from bot import actions as A
 from bot import help_requests as service
 from bot.actions import DraftCancel, DraftContact, RelayTo
 from bot.data import requests as data
-from bot.data import requests as rdata
 from bot.data.requests import Draft, RequestRow
 from bot.help_requests import MODES, RELEASE_REASONS, STATUS, Refused
 from bot.i18n import N_
@@ -301,7 +300,7 @@ async def relay_message(update: Update, context: BotContext) -> bool:
     message = update.effective_message
     svc, uid = context.svc, context.user.id
     replied = message.reply_to_message
-    explicit = replied is not None and await rdata.relayed_request(svc.db, uid, replied.message_id) is not None
+    explicit = replied is not None and await data.relayed_request(svc.db, uid, replied.message_id) is not None
     awaiting = context.pending.awaiting
     if not explicit and (not context.pending.conversations or (awaiting and awaiting[0] == "idle")):
         return False
@@ -360,7 +359,7 @@ async def deliver(update: Update, context: BotContext, request_id: int, content:
             request = await service.relay(svc, uid, request_id, from_chat=uid, message_id=content["message_id"],
                                           caption=content.get("caption"), source=source)
     except Refused as exc:
-        await rdata.clear_awaiting(svc.db, uid)
+        await data.clear_awaiting(svc.db, uid)
         await context.bot.send_message(uid, _(exc.message), reply_markup=keyboard([home_button(context.t)]))
         return
     except Unreachable:
@@ -390,7 +389,7 @@ async def relay_edit(update: Update, context: BotContext) -> None:
     message = update.edited_message
     if message is None or message.text is None:
         return
-    request_id = await rdata.source_request(context.svc.db, context.user.id, message.message_id)
+    request_id = await data.source_request(context.svc.db, context.user.id, message.message_id)
     if request_id is None:
         return
     await deliver(update, context, request_id, relayable(message), correction=True)

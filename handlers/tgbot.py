@@ -65,42 +65,25 @@ class ScreenBot(ExtBot):
             log.info("button press not answered", extra={"error": type(exc).__name__})
             return False
 
-    async def send_message(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().send_message(*args, **kwargs)
-        await self._note("send_message", args, kwargs, result)
+
+RECORDED = ("send_message", "send_photo", "send_document", "copy_message", "edit_message_text",
+            "edit_message_caption", "edit_message_reply_markup")
+
+
+def _recording(name: str):
+    """ExtBot's `name`, then the screen it leaves in that chat noted (one wrapper for every send and edit)."""
+
+    async def method(self: ScreenBot, *args: Any, **kwargs: Any) -> Any:
+        result = await getattr(super(ScreenBot, self), name)(*args, **kwargs)
+        await self._note(name, args, kwargs, result)
         return result
 
-    async def send_photo(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().send_photo(*args, **kwargs)
-        await self._note("send_photo", args, kwargs, result)
-        return result
-
-    async def send_document(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().send_document(*args, **kwargs)
-        await self._note("send_document", args, kwargs, result)
-        return result
-
-    async def copy_message(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().copy_message(*args, **kwargs)
-        await self._note("copy_message", args, kwargs, result)
-        return result
-
-    async def edit_message_text(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().edit_message_text(*args, **kwargs)
-        await self._note("edit_message_text", args, kwargs, result)
-        return result
-
-    async def edit_message_caption(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().edit_message_caption(*args, **kwargs)
-        await self._note("edit_message_caption", args, kwargs, result)
-        return result
-
-    async def edit_message_reply_markup(self, *args: Any, **kwargs: Any) -> Any:
-        result = await super().edit_message_reply_markup(*args, **kwargs)
-        await self._note("edit_message_reply_markup", args, kwargs, result)
-        return result
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = getattr(ExtBot, name).__doc__
+    return method
 
 
-_SIGNATURES = {name: inspect.signature(getattr(ExtBot, name)) for name in (
-    "send_message", "send_photo", "send_document", "copy_message", "edit_message_text", "edit_message_caption",
-    "edit_message_reply_markup")}
+for _name in RECORDED:
+    setattr(ScreenBot, _name, _recording(_name))
+
+_SIGNATURES = {name: inspect.signature(getattr(ExtBot, name)) for name in RECORDED}
