@@ -1,4 +1,4 @@
-"""python -m bot [run|console|search|content|qr|backup] — see README."""
+"""python -m bot [run|console|search|content|qr|backup|report] — see README."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def cmd_content(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(f"Content OK: {len(content.guides)} guides, {len(content.categories)} categories, "
           f"{len(content.wards)} wards, {len(content.points)} support points, "
-          f"{len(content.phone_lines)} phone lines.")
+          f"{len(content.phone_lines)} phone lines, {len(content.outcomes)} outcomes.")
     return 0
 
 
@@ -87,6 +87,13 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if check == "ok" else 1
 
 
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    """python -m bot report --month 2026-10 [--ward ID] [--lang vi] -o report.pdf (issue 16)."""
+    from bot.reports import run_report
+
+    return asyncio.run(run_report(settings, args.month, args.ward, args.lang, args.output))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý số: the digital assistant bot.")
     sub = p.add_subparsers(dest="command")
@@ -102,11 +109,16 @@ def parser() -> argparse.ArgumentParser:
     qr.add_argument("rest", nargs=argparse.REMAINDER)
     backup = sub.add_parser("backup", help="copy the database safely while the bot runs")
     backup.add_argument("path", help="where to write the copy")
+    report = sub.add_parser("report", help="the month's one-page A4 report: report --month 2026-10 -o report.pdf")
+    report.add_argument("--month", required=True, help="YYYY-MM (local calendar month)")
+    report.add_argument("--ward", help="a ward id or name (default: every ward)")
+    report.add_argument("--lang", choices=LOCALES, default="vi")
+    report.add_argument("-o", "--output", required=True, help="where to write the PDF")
     return p
 
 
 COMMANDS = {"run": cmd_run, "console": cmd_console, "search": cmd_search, "content": cmd_content, "qr": cmd_qr,
-            "backup": cmd_backup}
+            "backup": cmd_backup, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

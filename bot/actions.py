@@ -427,3 +427,46 @@ class CampaignControl:
 @action("pv:{op}")
 class PrivacyChoice:
     op: Literal["phone", "data", "del", "delok", "x"]
+
+
+# --- outcomes, targets, ranking (issue 16) --------------------------------------------------------
+@action("oc:{request}:{outcome}")
+class OutcomeToggle:
+    """After resolving: tick or untick one outcome the resident achieved."""
+
+    request: int
+    outcome: str
+
+
+@action("oc:none:{request}")
+class OutcomeNone:
+    """After resolving: nothing to count (clears any ticks)."""
+
+    request: int
+
+
+@action("oc:ok:{request}")
+class OutcomeDone:
+    """After resolving: the ticks are final."""
+
+    request: int
+
+
+@action("gd:{guide}:{did}")
+class GuideDid:
+    """"Did you do it?" after a guide rated helpful: 1 records the guide's outcome, 0 does not."""
+
+    guide: str
+    did: Literal["1", "0"]
+
+
+@action("tg:rm:{target}")
+class TargetRemove:
+    target: int
+
+
+@action("rk:{granted}")
+class RankingConsent:
+    """A volunteer agrees (1) or not (0) to appear by name in the admins' ranking."""
+
+    granted: Literal["1", "0"]

@@ -14,7 +14,7 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 import handlers
-from bot import campaigns, help_requests, logsafe, privacy
+from bot import campaigns, help_requests, logsafe, outcomes, privacy
 from bot import commands as commands_mod
 from bot import content as content_mod
 from bot.clock import Clock
@@ -39,6 +39,7 @@ TICKS: list[tuple[str, float, Tick]] = [
     ("escalations", 60.0, help_requests.tick),
     ("campaigns", 1.0, campaigns.tick),
     ("retention", 3600.0, privacy.retention_tick),  # idempotent: erases only what has passed retention
+    ("thanks", 900.0, outcomes.thanks_tick),  # monthly thank-you to volunteers, once each (thanks_sent)
 ]
 
 

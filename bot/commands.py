@@ -25,6 +25,7 @@ VOLUNTEER = (
     ("mine", N_("Requests I am helping with")),
     ("available", N_("Take new requests")),
     ("away", N_("Pause new requests")),
+    ("ranking", N_("Show my name in the ranking?")),
 )
 ADMIN = (
     ("queue", N_("Requests still waiting")),
@@ -35,6 +36,11 @@ ADMIN = (
     ("admins", N_("Manage admins")),
     ("ban", N_("Ban a user: /ban ID")),
     ("unban", N_("Lift a ban: /unban ID")),
+    ("targets", N_("Set the ward's targets")),
+    ("progress", N_("Progress against targets")),
+    ("report", N_("The month's report (PDF)")),
+    ("certificate", N_("A certificate of thanks")),
+    ("ranking", N_("Volunteers' ranking")),
 )
 
 

@@ -1,4 +1,4 @@
-"""Guides, categories, wards, support points and phone lines: plain TOML files under content/.
+"""Guides, categories, wards, support points, phone lines and outcomes: plain TOML files under content/.
 
 Ward officers edit these files; `python -m bot content check` tells them, file by file and
 field by field, what is wrong. The loader refuses nothing silently: the app loads only content
@@ -98,6 +98,16 @@ class PhoneLine:
     verified: bool
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """Something a resident achieved (content/outcomes.toml), counted per ward and day."""
+
+    id: str
+    name: Text
+    categories: tuple[str, ...]  # guide categories it belongs to; empty = any topic
+    guides: tuple[str, ...]  # guides whose end asks "Did you do it?" for it
+
+
 @dataclass
 class Content:
     categories: dict[str, Category] = field(default_factory=dict)
@@ -105,6 +115,7 @@ class Content:
     wards: dict[str, Ward] = field(default_factory=dict)
     points: dict[str, SupportPoint] = field(default_factory=dict)
     phone_lines: dict[str, PhoneLine] = field(default_factory=dict)  # in file order
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # in file order
     warnings: list[str] = field(default_factory=list)  # not failures, e.g. a guide due for review
 
     def guides_in(self, category_id: str) -> list[Guide]:
@@ -369,6 +380,35 @@ def _load_phone_lines(c: _Checker, content: Content) -> None:
             content.phone_lines[lid] = PhoneLine(lid, number, name, purpose, hours, source, verified)
 
 
+def _load_outcomes(c: _Checker, content: Content, guide_ids: set[str]) -> None:
+    path = c.root / "outcomes.toml"
+    if not path.exists():
+        return  # optional: without it the bot asks no outcome questions
+    data = c.read(path) or {}
+    owner: dict[str, str] = {}  # guide id -> the outcome that claims it
+    for i, item in enumerate(data.get("outcome", []), 1):
+        where = f"outcome {i}"
+        oid = c.ident(path, f"{where}.id", item.get("id"))
+        name = c.text(path, {where: {k: item.get(k) for k in LOCALES}}, where)
+        categories = c.strings(path, f"{where}.categories", item.get("categories"))
+        guides = c.strings(path, f"{where}.guides", item.get("guides"))
+        for cat in categories:
+            if cat not in content.categories:
+                c.problem(path, f"{where}.categories", f"unknown category {cat!r}; see categories.toml")
+        for gid in guides:
+            if gid not in guide_ids:  # a guide with problems of its own is reported once, there
+                c.problem(path, f"{where}.guides", f"unknown guide {gid!r}; see content/guides")
+            elif gid in owner:
+                c.problem(path, f"{where}.guides", f"guide {gid!r} already records {owner[gid]!r}: one outcome "
+                          "per guide")
+            elif oid:
+                owner[gid] = oid
+        if oid and oid in content.outcomes:
+            c.problem(path, f"{where}.id", f"duplicate id {oid!r}")
+        elif oid and name:
+            content.outcomes[oid] = Outcome(oid, name, categories, guides)
+
+
 def check(root: Path, today: date | None = None, *, stale_is_problem: bool = True) -> tuple[Content, list[str]]:
     """Load everything under root; return what loaded and every problem found.
 
@@ -384,6 +424,7 @@ def check(root: Path, today: date | None = None, *, stale_is_problem: bool = Tru
     _load_wards(c, content)
     _load_points(c, content)
     _load_phone_lines(c, content)
+    _load_outcomes(c, content, set(seen))
     content.warnings = c.warnings + ([] if stale_is_problem else c.stale)
     return content, c.problems + (c.stale if stale_is_problem else [])
 

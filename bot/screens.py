@@ -160,6 +160,16 @@ def action_words(action: A.Action | None) -> frozenset[str]:
             return CANCEL_WORDS
         case A.StopRelay():
             return MENU_WORDS | DONE_WORDS
+        case A.OutcomeDone():
+            return DONE_WORDS
+        case A.GuideDid(did="0"):
+            return NO_WORDS | frozenset({"chua lam", "chua lam duoc", "not yet"})
+        case A.OutcomeNone():
+            return frozenset({"khong co", "khong co gi", "khong", "none", "nothing"})
+        case A.GuideDid(did="1") | A.RankingConsent(granted="1"):
+            return YES_WORDS | frozenset({"da lam", "da lam duoc", "lam duoc roi", "dong y", "i did", "i did it"})
+        case A.RankingConsent(granted="0"):
+            return NO_WORDS | frozenset({"khong dong y"})
     return frozenset()
 
 

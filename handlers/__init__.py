@@ -17,6 +17,7 @@ from handlers import (
     fallback,
     guides,
     moderation,
+    outcomes,
     points,
     privacy,
     requests,
@@ -31,7 +32,8 @@ def register(app: Application) -> None:
     moderation.register_flood(app)
     common.register(app)
     typed.register(app)
-    for feature in (start, guides, search, points, requests, volunteers, campaigns, admin, privacy, moderation):
+    for feature in (start, guides, search, points, requests, volunteers, campaigns, admin, privacy, moderation,
+                    outcomes):
         feature.register(app)
     typed.register_cancel(app)
     search.register_fallback(app)

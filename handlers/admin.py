@@ -9,6 +9,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot import admins, commands, stats
 from bot.refusal import Refused
+from handlers import outcomes
 from handlers.common import BotContext, as_id, not_allowed
 
 
@@ -99,7 +100,8 @@ async def stats_command(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
     report = await stats.report(context.svc)
     lines = [_("📊 Last 7 days"), *_period_lines(context, report.week), "",
-             _("📊 All time"), *_period_lines(context, report.all_time)]
+             _("📊 All time"), *_period_lines(context, report.all_time), "",
+             *await outcomes.stats_section(context)]  # pledges and progress (issue 16)
     await update.effective_message.reply_text("\n".join(lines)[:4096])
     png = await stats.chart_png(context.svc, context.t)
     await context.bot.send_photo(update.effective_chat.id, InputFile(png, filename="stats.png"),

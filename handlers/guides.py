@@ -8,6 +8,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot import actions as A
 from bot.content import Guide
 from bot.data import guides as guide_data
+from handlers import outcomes
 from handlers.common import BotContext, Button, clear_buttons, home_button, keyboard, show, stale
 
 PAGE_SIZE = 8
@@ -139,7 +140,11 @@ async def feedback(update: Update, context: BotContext) -> None:
     await query.answer()
     text = _("Thank you for telling us!") if helpful else _(
         "Thank you for telling us. We will make this guide better.\nA volunteer can help you too.")
+    question = outcomes.guide_question(context, guide) if helpful else None  # one optional question (issue 16)
+    if question is not None:
+        text += "\n\n" + question[0]
     await show(update, context, text, keyboard(
+        question[1] if question else None,
         None if helpful else [(_("🙋 Ask for help"), A.AskAbout(guide.id).pack())],
         [(_("📚 Other guides"), A.Menu("g").pack()), home_button(context.t)]))
 

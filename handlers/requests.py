@@ -16,6 +16,7 @@ from bot.i18n import N_
 from bot.messaging import SendError, Unreachable
 from bot.screens import Choice, Mode, Screen, meaningful
 from bot.textnorm import phone_e164
+from handlers import outcomes
 from handlers.common import (
     BotContext,
     Button,
@@ -490,7 +491,9 @@ async def request_button(update: Update, context: BotContext) -> None:
             case A.Resolve(request=request_id):
                 request = await service.resolve(svc, request_id, uid)
                 await query.answer()
-                await show(update, context, _("✅ {code}: resolved. Thank you for helping!").format(code=request.code))
+                # resolved and committed first; what it achieved is one optional question after (issue 16)
+                await outcomes.show_picker(update, context, request, set(),
+                                           _("✅ {code}: resolved. Thank you for helping!").format(code=request.code))
             case A.Release(request=request_id):
                 request = await service.holder_request(svc, request_id, uid)
                 await query.answer()

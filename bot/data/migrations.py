@@ -219,4 +219,40 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX relay_sources_request ON relay_sources(request_id)",
     ),
+    # outcomes per ward and day (issue 16), the wards' pledges (targets), monthly thanks already sent
+    (
+        """CREATE TABLE outcomes (
+            id INTEGER PRIMARY KEY,
+            outcome TEXT NOT NULL,             -- an id from content/outcomes.toml
+            ward TEXT,                         -- the request's ward, or the resident's; NULL = not known
+            day TEXT NOT NULL,                 -- local date (Asia/Ho_Chi_Minh), YYYY-MM-DD
+            source TEXT NOT NULL CHECK (source IN ('request', 'guide')),
+            request_id INTEGER REFERENCES help_requests(id) ON DELETE SET NULL,
+            guide_id TEXT,
+            volunteer_id INTEGER,              -- who helped (request outcomes); NULL once they erased their data
+            resident_id INTEGER,               -- who said "I did it" (guide outcomes); NULL once erased
+            at TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX outcomes_per_request ON outcomes(request_id, outcome) WHERE request_id IS NOT NULL",
+        """CREATE UNIQUE INDEX outcomes_per_guide ON outcomes(guide_id, resident_id, outcome)
+           WHERE resident_id IS NOT NULL""",
+        "CREATE INDEX outcomes_day ON outcomes(day, ward)",
+        """CREATE TABLE targets (
+            id INTEGER PRIMARY KEY,
+            ward TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            target INTEGER NOT NULL CHECK (target > 0),
+            starts TEXT NOT NULL,              -- local dates, both included
+            ends TEXT NOT NULL,
+            created_by INTEGER,
+            created_at TEXT NOT NULL,
+            UNIQUE (ward, outcome, ends)
+        )""",
+        """CREATE TABLE thanks_sent (
+            volunteer_id INTEGER NOT NULL,
+            month TEXT NOT NULL,               -- YYYY-MM thanked for
+            at TEXT NOT NULL,
+            PRIMARY KEY (volunteer_id, month)
+        )""",
+    ),
 ]

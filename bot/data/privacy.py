@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.data import Database, audit
+from bot.data import outcomes as outcomes_data
 
 # Columns of help_requests that identify or describe a person; erased on request and after retention.
 PERSONAL_REQUEST_FIELDS = ("phone", "description", "rating_comment", "attachment_kind", "attachment_message_id",
@@ -61,6 +62,7 @@ async def export(db: Database, user_id: int) -> dict[str, Any]:
             """SELECT campaign_id, status, sent_at FROM campaign_recipients WHERE user_id = ?
                ORDER BY campaign_id""", (user_id,))),
         "volunteer": volunteer_data,
+        "outcomes": await outcomes_data.of_person(db, user_id),
     }
 
 
@@ -118,6 +120,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
                       "volunteers"):
             await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
         await db.execute("UPDATE guide_views SET user_id = NULL WHERE user_id = ?", (user_id,))
+        await outcomes_data.erase_person(db, user_id)  # outcomes stay as anonymous counts
         await db.execute("UPDATE users SET first_name = NULL, username = NULL, ward = NULL, locale = NULL, "
                          "subscribed = 0 WHERE id = ?", (user_id,))
         # the anonymous record that a deletion happened (no id, no name)

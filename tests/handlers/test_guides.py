@@ -30,7 +30,8 @@ async def test_browse_and_step_through_a_guide_editing_one_message(bot: Harness)
     [done] = await bot.press(R, "Xong")
     assert done.text.startswith("🎉 Bạn đã làm xong")
     [thanks] = await bot.press(R, "Có ích")
-    assert thanks.text == "Cảm ơn bạn đã góp ý!"
+    # this guide records an outcome: one optional question follows the thanks (tests/handlers/test_outcomes.py)
+    assert thanks.text == "Cảm ơn bạn đã góp ý!\n\nBạn đã làm được chưa: Đăng ký tài khoản VNeID mức 1?"
     assert [e.kind for e in bot.api.sent] == ["to"] + ["edit"] * (len(bot.api.sent) - 1)  # no flood
     row = await bot.svc.db.fetchone("SELECT helpful FROM guide_feedback WHERE user_id = ? AND guide_id = ?",
                                     (R, "vneid-install"))
@@ -53,7 +54,7 @@ async def test_tapping_the_first_button_again_and_again_walks_through_the_guide(
     assert done.buttons[0][0].label == "👍 Có ích"  # never 👎 in the spot the resident kept tapping
     assert "👎" not in done.buttons[0][0].label
     [thanks] = await bot.driver.press(R, 1)
-    assert thanks.text == "Cảm ơn bạn đã góp ý!"
+    assert thanks.text.startswith("Cảm ơn bạn đã góp ý!\n\nBạn đã làm được chưa:")  # the guide's outcome
 
 
 async def test_not_helpful_is_recorded_and_offers_help(bot: Harness):

@@ -1,0 +1,129 @@
+"""The month's report (PDF) and certificates of thanks (PNG and PDF): what is on the page."""
+
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from bot import help_requests, outcomes, reports
+from bot.__main__ import main
+from bot.clock import FakeClock
+from bot.data import outcomes as odata
+from bot.data import users
+from bot.refusal import Refused
+from tests.conftest import ADMIN, Harness, open_bot
+from tests.handlers.test_requests import file_request, make_volunteer
+
+V = 2001
+
+
+def pdf_text(body: bytes) -> tuple[PdfReader, str]:
+    reader = PdfReader(io.BytesIO(body))
+    return reader, "\n".join(page.extract_text() for page in reader.pages)
+
+
+async def seed(bot: Harness) -> None:
+    """November 2026: a resolved request in Bến Thành with an outcome, outcomes in two other wards, a
+    target; and one outcome on 1 December (local)."""
+    svc = bot.svc
+    await make_volunteer(bot, V, name="Nguyễn Thị Lan")
+    request = await file_request(bot)
+    await help_requests.claim(svc, request.id, V)
+    await help_requests.resolve(svc, request.id, V)
+    await help_requests.rate(svc, request.id, 1001, 5)
+    await outcomes.toggle(svc, request.id, V, "vneid-level2")
+    now = svc.now()
+    for n, (ward, outcome) in enumerate([("cau-ong-lanh", "qr-payment"), ("tan-dinh", "vneid-level1"),
+                                         ("cau-ong-lanh", "qr-payment")]):
+        await odata.add_guide_outcome(svc.db, f"g{n}", 5000 + n, outcome, ward, "2026-11-15", now)
+    await odata.add_guide_outcome(svc.db, "g9", 5009, "qr-payment", "cau-ong-lanh", "2026-12-01", now)
+    await odata.set_target(svc.db, "cau-ong-lanh", "qr-payment", 10, "2026-10-10", "2026-12-31", ADMIN, now)
+
+
+@pytest.fixture
+async def bot(settings):
+    # 30/11/2026 20:00 in Ho Chi Minh City
+    async with open_bot(settings, FakeClock(datetime(2026, 11, 30, 13, 0, tzinfo=UTC))) as harness:
+        yield harness
+
+
+async def test_report_is_one_a4_page_with_ward_names_and_figures(bot: Harness):
+    await seed(bot)
+    t = bot.svc.i18n.get("vi")
+    name, body = await reports.report_pdf(bot.svc, t, date(2026, 11, 1), None)
+    assert name == "report-2026-11.pdf"
+    reader, text = pdf_text(body)
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+    for expected in ("Trợ lý số · Báo cáo tháng 11/2026", "Tất cả các phường (4)", "Bến Thành", "Cầu Ông Lãnh",
+                     "Tân Định", "Có tài khoản VNeID mức 2", "Thanh toán bằng mã QR lần đầu",
+                     "Người dân được giúp (yêu cầu đã giải quyết)", "Tình nguyện viên đã giúp",
+                     "Phường Cầu Ông Lãnh · Thanh toán bằng mã QR lần đầu: 2/10 (20%), hạn 31/12/2026"):
+        assert expected in text, expected
+    fonts = {str(f.get("/BaseFont")) for f in reader.pages[0]["/Resources"]["/Font"].get_object().values()}
+    assert any("DejaVu" in f for f in fonts)  # embedded, not the reader's fonts
+
+
+async def test_report_counts_local_days_of_the_month_only(bot: Harness):
+    await seed(bot)
+    t = bot.svc.i18n.get("vi")
+    november = await reports.report_data(bot.svc, t, date(2026, 11, 1), None)
+    assert november.outcome_header == ["Kết quả", "Sài Gòn", "Tân Định", "Bến Thành", "Cầu Ông Lãnh", "Tổng"]
+    qr = next(r for r in november.outcome_rows if r[0] == "Thanh toán bằng mã QR lần đầu")
+    assert qr == ["Thanh toán bằng mã QR lần đầu", "0", "0", "0", "2", "2"]  # 1/12 is December's
+    assert november.outcome_rows[-1] == ["Tất cả kết quả", "0", "1", "1", "2", "4"]
+    assert dict(november.request_lines)["Người dân được giúp (yêu cầu đã giải quyết)"] == "1"
+    assert dict(november.request_lines)["Đánh giá trung bình"].startswith("5/5")
+    december = await reports.report_data(bot.svc, t, date(2026, 12, 1), "cau-ong-lanh")
+    assert december.place == "Phường Cầu Ông Lãnh"
+    assert december.outcome_header == ["Kết quả", "Tổng"]
+    assert ["Thanh toán bằng mã QR lần đầu", "1"] in december.outcome_rows
+
+
+async def test_report_command_line(bot: Harness, tmp_path):
+    await seed(bot)
+    out = tmp_path / "report.pdf"
+    assert await reports.run_report(bot.svc.settings, "2026-11", "ben thanh", "vi", str(out)) == 0
+    _reader, text = pdf_text(out.read_bytes())
+    assert "Phường Bến Thành" in text and "Báo cáo tháng 11/2026" in text
+    assert await reports.run_report(bot.svc.settings, "2026-11", "Hà Nội", "vi", str(out)) == 2
+
+
+def test_report_command_refuses_a_bad_month_in_one_line(tmp_path, capsys):
+    assert main(["report", "--month", "2026-13", "-o", str(tmp_path / "x.pdf")]) == 2
+    assert capsys.readouterr().err.strip() == "--month must look like 2026-10, got '2026-13'"
+
+
+async def test_certificate_for_a_volunteer_png_and_pdf(bot: Harness):
+    await seed(bot)
+    admin = await users.touch(bot.svc.db, ADMIN, "Cán bộ", None, bot.svc.now())
+    made = await reports.certificate(bot.svc, admin, "2001", date(2026, 11, 1))
+    words = [line.text for line in made.text.lines]
+    assert "Nguyễn Thị Lan" in words and "THƯ CẢM ƠN" in words
+    assert "Tình nguyện viên Tổ công nghệ số cộng đồng, Phường Bến Thành" in words
+    assert "đã giúp 1 người dân dùng dịch vụ số trong tháng 11/2026." in words
+    image = Image.open(io.BytesIO(made.png))
+    image.load()
+    assert image.size == (1754, 1240)
+    assert len(image.getcolors(maxcolors=100_000) or []) > 50  # text and borders drawn, not a blank page
+    reader, text = pdf_text(made.pdf)
+    assert len(reader.pages) == 1 and "Nguyễn Thị Lan" in text and "Phường Bến Thành" in text
+
+
+async def test_certificate_for_a_ward_team_and_refusals(bot: Harness):
+    await seed(bot)
+    admin = await users.touch(bot.svc.db, ADMIN, "Cán bộ", None, bot.svc.now())
+    made = await reports.certificate(bot.svc, admin, "cau ong lanh", date(2026, 11, 1))
+    words = [line.text for line in made.text.lines]
+    assert "Tổ công nghệ số cộng đồng Phường Cầu Ông Lãnh" in words
+    assert "Thanh toán bằng mã QR lần đầu: 2" in words
+    _reader, text = pdf_text(made.pdf)
+    assert "Phường Cầu Ông Lãnh" in text
+    resident = await users.get(bot.svc.db, 1001)
+    with pytest.raises(Refused):
+        await reports.certificate(bot.svc, resident, "2001", date(2026, 11, 1))
+    with pytest.raises(Refused):
+        await reports.certificate(bot.svc, admin, "Hà Nội", date(2026, 11, 1))
