@@ -396,7 +396,7 @@ def _load_outcomes(c: _Checker, content: Content, guide_ids: set[str]) -> None:
             if cat not in content.categories:
                 c.problem(path, f"{where}.categories", f"unknown category {cat!r}; see categories.toml")
         for gid in guides:
-            if gid not in guide_ids:  # a guide with problems of its own is reported once, there
+            if gid not in guide_ids:
                 c.problem(path, f"{where}.guides", f"unknown guide {gid!r}; see content/guides")
             elif gid in owner:
                 c.problem(path, f"{where}.guides", f"guide {gid!r} already records {owner[gid]!r}: one outcome "
@@ -424,7 +424,8 @@ def check(root: Path, today: date | None = None, *, stale_is_problem: bool = Tru
     _load_wards(c, content)
     _load_points(c, content)
     _load_phone_lines(c, content)
-    _load_outcomes(c, content, set(seen))
+    # a guide file with problems of its own (even unreadable) is reported there, not again by the outcomes
+    _load_outcomes(c, content, set(seen) | {p.stem for p in (root / "guides").glob("*.toml")})
     content.warnings = c.warnings + ([] if stale_is_problem else c.stale)
     return content, c.problems + (c.stale if stale_is_problem else [])
 

@@ -161,9 +161,9 @@ async def show_targets(update: Update, context: BotContext) -> None:
     for n, row in enumerate(rows, 1):
         lines.append(f"{n}. " + target_line(context, None, row))
         buttons.append([(_("🗑 Remove target {n}").format(n=n), A.TargetRemove(row.id).pack())])
-    ids = ", ".join(context.svc.content.outcomes)
     lines += ["", _("To set one, write ward | outcome | number | last day, for example:"), EXAMPLE,
-              _("Outcomes: {ids}").format(ids=ids)]
+              _("Outcomes (write the code or the name):")]
+    lines += [f"• {o.id}: {o.name.get(context.t.locale)}" for o in context.svc.content.outcomes.values()]
     await show(update, context, "\n".join(lines), keyboard(*buttons) if buttons else None)
 
 

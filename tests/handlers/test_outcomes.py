@@ -48,7 +48,7 @@ async def test_volunteer_ticks_outcomes_after_resolving_by_tap_and_by_typing(bot
     await bot.send(V, "tich hop giay to")  # typed words without accents untick it
     done = await bot.send(V, "xong")
     assert done[-1].text == (f"✅ {request.code}: đã giải quyết. Phường đã đếm: Có tài khoản VNeID mức 2. "
-                             "Cảm ơn bạn đã giúp!")
+                             "Cảm ơn bạn đã hỗ trợ!")
     day = outcomes.today(bot.svc).isoformat()
     assert await outcome_rows(bot) == [("vneid-level2", "ben-thanh", day, "request", request.id, None, V, None)]
 
