@@ -359,13 +359,15 @@ def draw_chart(chart: ChartInput, *, size: tuple[float, float] = (11, 5)) -> byt
     fig.set_layout_engine("tight")
     font = {"fontfamily": "DejaVu Sans"}
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    bars = chart.bars[:10][::-1]
+    bars = chart.bars[:10]
     if bars:
         labels = [_wrap(label) for label, _d, _t in bars]
         shares = [min(done / target, 1.0) * 100 for _l, done, target in bars]
         colours = ["#29bf12" if done >= target else "#2e86ab" for _l, done, target in bars]
-        left.barh(labels, shares, color=colours)
+        left.barh(labels, shares, color=colours, height=0.6)
         left.set_xlim(0, 118)
+        # the best first, at the top; one or two targets keep bars of a usual thickness
+        left.set_ylim(max(len(bars), 4) - 0.4, -0.6)
         for y, (_label, done, target) in enumerate(bars):
             left.text(min(done / target, 1.0) * 100 + 1, y, f"{done}/{target} · {round(done / target * 100)}%",
                       va="center", fontsize=8, **font)

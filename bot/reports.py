@@ -187,8 +187,17 @@ def render_report(report: ReportData) -> bytes:
     return bytes(pdf.output())
 
 
+async def report_for(svc: Services, actor: UserRow | None, t: Translator, month_first: date,
+                     ward: str | None) -> tuple[str, bytes]:
+    """/report: admins only (Refused otherwise); (file name, PDF bytes)."""
+    if not svc.is_admin(actor):
+        raise Refused(ADMINS_ONLY)
+    return await report_pdf(svc, t, month_first, ward)
+
+
 async def report_pdf(svc: Services, t: Translator, month_first: date, ward: str | None) -> tuple[str, bytes]:
-    """(file name, PDF bytes) of the month's report; the caller has checked that the reader is an admin."""
+    """(file name, PDF bytes) of the month's report, for `report_for` and the command line (which reads the
+    database file directly, as its operator)."""
     report = await report_data(svc, t, month_first, ward)
     body = await asyncio.to_thread(render_report, report)
     return f"report-{month_first.strftime('%Y-%m')}{'-' + ward if ward else ''}.pdf", body
@@ -350,7 +359,7 @@ async def certificate(svc: Services, actor: UserRow | None, who: str, month_firs
         rating = sum(rated) / len(rated) if rated else None
         for _w, outcome_id, n in await data.counts(svc.db, month.first.isoformat(), month.last.isoformat(), ward.id):
             counts[outcome_id] = counts.get(outcome_id, 0) + n
-        kind = _("{n} volunteers of the team helped residents").format(n=t.number(len(figures)))
+        kind = _("and its {n} volunteers").format(n=t.number(len(figures)))
         shown = _("The community digital technology team of {ward}").format(ward=ward.name.get("vi"))
         name = f"certificate-{ward.id}-{month.key}"
     achieved = [(outcomes.outcome_name(svc, t, o), n) for o, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]

@@ -182,8 +182,9 @@ CONTROL_WORDS = (MENU_WORDS | CANCEL_WORDS | NEXT_WORDS | BACK_WORDS | YES_WORDS
 
 def by_number(action: A.Action | None, mode: Mode) -> bool:
     """May this choice be picked by its number? Not reopening a request (the rating screen asks for 1 to 5),
-    not an admin's decision on one volunteer's card among several, and in a free-text step not a cancel."""
-    if isinstance(action, A.Reopen | A.Decide):
+    not an admin's decision on one volunteer's card among several, not removing a target, and in a free-text
+    step not a cancel."""
+    if isinstance(action, A.Reopen | A.Decide | A.TargetRemove):  # removing a pledge by a slip of "1" would hurt
         return False
     return mode is not Mode.TEXT or not isinstance(action, A.DraftCancel | A.BroadcastCancel)
 

@@ -222,8 +222,8 @@ async def progress_command(update: Update, context: BotContext) -> None:
 
 
 async def stats_section(context: BotContext) -> list[str]:
-    """The progress part of /stats (admins only; the caller has checked)."""
-    items = await service.progress_of(context.svc, service.today(context.svc))
+    """The progress part of /stats (admins only: refused for anyone else)."""
+    items = await service.progress(context.svc, context.user)
     return await progress_lines(context, items, await service.trend(context.svc))
 
 
@@ -255,7 +255,7 @@ async def report_command(update: Update, context: BotContext) -> None:
                 _("I could not find one ward called “{text}”.").format(text=" ".join(rest)))
             return
         ward = found.id
-    name, pdf = await reports.report_pdf(context.svc, context.t, month, ward)
+    name, pdf = await reports.report_for(context.svc, context.user, context.t, month, ward)
     await context.bot.send_document(update.effective_chat.id, InputFile(pdf, filename=name),
                                     caption=_("📄 Report for {month}").format(month=month.strftime("%m/%Y")))
 

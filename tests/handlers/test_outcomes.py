@@ -1,10 +1,11 @@
 """Outcomes at resolve and at a guide's end, targets and progress, thanks, report, certificate, ranking:
 end to end through the real Application on the stand-in."""
 
+import json
 from datetime import UTC, datetime
 
 from bot import actions as A
-from bot import help_requests, outcomes
+from bot import help_requests, outcomes, privacy
 from bot.app import TICKS
 from bot.clock import FakeClock
 from bot.data import requests as rdata
@@ -164,7 +165,10 @@ async def test_targets_typed_without_accents_progress_across_a_month_boundary(se
         assert (november.start, december.start) == ("2026-10-31T17:00:00+00:00", "2026-11-30T17:00:00+00:00")
         [listing] = await bot.send(ADMIN, "/targets")
         assert "1. Phường Bến Thành · Có tài khoản VNeID mức 2: 3, từ 01/11/2026 đến 31/12/2026" in listing.text
-        await bot.press(ADMIN, "Xóa chỉ tiêu 2")
+        await bot.send(ADMIN, "2")  # a bare number never removes a target: a slip would hurt
+        assert (await bot.svc.db.fetchone("SELECT COUNT(*) FROM targets"))[0] == 2
+        await bot.send(ADMIN, "/targets")
+        await bot.send(ADMIN, "xoa chi tieu 2")  # its words do
         rows = await bot.svc.db.fetchall("SELECT ward FROM targets")
         assert [r[0] for r in rows] == ["ben-thanh"]
 
@@ -247,6 +251,8 @@ async def test_erasure_keeps_only_the_counts(bot: Harness):
     await finish_guide(bot, R, "vneid-level2")
     await bot.press(R, "Có, tôi đã làm được")
     await bot.svc.db.execute("INSERT INTO thanks_sent (volunteer_id, month, at) VALUES (?, '2026-10', 'x')", (V,))
+    _name, body = await privacy.export(bot.svc, V)  # /mydata shows what is kept with their id
+    assert json.loads(body)["outcomes"][0]["outcome"] == "vneid-level2"
     for uid in (R, V):
         await bot.send(uid, "/deletemydata")
         await bot.press(uid, "Xác nhận")
