@@ -268,6 +268,12 @@ async def set_target(svc: Services, actor: UserRow | None, line: str) -> tuple[T
     return spec, target_id
 
 
+async def targets(svc: Services, actor: UserRow | None) -> list[TargetRow]:
+    """Admins only: every target, oldest first."""
+    _admin(svc, actor)
+    return await data.targets(svc.db)
+
+
 async def remove_target(svc: Services, actor: UserRow | None, target_id: int) -> bool:
     _admin(svc, actor)
     return await data.remove_target(svc.db, target_id)
@@ -472,6 +478,9 @@ async def set_ranking_consent(svc: Services, user_id: int, granted: bool) -> Non
 
 
 async def ranking_consent(svc: Services, user_id: int) -> bool | None:
+    """A volunteer's newest decision (None: never asked). Refused for someone who is no volunteer."""
+    if await vdata.get(svc.db, user_id) is None:
+        raise Refused(N_("Only volunteers appear in the ranking."))
     return await pdata.latest_consent(svc.db, user_id, RANKING_PURPOSE)
 
 

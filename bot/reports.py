@@ -12,7 +12,7 @@ import asyncio
 import io
 import statistics
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -372,10 +372,6 @@ async def certificate(svc: Services, actor: UserRow | None, who: str, month_firs
 async def _outcomes_of_volunteer(svc: Services, volunteer_id: int, month: outcomes.Month) -> list[tuple[str, int]]:
     return await data.volunteer_outcomes(svc.db, volunteer_id, month.first.isoformat(), month.last.isoformat())
 
-
-def previous_month(today: date) -> date:
-    """The first day of the month before `today`'s."""
-    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
 async def run_report(settings, month_text: str, ward_text: str | None, lang: str, output: str) -> int:

@@ -11,8 +11,9 @@ from bot import actions as A
 from bot import outcomes as service
 from bot import reports
 from bot.content import Guide
+from bot.data.outcomes import TargetRow
 from bot.data.requests import RequestRow
-from bot.i18n import N_, Translator
+from bot.i18n import N_
 from bot.refusal import Refused
 from handlers.common import BotContext, Button, home_button, keyboard, not_allowed, show, stale
 
@@ -114,18 +115,18 @@ def _args_text(update: Update) -> str:
     return text.split(maxsplit=1)[1].strip() if len(text.split(maxsplit=1)) == 2 else ""
 
 
-def _day(t: Translator, d: date) -> str:
+def _day(d: date) -> str:
+    """Dates as residents and officers write them: 31/12/2026."""
     return d.strftime("%d/%m/%Y")
 
 
-def target_line(context: BotContext, p: service.Progress | None, row) -> str:
+def target_line(context: BotContext, row: TargetRow) -> str:
     _ = context.t.gettext
     svc, t = context.svc, context.t
-    text = _("{ward} · {outcome}: {target} from {starts} to {ends}").format(
+    return _("{ward} · {outcome}: {target} from {starts} to {ends}").format(
         ward=service.ward_label(svc, t, row.ward), outcome=service.outcome_name(svc, t, row.outcome),
-        target=t.number(row.target), starts=_day(t, date.fromisoformat(row.starts)),
-        ends=_day(t, date.fromisoformat(row.ends)))
-    return text
+        target=t.number(row.target), starts=_day(date.fromisoformat(row.starts)),
+        ends=_day(date.fromisoformat(row.ends)))
 
 
 async def targets_command(update: Update, context: BotContext) -> None:
@@ -145,21 +146,23 @@ async def targets_command(update: Update, context: BotContext) -> None:
         await message.reply_text(_("🎯 Saved: {ward} · {outcome}: {target} from {starts} to {ends}.").format(
             ward=service.ward_label(svc, context.t, spec.ward), outcome=service.outcome_name(svc, context.t,
                                                                                             spec.outcome),
-            target=context.t.number(spec.target), starts=_day(context.t, spec.starts),
-            ends=_day(context.t, spec.ends)) + "\n" + _("See how it goes with /progress."))
+            target=context.t.number(spec.target), starts=_day(spec.starts),
+            ends=_day(spec.ends)) + "\n" + _("See how it goes with /progress."))
         return
     await show_targets(update, context)
 
 
 async def show_targets(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
-    from bot.data import outcomes as odata
-
-    rows = await odata.targets(context.svc.db)
+    try:
+        rows = await service.targets(context.svc, context.user)
+    except Refused:
+        await not_allowed(update, context)
+        return
     lines = [_("🎯 Targets:")] if rows else [_("No targets yet.")]
     buttons = []
     for n, row in enumerate(rows, 1):
-        lines.append(f"{n}. " + target_line(context, None, row))
+        lines.append(f"{n}. " + target_line(context, row))
         buttons.append([(_("🗑 Remove target {n}").format(n=n), A.TargetRemove(row.id).pack())])
     lines += ["", _("To set one, write ward | outcome | number | last day, for example:"), EXAMPLE,
               _("Outcomes (write the code or the name):")]
@@ -191,7 +194,7 @@ async def progress_lines(context: BotContext, items: list[service.Progress], wee
     lines = [_("🏁 Progress against targets:")]
     for n, p in enumerate(items, 1):
         when = (_("{n} days left").format(n=t.number(p.days_left)) if p.days_left >= 0 else
-                _("ended {day}").format(day=_day(t, date.fromisoformat(p.target.ends))))
+                _("ended {day}").format(day=_day(date.fromisoformat(p.target.ends))))
         lines.append(f"{n}. {service.ward_label(svc, t, p.target.ward)} · "
                      f"{service.outcome_name(svc, t, p.target.outcome)}: {t.number(p.done)}/"
                      f"{t.number(p.target.target)} ({t.number(round(p.share * 100))}%) · {when}")
@@ -289,15 +292,7 @@ async def ranking_command(update: Update, context: BotContext) -> None:
     _ = context.t.gettext
     svc, t = context.svc, context.t
     if not svc.is_admin(context.user):
-        consent = await service.ranking_consent(svc, context.user.id)
-        from bot.data import volunteers as vdata
-
-        if await vdata.get(svc.db, context.user.id) is None:
-            await update.effective_message.reply_text(_("Only volunteers appear in the ranking."))
-            return
-        state = (_("Now: your name is shown to admins.") if consent else _("Now: your name is not shown."))
-        await update.effective_message.reply_text(_(service.RANKING_QUESTION) + "\n" + state,
-                                                  reply_markup=keyboard(*service.consent_buttons(t)))
+        await ask_consent(update, context, quiet=False)
         return
     month, _rest = _month_and_rest(context, context.args or [])
     shown, hidden = await service.ranking(svc, context.user, service.month_of(month, svc.settings.tz))
@@ -314,6 +309,22 @@ async def ranking_command(update: Update, context: BotContext) -> None:
         lines.append(_("{n} more volunteers helped but did not agree to be shown.").format(n=t.number(hidden)))
     lines.append(_("Thank one of them: /certificate NUMBER {month}").format(month=month.strftime("%Y-%m")))
     await update.effective_message.reply_text("\n".join(lines)[:4096])
+    await ask_consent(update, context, quiet=True)  # an admin who volunteers decides for themselves too
+
+
+async def ask_consent(update: Update, context: BotContext, *, quiet: bool) -> None:
+    """A volunteer's own choice about the ranking, with the two buttons; for someone who is no volunteer,
+    a short refusal (or nothing, when `quiet`)."""
+    _ = context.t.gettext
+    try:
+        consent = await service.ranking_consent(context.svc, context.user.id)
+    except Refused as exc:
+        if not quiet:
+            await update.effective_message.reply_text(_(exc.message))
+        return
+    state = _("Now: your name is shown to admins.") if consent else _("Now: your name is not shown.")
+    await update.effective_message.reply_text(_(service.RANKING_QUESTION) + "\n" + state,
+                                              reply_markup=keyboard(*service.consent_buttons(context.t)))
 
 
 async def consent_button(update: Update, context: BotContext) -> None:

@@ -226,6 +226,9 @@ async def test_ranking_shows_only_volunteers_who_agreed(bot: Harness):
     assert "Minh" not in ranking.text
     consents = await bot.svc.db.fetchall("SELECT granted FROM consents WHERE user_id = 2002 AND purpose = 'ranking'")
     assert [r[0] for r in consents] == [1, 0]
+    await make_volunteer(bot, ADMIN, name="Cán bộ Hà")  # an admin who volunteers decides for themselves too
+    [_ranking, own] = await bot.send(ADMIN, "/ranking")
+    assert own.text.startswith("Bạn có đồng ý") and own.labels == ["🏅 Đồng ý hiện tên tôi", "Không, cảm ơn"]
 
 
 async def test_report_and_certificate_reach_the_admin_as_files(bot: Harness):
