@@ -415,14 +415,15 @@ async def chart_png(svc: Services, t: Translator, items: list[Progress], weekly:
 
 
 # --- thanks and ranking ---------------------------------------------------------------------------
-def thanks_text(t: Translator, figures: VolunteerFigures, month: Month) -> str:
+def thanks_text(t: Translator, figures: VolunteerFigures, month: Month, achieved: list[tuple[str, int]]) -> str:
+    """The month's thank-you: residents helped, what they got done (outcome name and count), the rating."""
     _ = t.gettext
     lines = [_("🙏 Thank you, {name}!").format(name=figures.name),
              _("In {month} you helped {n} residents through the Digital Assistant.").format(month=month.label,
                                                                                n=t.number(figures.helped))]
-    if figures.outcomes:
-        lines.append(_("With your help they got {n} things done (a VNeID account, a first online "
-                       "application, a QR payment…).").format(n=t.number(figures.outcomes)))
+    if achieved:
+        lines.append(_("What they got done with your help:"))
+        lines += [f"• {name}: {t.number(n)}" for name, n in achieved]
     if figures.rating is not None:
         lines.append(_("Their average rating: {rating} ⭐.").format(rating=t.number(round(figures.rating, 1))))
     lines.append(_("No one is left behind, thanks to you."))
@@ -454,7 +455,9 @@ async def thanks_tick(svc: Services) -> None:
         if not await data.claim_thanks(svc.db, figures.volunteer_id, month.key, svc.now()):
             continue
         t = await svc.translator(figures.volunteer_id)
-        text = thanks_text(t, figures, month)
+        achieved = [(outcome_name(svc, t, o), n) for o, n in await data.volunteer_outcomes(
+            svc.db, figures.volunteer_id, month.first.isoformat(), month.last.isoformat())]
+        text = thanks_text(t, figures, month, achieved)
         buttons = None
         if await pdata.latest_consent(svc.db, figures.volunteer_id, RANKING_PURPOSE) is None:
             text += "\n\n" + t.gettext(RANKING_QUESTION)

@@ -197,7 +197,8 @@ async def test_monthly_thanks_once_per_volunteer_across_restarts(settings):
         thanks = [e for e in bot.api.sent if e.text.startswith("🙏")]
         assert [e.chat_id for e in thanks] == [V]
         assert thanks[0].text.startswith("🙏 Cảm ơn Lan!\nTháng 11/2026, bạn đã giúp 1 người dân qua Trợ lý số.")
-        assert "làm được 1 việc" in thanks[0].text and "5 ⭐" in thanks[0].text
+        assert "Nhờ bạn giúp, người dân đã làm được:\n• Có tài khoản VNeID mức 2: 1\n" in thanks[0].text
+        assert "Người dân đánh giá trung bình: 5 ⭐." in thanks[0].text
         assert thanks[0].labels == ["🏅 Đồng ý hiện tên tôi", "Không, cảm ơn"]
         await bot.press(V, "Đồng ý hiện tên tôi")
     async with open_bot(settings, clock) as bot:  # a restart sends nothing again
