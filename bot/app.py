@@ -17,6 +17,7 @@ import handlers
 from bot import campaigns, help_requests, logsafe, privacy
 from bot import commands as commands_mod
 from bot import content as content_mod
+from bot.channels.zalo.adapter import ChannelRequest, ZaloChannel
 from bot.clock import Clock
 from bot.config import LOCALES, Settings, StartupError
 from bot.data import Database
@@ -48,6 +49,9 @@ async def _post_init(app: Application) -> None:
     content = content_mod.load(settings.content_dir)
     db = await Database.open(settings.database_path)
     i18n = I18n(settings.default_locale, settings.tz)
+    zalo = app.bot_data.get("zalo")  # issue 11: Zalo admins' ids are known once the database is open
+    if zalo is not None:
+        settings = app.bot_data["settings"] = await zalo.prepare(db, settings)
     app.bot_data["svc"] = svc = Services(settings, db, content, SearchIndex(list(content.guides.values())), i18n,
                                          clock, TelegramOutbox(app.bot))
     for lang in LOCALES:
@@ -64,6 +68,8 @@ async def _post_init(app: Application) -> None:
             await screens_data.forget(db, chat_id, message_id)
 
     app.bot.set_screen_sink(keep_screen)
+    if zalo is not None:
+        zalo.bind(app, svc)
     if app.job_queue is not None and app.bot_data.get("schedule_ticks"):
         for name, every, tick in TICKS:
             app.job_queue.run_repeating(lambda _ctx, tick=tick: tick(svc), interval=every, first=1, name=name)
@@ -80,11 +86,16 @@ async def _post_stop(app: Application) -> None:
 async def _post_shutdown(app: Application) -> None:
     """Close the database whatever else fails: its thread would keep the process alive."""
     svc: Services | None = app.bot_data.get("svc")
-    if svc is not None:
-        try:
-            await svc.sender.stop()
-        finally:
-            await svc.db.close()
+    zalo = app.bot_data.get("zalo")
+    try:
+        if svc is not None:
+            try:
+                await svc.sender.stop()
+            finally:
+                await svc.db.close()
+    finally:
+        if zalo is not None:
+            await zalo.close()
 
 
 class PollingRequest(HTTPXRequest):
@@ -105,8 +116,9 @@ class PollingRequest(HTTPXRequest):
 
 
 def build_application(settings: Settings, *, request: BaseRequest | None = None, clock: Clock | None = None,
-                      rate_limit: bool = True) -> Application:
-    """The real Application; `request` swaps Telegram's servers for the in-process stand-in."""
+                      rate_limit: bool = True, zalo: ZaloChannel | None = None) -> Application:
+    """The real Application; `request` swaps Telegram's servers for the in-process stand-in; `zalo` adds the
+    Zalo channel (its calls are routed by chat, bot/channels/zalo/adapter.py)."""
     logsafe.install()  # before anything logs: no message text or phone number in any log record
     urls = {}
     if settings.bot_api_base_url:
@@ -114,8 +126,11 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         urls = {"base_url": f"{base}/bot", "base_file_url": f"{base}/file/bot"}
     # Built by hand (as ApplicationBuilder would) because it is our subclass that records screens.
     polling = request or PollingRequest(connection_pool_size=1)
+    general = request or HTTPXRequest(connection_pool_size=256)
+    if zalo is not None:  # issue 11: Zalo chats to Zalo; Telegram's only when Telegram is on (or stood in)
+        general = ChannelRequest(request or (general if settings.bot_token else None), zalo)
     bot = ScreenBot(settings.bot_token or STANDIN_TOKEN, **urls,
-                    request=request or HTTPXRequest(connection_pool_size=256),
+                    request=general,
                     get_updates_request=polling,
                     rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None)
     app = (
@@ -131,6 +146,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     app.bot_data["polling_request"] = polling
     app.bot_data["clock"] = clock or Clock()
     app.bot_data["schedule_ticks"] = request is None  # the console and tests drive ticks themselves
+    app.bot_data["zalo"] = zalo
     handlers.register(app)
     return app
 

@@ -115,7 +115,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
         await db.execute("DELETE FROM relay_sources WHERE chat_id = ?", (user_id,))
         await db.execute("DELETE FROM offers WHERE volunteer_id = ?", (user_id,))
         for table in ("request_drafts", "awaiting", "screens", "consents", "guide_feedback", "campaign_recipients",
-                      "volunteers"):
+                      "volunteers", "channel_media"):
             await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
         await db.execute("UPDATE guide_views SET user_id = NULL WHERE user_id = ?", (user_id,))
         await db.execute("UPDATE users SET first_name = NULL, username = NULL, ward = NULL, locale = NULL, "
@@ -154,4 +154,5 @@ async def expire(db: Database, closed_before: str) -> tuple[int, int, int]:
             (closed_before,))
         cur = await db.execute("DELETE FROM request_drafts WHERE updated_at <= ?", (closed_before,))
         drafts = cur.rowcount
+        await db.execute("DELETE FROM channel_media WHERE at <= ?", (closed_before,))  # Zalo photos' URLs
     return erased, relays, drafts
