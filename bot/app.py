@@ -214,23 +214,36 @@ def _polling_error(app: Application) -> Callable[[TelegramError], None]:
 async def serve(settings: Settings) -> None:
     """Production: long-poll until SIGTERM or SIGINT (then return), or raise StartupError with one line
     when the bot cannot start or go on (token refused, Bot API unreachable, database or content unusable).
+    Telegram runs when BOT_TOKEN is set, Zalo when ZALO_BOT_TOKEN is set, both in one process when both are.
     Whatever happened, the application is stopped and the database closed, so the process ends."""
-    app = build_application(settings)
+    zalo = ZaloChannel.from_settings(settings) if settings.zalo_bot_token else None
+    telegram = bool(settings.bot_token)
+    app = build_application(settings, zalo=zalo)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     polling: PollingRequest = app.bot_data["polling_request"]
     refused = False
+    zalo_polling: asyncio.Future | None = None
     try:
-        if not await _connect(app, settings, stop):
+        if zalo is not None:
+            await zalo.connect()  # a refused Zalo token: one line (StartupError)
+        if not telegram:
+            await app.initialize()  # Zalo alone: getMe is answered without Telegram
+        elif not await _connect(app, settings, stop):
             return
         await _post_init(app)
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(app))
+        if telegram:
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(app))
         await app.start()
         token_refused = asyncio.ensure_future(polling.token_refused.wait())
         stopped = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({token_refused, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        waits = {token_refused, stopped}
+        if zalo is not None:
+            zalo_polling = asyncio.ensure_future(zalo.poll(stop))
+            waits.add(zalo_polling)
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         refused = token_refused.done()
         token_refused.cancel()
         stopped.cancel()
@@ -238,6 +251,10 @@ async def serve(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         try:
+            if zalo_polling is not None and not zalo_polling.done():
+                zalo_polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await zalo_polling
             if app.updater is not None and app.updater.running:
                 with contextlib.suppress(InvalidToken):  # the polling loop's own end when the token was refused
                     await app.updater.stop()
@@ -247,5 +264,7 @@ async def serve(settings: Settings) -> None:
             await app.shutdown()
         finally:
             await _post_shutdown(app)  # the database thread would keep the process alive
+    if zalo_polling is not None and zalo_polling.done() and not zalo_polling.cancelled():
+        zalo_polling.result()  # a Zalo token refused while running: its StartupError line
     if refused:
         raise StartupError(TOKEN_REFUSED.format(when=" while running"))

@@ -234,7 +234,12 @@ class ZaloChannel:
 
     async def poll(self, stop: asyncio.Event, pause: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         """Long-poll until `stop` is set. getUpdates does not work while a webhook is set, so it goes first."""
-        await self.client.delete_webhook()
+        try:
+            await self.client.delete_webhook()
+        except ZaloApiError as exc:
+            if exc.code == 401:
+                raise StartupError(TOKEN_REFUSED.format(when=" while running")) from None
+            log.warning("zalo: deleteWebhook failed, polling anyway", extra={"code": exc.code})
         failures = 0
         while not stop.is_set():
             before = self.client.backoffs[:]
