@@ -73,7 +73,8 @@ def cmd_content(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
     from bot import qr
 
-    return qr.run(args.rest, _content(settings), settings.bot_username)  # qr parses its own options
+    return qr.run(args.rest, _content(settings), settings.bot_username,  # qr parses its own options
+                  settings.zalo_bot_link)
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:

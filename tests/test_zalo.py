@@ -375,3 +375,26 @@ def test_the_standin_refuses_a_wrong_token():
         return 200
 
     assert asyncio.run(go()) == 401
+
+
+async def test_a_poster_short_code_typed_on_zalo_opens_its_guide(zbot: ZaloHarness):
+    [guide] = await zbot.say(R, "vneid-install")  # Zalo has no deep links: the poster prints the code to type
+    assert "Cài VNeID và đăng ký tài khoản mức 1" in guide.text and "Bước 1/8" in guide.text
+    [same] = await zbot.say(R, "/start vneid-install")
+    assert "Bước 1/8" in same.text
+
+
+async def test_a_zalo_refusal_in_a_campaign_marks_the_person_unreachable(zbot: ZaloHarness):
+    await zbot.say(R, "/start")
+    zbot.zalo.fault = lambda method, payload: (_ for _ in ()).throw(ZaloFault(403, "Forbidden")) \
+        if method == "sendMessage" else None
+    zbot.svc.sender.sleep = lambda s: asyncio.sleep(0)
+    cid, _total = await campaigns.create(zbot.svc, ADMIN, Draft("📣 Thông báo"), None)
+    for _name, _every, tick in TICKS:
+        await tick(zbot.svc)
+    await zbot.svc.sender.wait_idle()
+    uid = await zbot.uid(R)
+    row = await zbot.svc.db.fetchone("SELECT status FROM campaign_recipients WHERE campaign_id = ? AND user_id = ?",
+                                     (cid, uid))
+    assert row[0] == "blocked"
+    assert (await zbot.svc.db.fetchone("SELECT reachable FROM users WHERE id = ?", (uid,)))[0] == 0
