@@ -316,6 +316,7 @@ async def test_a_campaign_reaches_a_mixed_audience_through_429s_once_each(zbot: 
     assert zbot.pauses.count(1.0) == 3  # each 429 waited out from 1 s
     row = await zbot.svc.db.fetchone("SELECT status, sent FROM campaigns WHERE id = ?", (cid,))
     assert tuple(row) == ("done", 8)
+    assert "Trong đó trên Zalo: 6 / 6" in zbot.last(ADMIN).text  # counted apart in the admin's report
 
 
 async def test_deletemydata_on_zalo_erases_the_photo_urls_and_keeps_the_account_id(zbot: ZaloHarness):

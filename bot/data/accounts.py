@@ -79,3 +79,11 @@ async def media(db: Database, user_id: int, message_id: int) -> tuple[str, str] 
     row = await db.fetchone("SELECT kind, url FROM channel_media WHERE user_id = ? AND message_id = ?",
                             (user_id, message_id))
     return (row[0], row[1]) if row else None
+
+
+async def campaign_on_zalo(db: Database, campaign_id: int) -> tuple[int, int]:
+    """(sent, recipients) of a campaign among Zalo people, so the report counts them separately."""
+    row = await db.fetchone("SELECT COALESCE(SUM(status = 'sent'), 0), COUNT(*) FROM campaign_recipients "
+                            "WHERE campaign_id = ? AND user_id > ?", (campaign_id, ZALO_ID_BASE))
+    assert row is not None
+    return int(row[0]), int(row[1])
