@@ -220,6 +220,9 @@ class Loopback:
         loopback = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Zalo's servers (and httpx) do
+            disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms wait between them
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 request = httpx.Request("POST", f"http://127.0.0.1{self.path}", content=body,
