@@ -73,6 +73,7 @@ class ZaloChannel:
         self.db: Database | None = None
         self.svc: Any = None
         self._chats: dict[int, str] = {}  # surrogate id -> Zalo chat id
+        self._people: dict[str, int] = {}  # Zalo id -> surrogate id (accounts are never deleted)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._texts: OrderedDict[tuple[int, int], str] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -149,8 +150,12 @@ class ZaloChannel:
 
     async def _process(self, event: str | None, message: dict, external: str, chat_id: str) -> None:
         assert self.db is not None and self.app is not None
-        account = await accounts.zalo(self.db, external, chat_id, self.now())
-        uid = account.user_id
+        uid = self._people.get(external)
+        if uid is None or self._chats.get(uid) != chat_id:  # a write only for someone new or with a new chat
+            uid = (await accounts.zalo(self.db, external, chat_id, self.now())).user_id
+            self._people[external] = uid
+            if len(self._people) > SEEN_KEPT:
+                self._people.pop(next(iter(self._people)))
         self._chats[uid] = chat_id
         kind = EVENTS.get(event or "")
         if kind == "unsupported" or kind is None:
