@@ -17,6 +17,7 @@ from bot.channels.zalo.client import ZaloApiError, ZaloClient
 from bot.channels.zalo.standin import TOKEN, ZaloFault, ZaloStandIn
 from bot.config import Settings
 from bot.data import accounts, users
+from bot.data import privacy as privacy_data
 from bot.data import requests as rdata
 from bot.i18n import I18n
 from tests.conftest import ADMIN
@@ -323,6 +324,10 @@ async def test_deletemydata_on_zalo_erases_the_photo_urls_and_keeps_the_account_
     await zbot.say(R, "/start")
     await zbot.deliver(zbot.zalo.image(R))
     uid = await zbot.uid(R)
+    mine = await privacy_data.export(zbot.svc.db, uid)  # what /mydata holds: the account and the photo's URL
+    assert mine["accounts"][0]["external_id"] == R and mine["photos_sent"][0]["url"].startswith("https://")
+    [file] = await zbot.say(R, "/mydata")
+    assert "Telegram" in file.text  # no link without the server mode: said plainly
     [confirm] = await zbot.say(R, "/deletemydata")
     assert "1. ✅ Xác nhận" in lines(confirm.text)
     await zbot.say(R, "1")

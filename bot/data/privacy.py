@@ -61,6 +61,11 @@ async def export(db: Database, user_id: int) -> dict[str, Any]:
             """SELECT campaign_id, status, sent_at FROM campaign_recipients WHERE user_id = ?
                ORDER BY campaign_id""", (user_id,))),
         "volunteer": volunteer_data,
+        # the channel account (Zalo: its id) and the photos sent there, kept as URLs
+        "accounts": _dicts(await db.fetchall(
+            "SELECT channel, external_id, created_at FROM accounts WHERE user_id = ?", (user_id,))),
+        "photos_sent": _dicts(await db.fetchall(
+            "SELECT message_id, url, at FROM channel_media WHERE user_id = ? ORDER BY message_id", (user_id,))),
     }
 
 
