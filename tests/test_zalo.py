@@ -404,3 +404,27 @@ async def test_a_zalo_refusal_in_a_campaign_marks_the_person_unreachable(zbot: Z
                                      (cid, uid))
     assert row[0] == "blocked"
     assert (await zbot.svc.db.fetchone("SELECT reachable FROM users WHERE id = ?", (uid,)))[0] == 0
+
+
+async def test_polling_backs_off_while_zalo_fails_and_a_refused_token_ends_it(zbot: ZaloHarness):
+    answers = iter([502, 502, 502, None, 401])
+
+    def fault(method: str, payload: dict) -> None:
+        if method == "getUpdates":
+            code = next(answers)
+            if code is not None:
+                raise ZaloFault(code, "Bad Gateway" if code == 502 else "Unauthorized")
+
+    zbot.zalo.fault = fault
+    zbot.zalo.deliver(zbot.zalo.text(R, "/start"))
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    from bot.config import StartupError
+
+    with pytest.raises(StartupError, match="Zalo refused ZALO_BOT_TOKEN \\(401 Unauthorized while running\\)"):
+        await zbot.channel.poll(asyncio.Event(), pause)
+    assert pauses == [1.0, 2.0, 4.0]  # then the poll that brought /start resets the backoff
+    assert zbot.shown(R)[0].startswith("Chào bạn!")

@@ -79,6 +79,7 @@ class ZaloChannel:
         self._locks: dict[str, asyncio.Lock] = {}
         self._update_ids = itertools.count(1)
         self.processed = 0  # updates handed to the Application (the bench counts them)
+        self.poll_errors = 0  # getUpdates calls that failed (not counting 408, which is normal)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, transport: Any = None, clock: Clock | None = None,
@@ -227,6 +228,7 @@ class ZaloChannel:
         except ZaloApiError as exc:
             if exc.code == 401:
                 raise StartupError(TOKEN_REFUSED.format(when=" while running")) from None
+            self.poll_errors += 1
             log.warning("zalo polling: API error, retrying", extra={"code": exc.code})
             return False
         if update is None:
@@ -247,11 +249,11 @@ class ZaloChannel:
             log.warning("zalo: deleteWebhook failed, polling anyway", extra={"code": exc.code})
         failures = 0
         while not stop.is_set():
-            before = self.client.backoffs[:]
-            ok = await self.poll_once()
-            failures = 0 if ok or self.client.backoffs == before else failures + 1
-            if failures:
-                await pause(min(2.0**failures, 60.0))
+            errors = self.poll_errors
+            await self.poll_once()
+            failures = failures + 1 if self.poll_errors > errors else 0
+            if failures:  # Zalo unreachable or failing: wait 1, 2, 4 … 60 s between polls
+                await pause(min(2.0 ** (failures - 1), 60.0))
 
     # --- outgoing: the Bot API calls of Zalo chats ------------------------------------------------
     async def _translator(self, uid: int) -> Translator:
