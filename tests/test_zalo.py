@@ -428,3 +428,24 @@ async def test_polling_backs_off_while_zalo_fails_and_a_refused_token_ends_it(zb
         await zbot.channel.poll(asyncio.Event(), pause)
     assert pauses == [1.0, 2.0, 4.0]  # then the poll that brought /start resets the backoff
     assert zbot.shown(R)[0].startswith("Chào bạn!")
+
+
+async def test_with_the_media_seam_a_telegram_volunteers_photo_reaches_zalo_as_a_link(tmp_path):
+    got: list[tuple[bytes, str]] = []
+
+    def media_url(data: bytes, content_type: str) -> str:
+        got.append((data, content_type))
+        return f"https://bot.example/media/t{len(got)}"
+
+    async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=30), media_url=media_url) as zbot:
+        await make_volunteer(zbot, V, name="Minh")
+        request = await ask_by_typing(zbot, phone=None)
+        [offer] = offers_to(zbot, V)
+        await zbot.driver.press(V, 1, offer.message_id)
+        assert (await rdata.get(zbot.svc.db, request.id)).volunteer_id == V
+        start = len(zbot.zalo.sent)
+        await zbot.driver.send_kind(V, "photo", caption="Bác bấm vào đây")
+        [photo, caption] = zbot.zalo.sent[start:]
+        assert (photo.kind, photo.photo) == ("photo", "https://bot.example/media/t1")
+        assert "Bác bấm vào đây" in caption.text and "1. 💬 Trả lời" in lines(caption.text)  # its choices follow
+        assert got == [(b"\xff\xd8\xff stand-in photo", "image/jpeg")]  # fetched from Telegram, served by link

@@ -28,7 +28,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application
+from telegram.error import TelegramError
+from telegram.ext import Application, TypeHandler
 from telegram.request import BaseRequest, RequestData
 
 from bot.channels.zalo import render
@@ -76,6 +77,7 @@ class ZaloChannel:
         self._people: dict[str, int] = {}  # Zalo id -> surrogate id (accounts are never deleted)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._texts: OrderedDict[tuple[int, int], str] = OrderedDict()
+        self._tg_photos: OrderedDict[tuple[int, int], str] = OrderedDict()  # (chat, message) -> Telegram file id
         self._locks: dict[str, asyncio.Lock] = {}
         self._update_ids = itertools.count(1)
         self.processed = 0  # updates handed to the Application (the bench counts them)
@@ -106,6 +108,19 @@ class ZaloChannel:
 
     def bind(self, app: Application, svc: Any) -> None:
         self.app, self.svc = app, svc
+        if self.media_url is not None:  # a Telegram photo can then reach a Zalo person as a link
+            app.add_handler(TypeHandler(Update, self._note_telegram_photo), group=-1000)
+
+    async def _note_telegram_photo(self, update: Update, context: Any) -> None:
+        """Remember which file a Telegram person's photo is (copyMessage cannot say), so that a relay of it to
+        a Zalo person can fetch it and send it as a link. In memory: after a restart the relay says it in words."""
+        message = update.effective_message
+        chat = update.effective_chat
+        if message is None or chat is None or chat.type != chat.PRIVATE or not message.photo:
+            return
+        self._tg_photos[(chat.id, message.message_id)] = message.photo[-1].file_id
+        while len(self._tg_photos) > TEXTS_KEPT:
+            self._tg_photos.popitem(last=False)
 
     async def close(self) -> None:
         await self.client.close()
@@ -374,12 +389,25 @@ class ZaloChannel:
     async def _copy_to_zalo(self, uid: int, params: dict) -> int:
         source, mid = _int(params.get("from_chat_id")), _int(params.get("message_id"))
         caption = str(params.get("caption") or "")
-        url = await self.photo_url(source, mid) if accounts.is_zalo(source) else None
+        url = await self.photo_url(source, mid) if accounts.is_zalo(source) else await self._telegram_photo(source, mid)
         if url is not None:
             return await self._photo(uid, url, caption, params.get("reply_markup"))
         t = await self._translator(uid)
         note = t.gettext("📎 A photo or file was sent here that Zalo cannot show. You can ask for it in words.")
         return await self._deliver(uid, "\n\n".join(p for p in (caption, note) if p), params.get("reply_markup"))
+
+
+    async def _telegram_photo(self, chat: int, message_id: int) -> str | None:
+        """A link (media_url) to a Telegram person's photo, fetched from Telegram; None when unknown or failed."""
+        file_id = self._tg_photos.get((chat, message_id))
+        if file_id is None or self.media_url is None or self.app is None:
+            return None
+        try:
+            data = await (await self.app.bot.get_file(file_id)).download_as_bytearray()
+        except TelegramError as exc:
+            log.info("zalo: Telegram photo not fetched", extra={"error": type(exc).__name__})
+            return None
+        return await self._media_link(bytes(data), "image/jpeg")
 
 
 class _Ctx:
