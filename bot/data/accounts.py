@@ -34,13 +34,14 @@ def _row(r) -> Account:
     return Account(r["channel"], r["external_id"], r["user_id"], r["chat_id"])
 
 
-async def zalo(db: Database, external_id: str, chat_id: str, now: str) -> Account:
+async def zalo(db: Database, external_id: str, chat_id: str | None, now: str) -> Account:
     """The Zalo person with this id, created with the next surrogate id on first contact; one statement
-    decides the id (SQLite has one writer), and a later chat id replaces the stored one."""
+    decides the id (SQLite has one writer). A chat id replaces the stored one; None keeps it (an admin's
+    account made at start, before they wrote)."""
     row = await db.fetchone(
         """INSERT INTO accounts (channel, external_id, user_id, chat_id, created_at)
            SELECT ?, ?, COALESCE((SELECT MAX(user_id) FROM accounts WHERE user_id > ?), ?) + 1, ?, ?
-           ON CONFLICT(channel, external_id) DO UPDATE SET chat_id = excluded.chat_id
+           ON CONFLICT(channel, external_id) DO UPDATE SET chat_id = COALESCE(excluded.chat_id, chat_id)
            RETURNING *""",
         (ZALO, external_id, ZALO_ID_BASE, ZALO_ID_BASE, chat_id, now))
     assert row is not None

@@ -86,6 +86,8 @@ class ZaloChannel:
     @classmethod
     def from_settings(cls, settings: Settings, *, transport: Any = None, clock: Clock | None = None,
                       media_url: MediaUrl | None = None, **client_options: Any) -> ZaloChannel:
+        """The channel for ZALO_BOT_TOKEN and ZALO_API_BASE_URL; `transport` puts the stand-in in Zalo's place,
+        `client_options` go to ZaloClient (`sleep` for the backoff, `max_attempts`, `poll_timeout`)."""
         client = ZaloClient(settings.zalo_bot_token, settings.zalo_api_base_url, settings.zalo_rate,
                             transport=transport, **client_options)
         return cls(settings, client, media_url=media_url, clock=clock)
@@ -97,7 +99,7 @@ class ZaloChannel:
         self.db = db
         ids = set()
         for external in sorted(settings.admin_zalo_ids):
-            account = await accounts.zalo(db, external, external, self.now())
+            account = await accounts.zalo(db, external, None, self.now())
             self._chats[account.user_id] = account.chat_id or external
             ids.add(account.user_id)
         if not ids:
@@ -107,6 +109,7 @@ class ZaloChannel:
         return replace(settings, admin_ids=settings.admin_ids | ids)
 
     def bind(self, app: Application, svc: Any) -> None:
+        """Ready: updates can be processed and calls rendered (bot/app.py, once the services exist)."""
         self.app, self.svc = app, svc
         if self.media_url is not None:  # a Telegram photo can then reach a Zalo person as a link
             app.add_handler(TypeHandler(Update, self._note_telegram_photo), group=-1000)
@@ -123,9 +126,11 @@ class ZaloChannel:
             self._tg_photos.popitem(last=False)
 
     async def close(self) -> None:
+        """Close the HTTP client (at shutdown)."""
         await self.client.close()
 
     def now(self) -> str:
+        """Now, in UTC ISO form, on the bot's clock."""
         return iso(self.clock.now())
 
     # --- seam (a): one update, from polling or from the webhook -------------------------------

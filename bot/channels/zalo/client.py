@@ -45,6 +45,7 @@ class ZaloClient:
         self.backoffs: list[float] = []  # every pause taken, for tests and the bench
 
     async def close(self) -> None:
+        """Close the connection pool."""
         await self._http.aclose()
 
     async def _once(self, method: str, payload: dict[str, Any]) -> Any:
@@ -86,6 +87,7 @@ class ZaloClient:
         raise AssertionError("unreachable")
 
     async def get_me(self) -> dict:
+        """The bot's own account; a refused token raises ZaloApiError with code 401."""
         return await self.call("getMe")
 
     async def get_update(self) -> dict | None:
@@ -98,15 +100,19 @@ class ZaloClient:
             raise
 
     async def delete_webhook(self) -> None:
+        """Remove the webhook, so that getUpdates works (it does not while one is set)."""
         await self.call("deleteWebhook")
 
     async def set_webhook(self, url: str, secret_token: str) -> None:
+        """Register the server mode's HTTPS webhook; Zalo sends `secret_token` back in X-Bot-Api-Secret-Token."""
         await self.call("setWebhook", {"url": url, "secret_token": secret_token})
 
     async def send_message(self, chat_id: str, text: str) -> dict:
+        """One text of 1 to 2,000 characters (bot/channels/zalo/render.py cuts longer ones)."""
         return await self.call("sendMessage", {"chat_id": chat_id, "text": text})
 
     async def send_photo(self, chat_id: str, url: str, caption: str | None = None) -> dict:
+        """A photo by its public URL (Zalo fetches it), with an optional caption."""
         payload = {"chat_id": chat_id, "photo": url}
         if caption:
             payload["caption"] = caption

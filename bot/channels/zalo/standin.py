@@ -75,6 +75,7 @@ class ZaloStandIn:
 
     # --- the HTTP side --------------------------------------------------------------------------
     async def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one HTTP request as Zalo's servers would (the MockTransport handler)."""
         bot, _, method = request.url.path.rpartition("/")
         if not bot.endswith("/bot" + self.token):
             return self._answer(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
@@ -157,12 +158,15 @@ class ZaloStandIn:
 
     # --- helpers -------------------------------------------------------------------------------
     def now_ms(self) -> int:
+        """Zalo's timestamps: milliseconds."""
         return int(self.clock.now().timestamp() * 1000)
 
     def new_id(self) -> str:
+        """A new message id: 20 hex characters, unique in the stand-in."""
         return f"{next(self._ids):020x}"
 
     def number(self, chat: str) -> int:
+        """The next place in a chat (the console's `#N`)."""
         return next(self._numbers[chat])
 
     def _emit(self, event: ZaloSent) -> dict:
@@ -187,17 +191,21 @@ class ZaloStandIn:
         return {"event_name": event, "message": body}
 
     def text(self, user: str, text: str, **kw: Any) -> dict:
+        """A text message from `user`."""
         return self.update("message.text.received", user, text=text, **kw)
 
     def image(self, user: str, url: str = "https://photo-stal.zadn.vn/standin/photo.jpg", caption: str = "",
               **kw: Any) -> dict:
+        """A photo from `user`: Zalo gives its URL (`photo_url`, as seen live)."""
         return self.update("message.image.received", user, photo_url=url, caption=caption, **kw)
 
     def sticker(self, user: str, **kw: Any) -> dict:
+        """A sticker from `user`."""
         return self.update("message.sticker.received", user, sticker="standin-sticker",
                            url="https://zalo-api.zadn.vn/standin/sticker.png", **kw)
 
     def unsupported(self, user: str, **kw: Any) -> dict:
+        """What Zalo sends instead of the content when the sender is a protected user (a child…)."""
         return self.update("message.unsupported.received", user, **kw)
 
     def deliver(self, update: dict) -> None:
@@ -251,6 +259,7 @@ class Loopback:
         self.loop.call_soon_threadsafe(self.standin.updates.put_nowait, update)
 
     def close(self) -> None:
+        """Stop serving and stop the stand-in's loop."""
         self.httpd.shutdown()
         self.httpd.server_close()
         self.loop.call_soon_threadsafe(self.loop.stop)
