@@ -129,8 +129,9 @@ async def ask_by_typing(zbot: ZaloHarness, phone: str | None = "0912 345 678") -
         before = await zbot.say(R, phone)  # a number before the consent sentence is not taken
         assert "+849" not in "".join(e.text for e in before)
         [consent] = await zbot.say(R, number)
-        assert "Nếu bạn đồng ý" in consent.text
-        assert "📞 Trên Zalo không có nút này: nếu bạn đồng ý, bạn gõ số điện thoại của bạn vào đây." in consent.text
+        assert "Chỉ tình nguyện viên nhận yêu cầu này mới thấy số điện thoại của bạn" in consent.text  # consent
+        assert "📞 Nếu bạn đồng ý, bạn gõ số điện thoại của bạn vào đây." in lines(consent.text)
+        assert "bấm “📞 Gửi số điện thoại của tôi” bên dưới" not in consent.text  # Zalo has no such button
         shown = await zbot.say(R, phone)
         assert any("+84912345678" in e.text for e in shown)  # the summary shows it, normalised
     [filed] = await zbot.say(R, "xac nhan")
@@ -350,7 +351,8 @@ async def test_location_is_typed_as_a_ward(zbot: ZaloHarness):
     [wards] = await zbot.say(R, "4")  # 📍 Điểm hỗ trợ
     nearest = next(line.split(".")[0] for line in lines(wards.text) if "Gần tôi nhất" in line)
     [how] = await zbot.say(R, nearest)
-    assert "📍 Zalo không gửi được vị trí ở đây" in how.text
+    assert how.text == ("📍 Bạn gõ tên phường của bạn, hoặc số của phường trong danh sách ở trên. Mình sẽ chỉ các "
+                        "điểm hỗ trợ của phường đó.")
     [points] = await zbot.say(R, "ben thanh")
     assert "92 Nguyễn Trãi" in points.text
 
@@ -449,3 +451,20 @@ async def test_with_the_media_seam_a_telegram_volunteers_photo_reaches_zalo_as_a
         assert (photo.kind, photo.photo) == ("photo", "https://bot.example/media/t1")
         assert "Bác bấm vào đây" in caption.text and "1. 💬 Trả lời" in lines(caption.text)  # its choices follow
         assert got == [(b"\xff\xd8\xff stand-in photo", "image/jpeg")]  # fetched from Telegram, served by link
+
+
+async def test_the_webhook_is_registered_with_the_secret_and_then_polling_is_refused(tmp_path):
+    from bot.config import StartupError
+
+    async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=30)) as zbot:
+        with pytest.raises(StartupError, match="ZALO_WEBHOOK_SECRET must be set"):
+            await zbot.channel.use_webhook("https://bot.example/zalo")
+    settings = zalo_settings(tmp_path / "b", zalo_rate=30, zalo_webhook_secret="s3cret-token")
+    async with open_zalo_bot(settings) as zbot:
+        with pytest.raises(StartupError, match=r"Zalo refused the webhook http://bot\.example/zalo"):
+            await zbot.channel.use_webhook("http://bot.example/zalo")
+        await zbot.channel.use_webhook("https://bot.example/zalo")
+        assert zbot.zalo.webhook == {"url": "https://bot.example/zalo", "secret_token": "s3cret-token"}
+        assert await zbot.channel.poll_once() is False and zbot.channel.poll_errors == 1  # as Zalo does
+        assert await zbot.channel.accept(zbot.zalo.text(R, "/start"))  # what the webhook hands over
+        assert zbot.shown(R)[0].startswith("Chào bạn!")

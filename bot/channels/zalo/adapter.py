@@ -240,6 +240,22 @@ class ZaloChannel:
             raise StartupError(f"Zalo Bot API not usable at {self.settings.zalo_api_base_url} "
                                f"({exc.code}): check ZALO_API_BASE_URL") from None
 
+    async def use_webhook(self, url: str) -> None:
+        """Server mode (issue 12 wires it when PUBLIC_BASE_URL is set): register `url` (HTTPS, the server's
+        Zalo endpoint) with ZALO_WEBHOOK_SECRET, so that Zalo posts each update there, to be handed to
+        `accept` once `secret_ok` passes; polling is then not used. StartupError (one line) when the secret is
+        unset or Zalo refuses."""
+        if not self.settings.zalo_webhook_secret:
+            raise StartupError("ZALO_WEBHOOK_SECRET must be set (8 to 256 characters) to receive Zalo updates by "
+                               "webhook")
+        try:
+            await self.client.set_webhook(url, self.settings.zalo_webhook_secret)
+        except ZaloApiError as exc:
+            if exc.code == 401:
+                raise StartupError(TOKEN_REFUSED.format(when="")) from None
+            raise StartupError(f"Zalo refused the webhook {url} ({exc.code}): it must be a public https:// "
+                               "address") from None
+
     async def poll_once(self) -> bool:
         """One long poll and the update it brought, processed. False when nothing came (408) or the
         update was not processed. A refused token raises StartupError; other API errors are logged."""

@@ -23,22 +23,36 @@ def inline_buttons(markup: dict | None) -> tuple[list[str], list[tuple[str, str]
     return labels, links
 
 
+def _keyboard_buttons(markup: dict | None) -> list[dict]:
+    rows = (markup or {}).get("keyboard") or []
+    return [b if isinstance(b, dict) else {"text": str(b)} for row in rows for b in row]
+
+
 def reply_keyboard(markup: dict | None, t: Translator) -> str:
     """What a Telegram reply keyboard (share my phone number, share my location, typed answers) becomes on
     Zalo: a line saying what to type instead. Empty when there is no such keyboard."""
     _ = t.gettext
-    rows = (markup or {}).get("keyboard") or []
-    buttons = [b if isinstance(b, dict) else {"text": str(b)} for row in rows for b in row]
+    buttons = _keyboard_buttons(markup)
     lines = []
     if any(b.get("request_contact") for b in buttons):
-        lines.append(_("📞 On Zalo there is no such button: if you agree, type your phone number here."))
+        lines.append(_("📞 If you agree, type your phone number here."))
     if any(b.get("request_location") for b in buttons):
-        lines.append(_("📍 Zalo cannot share your location here: type the name of your ward instead, or its number "
-                       "in the list above."))
+        lines.append(_("📍 Type the name of your ward, or its number in the list above: I will show its support "
+                       "points."))
     words = [f"“{b['text']}”" for b in buttons if not b.get("request_contact") and not b.get("request_location")]
     if words:
         lines.append(_("Or type: {words}").format(words=" / ".join(words)))
     return "\n".join(lines)
+
+
+def without_button_lines(text: str, markup: dict | None) -> str:
+    """The text without its lines that send the person to a share-contact or share-location button (“tap …
+    below”): Zalo has none, and `reply_keyboard` says what to type instead."""
+    labels = [f"“{b['text']}”" for b in _keyboard_buttons(markup)
+              if b.get("request_contact") or b.get("request_location")]
+    if not labels:
+        return text
+    return "\n".join(line for line in text.split("\n") if not any(label in line for label in labels))
 
 
 def hint(n: int, t: Translator) -> str:
@@ -78,7 +92,7 @@ def compose(text: str, markup: dict | None, t: Translator, limit: int = LIMIT) -
     if typed:
         tail_lines.append(typed)
     tail = "\n".join(tail_lines)
-    text = text.strip()
+    text = without_button_lines(text, markup).strip()
     whole = "\n\n".join(p for p in (text, tail) if p)
     if len(whole) <= limit:
         return [whole] if whole else []
