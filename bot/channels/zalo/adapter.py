@@ -152,7 +152,8 @@ class ZaloChannel:
         external = str(sender.get("id") or "")
         if not external or sender.get("is_bot") or str(chat.get("chat_type") or "PRIVATE").upper() != "PRIVATE":
             return False  # groups are "coming soon" on Zalo; the bot talks to people one to one
-        key = str(message.get("message_id") or "")
+        chat_id = str(chat.get("id") or external)
+        key = f"{chat_id}/{message.get('message_id')}" if message.get("message_id") else ""
         if key:
             if key in self._seen:
                 log.info("zalo: repeated update skipped")
@@ -161,7 +162,7 @@ class ZaloChannel:
             while len(self._seen) > SEEN_KEPT:
                 self._seen.popitem(last=False)
         async with self._lock(external):
-            await self._process(update.get("event_name"), message, external, str(chat.get("id") or external))
+            await self._process(update.get("event_name"), message, external, chat_id)
         return True
 
     def _lock(self, external: str) -> asyncio.Lock:
