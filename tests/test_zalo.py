@@ -468,3 +468,17 @@ async def test_the_webhook_is_registered_with_the_secret_and_then_polling_is_ref
         assert await zbot.channel.poll_once() is False and zbot.channel.poll_errors == 1  # as Zalo does
         assert await zbot.channel.accept(zbot.zalo.text(R, "/start"))  # what the webhook hands over
         assert zbot.shown(R)[0].startswith("Chào bạn!")
+
+
+async def test_sends_to_zalo_keep_every_one_second_window_within_zalo_rate(tmp_path):
+    from tests.test_campaigns import busiest_second
+
+    async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=5)) as zbot:
+        loop = asyncio.get_running_loop()
+        times: list[float] = []
+        zbot.zalo.fault = lambda method, payload: times.append(loop.time()) if method == "sendMessage" else None
+        await zbot.say(R, "/start")
+        uid = await zbot.uid(R)
+        for n in range(10):
+            await zbot.app.bot.send_message(uid, f"Tin {n}")
+        assert len(times) == 11 and busiest_second(times) <= 5

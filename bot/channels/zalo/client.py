@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
+
+from bot.campaigns import limiter
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
@@ -38,7 +39,7 @@ class ZaloClient:
                  sleep: Sleep = asyncio.sleep, max_attempts: int = 6, poll_timeout: int = 30):
         self._url = f"{base_url.rstrip('/')}/bot{token}/"
         self._http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(10.0, read=poll_timeout + 10.0))
-        self._limiter = AsyncLimiter(rate, 1.0)
+        self._limiter = limiter(rate)  # campaigns' leaky bucket: every 1-s window holds fewer than `rate` sends
         self._sleep = sleep
         self.max_attempts = max_attempts
         self.poll_timeout = poll_timeout
