@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("throughput", "broadcast", "search", "claims", "startup")
+BENCHMARKS = ("throughput", "broadcast", "search", "claims", "startup", "zalo")
 PACKAGES = ("python-telegram-bot", "aiosqlite", "rapidfuzz", "aiolimiter", "babel")
 
 BEFORE = HERE / "before_after.md"  # the figures before the fixes, measured with these benchmarks
@@ -89,6 +89,10 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         ("idle RSS MB", f"{st['bot']['idle rss MB']:.0f}", f"echo bot {st['echo']['idle rss MB']:.0f}",
          f"{st['idle rss ratio']:.2f}", ""),
     ]
+    if "zalo" in r:  # issue 11
+        z = r["zalo"]
+        out.append(("updates/s, typed, Zalo adapter over loopback HTTP", f"{z['zalo updates/s']:,.0f}",
+                    f"same updates on Telegram's path {z['telegram updates/s']:,.0f}", f"{z['ratio']:.2f}", ""))
     return out
 
 
@@ -135,6 +139,9 @@ reference measured in the same run; the ratio is figure / reference.
   typo cache. Reference: a plain scan of every guide's folded titles for the folded query.
 - **Claim race** (`bench/claims.py`): a request escalated to all 100 volunteers of a ward; all press Claim at once
   (`asyncio.gather` of their presses through the full handler path). Reference: one press alone, same offers.
+- **Zalo** (`bench/zalo.py`): residents typing their way through the bot (/start, numbers, words, a search),
+  once through the Telegram path and once through the Zalo adapter: the updates fetched one per `getUpdates`
+  from the Zalo stand-in over loopback HTTP, every reply sent back over HTTP (ZALO_RATE lifted for the run).
 - **Cold start** (`bench/startup.py`): a fresh `python` process: imports, `build_application`, start-up
   (migrations of a new SQLite file, command menus), `/start` answered; then its RSS at rest. Reference: the echo bot.
 

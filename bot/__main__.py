@@ -21,7 +21,7 @@ def _content(settings: Settings):
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    if not settings.bot_token:
+    if not settings.bot_token and not settings.zalo_bot_token:
         print("BOT_TOKEN is not set: starting the local chat console instead (type /start).", file=sys.stderr)
         return cmd_console(settings, args)
     from bot.app import serve
@@ -40,7 +40,7 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     logsafe.configure(logging.WARNING)
     if getattr(args, "db", None):
         settings = replace(settings, database_path=Path(args.db))
-    return asyncio.run(run_console(settings))
+    return asyncio.run(run_console(settings, channel=getattr(args, "channel", None) or "telegram"))
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
@@ -73,7 +73,8 @@ def cmd_content(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
     from bot import qr
 
-    return qr.run(args.rest, _content(settings), settings.bot_username)  # qr parses its own options
+    return qr.run(args.rest, _content(settings), settings.bot_username,  # qr parses its own options
+                  settings.zalo_bot_link)
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
@@ -97,9 +98,11 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý số: the digital assistant bot.")
     sub = p.add_subparsers(dest="command")
-    sub.add_parser("run", help="long-poll Telegram (or the console when BOT_TOKEN is unset)")
+    sub.add_parser("run", help="long-poll Telegram and/or Zalo (the console when neither token is set)")
     console = sub.add_parser("console", help="chat with the bot in this terminal (no Telegram needed)")
     console.add_argument("--db", help="SQLite file to use (default: DATABASE_PATH)")
+    console.add_argument("--channel", choices=["telegram", "zalo"], default="telegram",
+                         help="whose view to show: a Telegram user's (buttons) or a Zalo user's (numbered text)")
     search = sub.add_parser("search", help="search the guides; prints JSON lines, best first")
     search.add_argument("query", nargs="+")
     search.add_argument("--lang", choices=LOCALES, default="vi")

@@ -17,6 +17,7 @@ import handlers
 from bot import campaigns, help_requests, logsafe, outcomes, privacy
 from bot import commands as commands_mod
 from bot import content as content_mod
+from bot.channels.zalo.adapter import ChannelRequest, ZaloChannel
 from bot.clock import Clock
 from bot.config import LOCALES, Settings, StartupError
 from bot.data import Database
@@ -49,6 +50,9 @@ async def _post_init(app: Application) -> None:
     content = content_mod.load(settings.content_dir)
     db = await Database.open(settings.database_path)
     i18n = I18n(settings.default_locale, settings.tz)
+    zalo = app.bot_data.get("zalo")  # issue 11: Zalo admins' ids are known once the database is open
+    if zalo is not None:
+        settings = app.bot_data["settings"] = await zalo.prepare(db, settings)
     app.bot_data["svc"] = svc = Services(settings, db, content, SearchIndex(list(content.guides.values())), i18n,
                                          clock, TelegramOutbox(app.bot))
     for lang in LOCALES:
@@ -65,6 +69,8 @@ async def _post_init(app: Application) -> None:
             await screens_data.forget(db, chat_id, message_id)
 
     app.bot.set_screen_sink(keep_screen)
+    if zalo is not None:
+        zalo.bind(app, svc)
     if app.job_queue is not None and app.bot_data.get("schedule_ticks"):
         for name, every, tick in TICKS:
             app.job_queue.run_repeating(lambda _ctx, tick=tick: tick(svc), interval=every, first=1, name=name)
@@ -81,11 +87,16 @@ async def _post_stop(app: Application) -> None:
 async def _post_shutdown(app: Application) -> None:
     """Close the database whatever else fails: its thread would keep the process alive."""
     svc: Services | None = app.bot_data.get("svc")
-    if svc is not None:
-        try:
-            await svc.sender.stop()
-        finally:
-            await svc.db.close()
+    zalo = app.bot_data.get("zalo")
+    try:
+        if svc is not None:
+            try:
+                await svc.sender.stop()
+            finally:
+                await svc.db.close()
+    finally:
+        if zalo is not None:
+            await zalo.close()
 
 
 class PollingRequest(HTTPXRequest):
@@ -106,8 +117,9 @@ class PollingRequest(HTTPXRequest):
 
 
 def build_application(settings: Settings, *, request: BaseRequest | None = None, clock: Clock | None = None,
-                      rate_limit: bool = True) -> Application:
-    """The real Application; `request` swaps Telegram's servers for the in-process stand-in."""
+                      rate_limit: bool = True, zalo: ZaloChannel | None = None) -> Application:
+    """The real Application; `request` swaps Telegram's servers for the in-process stand-in; `zalo` adds the
+    Zalo channel (its calls are routed by chat, bot/channels/zalo/adapter.py)."""
     logsafe.install()  # before anything logs: no message text or phone number in any log record
     urls = {}
     if settings.bot_api_base_url:
@@ -115,8 +127,11 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         urls = {"base_url": f"{base}/bot", "base_file_url": f"{base}/file/bot"}
     # Built by hand (as ApplicationBuilder would) because it is our subclass that records screens.
     polling = request or PollingRequest(connection_pool_size=1)
+    general = request or HTTPXRequest(connection_pool_size=256)
+    if zalo is not None:  # issue 11: Zalo chats to Zalo; Telegram's only when Telegram is on (or stood in)
+        general = ChannelRequest(request or (general if settings.bot_token else None), zalo)
     bot = ScreenBot(settings.bot_token or STANDIN_TOKEN, **urls,
-                    request=request or HTTPXRequest(connection_pool_size=256),
+                    request=general,
                     get_updates_request=polling,
                     rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None)
     app = (
@@ -132,6 +147,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
     app.bot_data["polling_request"] = polling
     app.bot_data["clock"] = clock or Clock()
     app.bot_data["schedule_ticks"] = request is None  # the console and tests drive ticks themselves
+    app.bot_data["zalo"] = zalo
     handlers.register(app)
     return app
 
@@ -199,23 +215,36 @@ def _polling_error(app: Application) -> Callable[[TelegramError], None]:
 async def serve(settings: Settings) -> None:
     """Production: long-poll until SIGTERM or SIGINT (then return), or raise StartupError with one line
     when the bot cannot start or go on (token refused, Bot API unreachable, database or content unusable).
+    Telegram runs when BOT_TOKEN is set, Zalo when ZALO_BOT_TOKEN is set, both in one process when both are.
     Whatever happened, the application is stopped and the database closed, so the process ends."""
-    app = build_application(settings)
+    zalo = ZaloChannel.from_settings(settings) if settings.zalo_bot_token else None
+    telegram = bool(settings.bot_token)
+    app = build_application(settings, zalo=zalo)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     polling: PollingRequest = app.bot_data["polling_request"]
     refused = False
+    zalo_polling: asyncio.Future | None = None
     try:
-        if not await _connect(app, settings, stop):
+        if zalo is not None:
+            await zalo.connect()  # a refused Zalo token: one line (StartupError)
+        if not telegram:
+            await app.initialize()  # Zalo alone: getMe is answered without Telegram
+        elif not await _connect(app, settings, stop):
             return
         await _post_init(app)
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(app))
+        if telegram:
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(app))
         await app.start()
         token_refused = asyncio.ensure_future(polling.token_refused.wait())
         stopped = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({token_refused, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        waits = {token_refused, stopped}
+        if zalo is not None:
+            zalo_polling = asyncio.ensure_future(zalo.poll(stop))
+            waits.add(zalo_polling)
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         refused = token_refused.done()
         token_refused.cancel()
         stopped.cancel()
@@ -223,6 +252,10 @@ async def serve(settings: Settings) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         try:
+            if zalo_polling is not None and not zalo_polling.done():
+                zalo_polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await zalo_polling
             if app.updater is not None and app.updater.running:
                 with contextlib.suppress(InvalidToken):  # the polling loop's own end when the token was refused
                     await app.updater.stop()
@@ -232,5 +265,7 @@ async def serve(settings: Settings) -> None:
             await app.shutdown()
         finally:
             await _post_shutdown(app)  # the database thread would keep the process alive
+    if zalo_polling is not None and zalo_polling.done() and not zalo_polling.cancelled():
+        zalo_polling.result()  # a Zalo token refused while running: its StartupError line
     if refused:
         raise StartupError(TOKEN_REFUSED.format(when=" while running"))

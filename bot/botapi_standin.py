@@ -121,6 +121,8 @@ class FakeBotAPI(BaseRequest):
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          read_timeout: Any = None, write_timeout: Any = None,
                          connect_timeout: Any = None, pool_timeout: Any = None) -> tuple[int, bytes]:
+        if method == "GET":  # a file download (File.download_*): the bytes of a small stand-in photo
+            return 200, b"\xff\xd8\xff stand-in photo"
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         files = request_data.multipart_data if request_data and request_data.contains_files else {}
@@ -275,6 +277,11 @@ class FakeBotAPI(BaseRequest):
             chat = int(str(params["callback_query_id"]).split(":", 1)[0])
             self.emit(Sent("alert", chat, text=str(params["text"])))
         return True
+
+    def _api_getFile(self, params: dict, files: dict) -> dict:
+        file_id = str(params.get("file_id", ""))
+        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": 20,
+                "file_path": f"photos/{file_id}.jpg"}
 
     def _api_setMyCommands(self, params: dict, files: dict) -> bool:
         scope_data = params.get("scope") or {"type": "default"}

@@ -23,8 +23,8 @@ from aiolimiter import AsyncLimiter
 
 from bot import actions as A
 from bot.clock import iso
+from bot.data import accounts, users
 from bot.data import campaigns as data
-from bot.data import users
 from bot.i18n import N_, Translator
 from bot.messaging import Buttons, RetryLater, SendError, Transient, Unreachable
 from bot.refusal import ADMINS_ONLY, OUT_OF_DATE, Refused
@@ -423,6 +423,10 @@ class Sender:
                  _("Failed: {n}").format(n=t.number(n["failed"]))]
         if n["skipped"]:
             lines.append(_("Unsubscribed before sending: {n}").format(n=t.number(n["skipped"])))
+        zalo_sent, zalo_total = await accounts.campaign_on_zalo(svc.db, cid)
+        if zalo_total:  # Zalo people are counted apart as well (their channel has its own rate and refusals)
+            lines.append(_("Of them on Zalo: {sent} of {total}").format(sent=t.number(zalo_sent),
+                                                                         total=t.number(zalo_total)))
         try:
             await svc.outbox.send(c.admin_id, "\n".join(lines))
         except SendError:

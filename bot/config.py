@@ -54,6 +54,50 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+# --- Zalo (issue 11) ------------------------------------------------------------------------------------
+ZALO_API_BASE_URL = "https://bot-api.zaloplatforms.com"
+ZALO_RATE_MAX = 30  # Zalo publishes no limit: a guard against a typo, not a promise
+
+
+def _zalo_token(env: Mapping[str, str]) -> str:
+    token = env.get("ZALO_BOT_TOKEN", "").strip()
+    if token and (":" not in token or not token.split(":", 1)[0].isdigit() or any(c.isspace() for c in token)):
+        raise ConfigError("ZALO_BOT_TOKEN looks malformed: expected '12345689:abc-xyz' from Zalo Bot Manager")
+    return token
+
+
+def _zalo_secret(env: Mapping[str, str]) -> str:
+    secret = env.get("ZALO_WEBHOOK_SECRET", "").strip()
+    if secret and not (8 <= len(secret) <= 256 and secret.isascii() and secret.isprintable() and " " not in secret):
+        raise ConfigError(f"ZALO_WEBHOOK_SECRET must be 8 to 256 ASCII characters without spaces, got {len(secret)} "
+                          "character(s)")
+    return secret
+
+
+def _zalo_ids(env: Mapping[str, str]) -> frozenset[str]:
+    parts = [p.strip() for p in env.get("ADMIN_ZALO_IDS", "").split(",") if p.strip()]
+    for part in parts:
+        if not part.isascii() or not part.isalnum():
+            raise ConfigError(f"ADMIN_ZALO_IDS must be comma-separated Zalo user ids (letters and digits), "
+                              f"got {part!r}")
+    return frozenset(parts)
+
+
+def _zalo_rate(env: Mapping[str, str]) -> int:
+    rate = _int(env, "ZALO_RATE", 5, 1)
+    if rate > ZALO_RATE_MAX:
+        raise ConfigError(f"ZALO_RATE must be at most {ZALO_RATE_MAX} messages per second, got {rate}")
+    return rate
+
+
+def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
+    url = env.get(name, "").strip() or default
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must start with http:// or https://, got {url!r}")
+    return url
+# --- end Zalo -------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Settings:
     bot_token: str = ""
@@ -83,6 +127,13 @@ class Settings:
     flood_seconds: int = 10
     # Production start-up: how long to keep retrying an unreachable Bot API before giving up.
     startup_retry_seconds: int = 60
+    # Zalo (issue 11): the channel is on when zalo_bot_token is set.
+    zalo_bot_token: str = ""
+    zalo_api_base_url: str = ZALO_API_BASE_URL
+    zalo_webhook_secret: str = ""  # checked in constant time against X-Bot-Api-Secret-Token (server mode)
+    zalo_rate: int = 5  # messages per second to Zalo, all sends together
+    zalo_bot_link: str = ""  # the link Zalo gives the bot (for posters); never guessed
+    admin_zalo_ids: frozenset[str] = field(default_factory=frozenset)  # Zalo user ids of admins
 
     @property
     def tz(self) -> ZoneInfo:
@@ -133,4 +184,10 @@ class Settings:
             flood_max=_int(env, "FLOOD_MAX", 20, 1),
             flood_seconds=_int(env, "FLOOD_SECONDS", 10, 1),
             startup_retry_seconds=_int(env, "STARTUP_RETRY_SECONDS", 60, 0),
+            zalo_bot_token=_zalo_token(env),
+            zalo_api_base_url=_url(env, "ZALO_API_BASE_URL", ZALO_API_BASE_URL).rstrip("/"),
+            zalo_webhook_secret=_zalo_secret(env),
+            zalo_rate=_zalo_rate(env),
+            zalo_bot_link=_url(env, "ZALO_BOT_LINK"),
+            admin_zalo_ids=_zalo_ids(env),
         )

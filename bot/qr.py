@@ -81,8 +81,30 @@ def _qr_image(url: str) -> Image.Image:
     return qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
 
 
-def make_poster(url: str, title: str, out: Path) -> Path:
-    """Draw a white A4-sized PNG: a large QR code of url, the title under it, then the url."""
+ZALO_QR_SIZE = 520  # with a Zalo code too, the two codes stand side by side
+
+
+def _zalo_codes(page: Image.Image, url: str, zalo: tuple[str, str, str], top: int) -> int:
+    """Telegram's code on the left, Zalo's on the right, each named, and under Zalo's what to type (Zalo has
+    no deep links: the person opens the bot, then types the guide's short code). Returns the y below them."""
+    link, code, type_line = zalo
+    draw = ImageDraw.Draw(page)
+    label = _font(40)
+    y = top
+    for x, target, name in ((MARGIN, url, "Telegram"), (PAGE_WIDTH - MARGIN - ZALO_QR_SIZE, link, "Zalo")):
+        image = _qr_image(target).resize((ZALO_QR_SIZE, ZALO_QR_SIZE), Image.NEAREST)
+        page.paste(image, (x, top))
+        draw.text((x + ZALO_QR_SIZE // 2, top + ZALO_QR_SIZE + 10), name, font=label, fill="black", anchor="ma")
+        y = top + ZALO_QR_SIZE + 10 + int(label.size * 1.3)
+    x = PAGE_WIDTH - MARGIN - ZALO_QR_SIZE // 2
+    draw.text((x, y), type_line, font=_font(36, bold=False), fill="black", anchor="ma")
+    draw.text((x, y + 50), code, font=_font(48), fill="black", anchor="ma")
+    return y + 130
+
+
+def make_poster(url: str, title: str, out: Path, zalo: tuple[str, str, str] | None = None) -> Path:
+    """Draw a white A4-sized PNG: a large QR code of url, the title under it, then the url. With `zalo`
+    (the bot's Zalo link, the guide's short code, the line saying to type it), a Zalo code stands beside."""
     title = unicodedata.normalize("NFC", " ".join(title.split()))
     text_width = PAGE_WIDTH - 2 * MARGIN
     for size in TITLE_SIZES:
@@ -99,10 +121,13 @@ def make_poster(url: str, title: str, out: Path) -> Path:
 
     page = Image.new("RGB", (PAGE_WIDTH, PAGE_HEIGHT), "white")
     draw = ImageDraw.Draw(page)
-    code = _qr_image(url)
     top = MARGIN // 2
-    page.paste(code, ((PAGE_WIDTH - code.width) // 2, top))
-    y = top + code.height + 20
+    if zalo is not None:
+        y = _zalo_codes(page, url, zalo, top)
+    else:
+        code = _qr_image(url)
+        page.paste(code, ((PAGE_WIDTH - code.width) // 2, top))
+        y = top + code.height + 20
 
     line_height = int(font.size * 1.3)
     for line in lines:
@@ -129,8 +154,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(argv: list[str], content: Content, bot_username: str) -> int:
-    """The `qr` command. Returns a process exit code: 0 done, 2 bad arguments or unknown guide."""
+def run(argv: list[str], content: Content, bot_username: str, zalo_link: str = "") -> int:
+    """The `qr` command. Returns a process exit code: 0 done, 2 bad arguments or unknown guide. With
+    `zalo_link` (ZALO_BOT_LINK) each poster also carries the Zalo code and the guide's short code to type."""
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse has printed usage or help already
@@ -146,6 +172,14 @@ def run(argv: list[str], content: Content, bot_username: str) -> int:
         out = args.output / f"{guide.id}.png" if args.output.is_dir() else args.output
         jobs = [(guide, out)]
 
+    type_line = ""
+    if zalo_link:
+        from zoneinfo import ZoneInfo
+
+        from bot.i18n import I18n
+
+        type_line = I18n("vi", ZoneInfo("Asia/Ho_Chi_Minh")).get("vi").gettext("On Zalo, open the bot, then type:")
     for guide, out in jobs:
-        print(make_poster(deep_link(bot_username, guide.id), guide.title.vi, out))
+        zalo = (zalo_link, guide.id, type_line) if zalo_link else None
+        print(make_poster(deep_link(bot_username, guide.id), guide.title.vi, out, zalo))
     return 0

@@ -67,9 +67,10 @@ async def reach_people(update: Update, context: BotContext) -> None:
 
 
 async def run_search(update: Update, context: BotContext, query: str, *, free_text: bool = False) -> None:
-    """A guide's exact title opens it; typed free text that only asks for a person gets the ways to reach
-    people; anything else lists the guides and support points found."""
-    guide = await context.svc.guide_titled(query)
+    """A guide's exact title opens it, and so does its short code as a QR poster prints it for Zalo (which has
+    no deep links); typed free text that only asks for a person gets the ways to reach people; anything else
+    lists the guides and support points found."""
+    guide = context.svc.guide(query.strip().lower()) or await context.svc.guide_titled(query)
     if guide is not None:
         await open_guide(update, context, guide)
         return

@@ -82,3 +82,9 @@ def test_cli_writes_one_poster_per_guide(tmp_path):
     assert result.returncode == 0, result.stderr
     written = sorted(p.stem for p in (tmp_path / "posters").glob("*.png"))
     assert written == sorted(load(root / "content").guides)
+
+
+def test_with_zalo_bot_link_the_poster_carries_both_codes_and_the_short_code(tmp_path, content):
+    out = tmp_path / "both.png"
+    assert qr.run(["vietqr-pay", "-o", str(out)], content, BOT, "https://zalo.me/s/standin-bot") == 0
+    assert sorted(decode(out)) == sorted([qr.deep_link(BOT, "vietqr-pay"), "https://zalo.me/s/standin-bot"])

@@ -219,7 +219,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "CREATE INDEX relay_sources_request ON relay_sources(request_id)",
     ),
-    # outcomes per ward and day (issue 16), the wards' pledges (targets), monthly thanks already sent
+    # 7: outcomes per ward and day (issue 16), the wards' pledges (targets), monthly thanks already sent
     (
         """CREATE TABLE outcomes (
             id INTEGER PRIMARY KEY,
@@ -253,6 +253,31 @@ MIGRATIONS: list[tuple[str, ...]] = [
             month TEXT NOT NULL,               -- YYYY-MM thanked for
             at TEXT NOT NULL,
             PRIMARY KEY (volunteer_id, month)
+        )""",
+    ),
+    # 8: a person is one row with a surrogate id; each channel account is (channel, external id). Telegram users
+    # keep their Telegram id as their surrogate id; a Zalo person gets one from ZALO_ID_BASE up (bot/data/accounts.py)
+    (
+        """CREATE TABLE accounts (
+            channel TEXT NOT NULL,             -- 'telegram' or 'zalo'
+            external_id TEXT NOT NULL,         -- the channel's own id for the person (Zalo: opaque text)
+            user_id INTEGER NOT NULL UNIQUE,   -- users.id; no foreign key: a configured admin may not have written yet
+            chat_id TEXT,                      -- where to write to them on that channel
+            last_message_id INTEGER NOT NULL DEFAULT 0,  -- message ids in their chat as the core counts them (Zalo)
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (channel, external_id)
+        )""",
+        """INSERT INTO accounts (channel, external_id, user_id, chat_id, created_at)
+           SELECT 'telegram', CAST(id AS TEXT), id, CAST(id AS TEXT), created_at FROM users""",
+        # a photo a Zalo person sent arrives as a URL: kept as Telegram keeps its photos, for the relay and
+        # the request it belongs to; erased with the person's data and after the retention period
+        """CREATE TABLE channel_media (
+            user_id INTEGER NOT NULL,          -- whose chat (the sender)
+            message_id INTEGER NOT NULL,       -- the message in their chat, as the core counts them
+            kind TEXT NOT NULL,                -- photo
+            url TEXT NOT NULL,                 -- never logged
+            at TEXT NOT NULL,
+            PRIMARY KEY (user_id, message_id)
         )""",
     ),
 ]

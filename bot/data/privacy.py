@@ -63,6 +63,11 @@ async def export(db: Database, user_id: int) -> dict[str, Any]:
                ORDER BY campaign_id""", (user_id,))),
         "volunteer": volunteer_data,
         "outcomes": await outcomes_data.of_person(db, user_id),
+        # the channel account (Zalo: its id) and the photos sent there, kept as URLs
+        "accounts": _dicts(await db.fetchall(
+            "SELECT channel, external_id, created_at FROM accounts WHERE user_id = ?", (user_id,))),
+        "photos_sent": _dicts(await db.fetchall(
+            "SELECT message_id, url, at FROM channel_media WHERE user_id = ? ORDER BY message_id", (user_id,))),
     }
 
 
@@ -117,7 +122,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
         await db.execute("DELETE FROM relay_sources WHERE chat_id = ?", (user_id,))
         await db.execute("DELETE FROM offers WHERE volunteer_id = ?", (user_id,))
         for table in ("request_drafts", "awaiting", "screens", "consents", "guide_feedback", "campaign_recipients",
-                      "volunteers"):
+                      "volunteers", "channel_media"):
             await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
         await db.execute("UPDATE guide_views SET user_id = NULL WHERE user_id = ?", (user_id,))
         await outcomes_data.erase_person(db, user_id)  # outcomes stay as anonymous counts
@@ -157,4 +162,5 @@ async def expire(db: Database, closed_before: str) -> tuple[int, int, int]:
             (closed_before,))
         cur = await db.execute("DELETE FROM request_drafts WHERE updated_at <= ?", (closed_before,))
         drafts = cur.rowcount
+        await db.execute("DELETE FROM channel_media WHERE at <= ?", (closed_before,))  # Zalo photos' URLs
     return erased, relays, drafts

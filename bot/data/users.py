@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.data import Database
+from bot.data import Database, accounts
 from bot.screens import Screen
 
 
@@ -35,6 +35,8 @@ async def touch(db: Database, user_id: int, first_name: str | None, username: st
         (user_id, first_name, username, now, now),
     )
     assert row is not None
+    if not accounts.is_zalo(user_id):  # a Telegram user's account: their Telegram id is their surrogate id
+        await accounts.telegram(db, user_id, now)
     return _row(row)
 
 

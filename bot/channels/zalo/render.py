@@ -1,0 +1,105 @@
+"""How a screen looks on Zalo, which has no buttons: the text, its choices as numbered lines, one short line
+saying to answer with a number, and the whole cut into messages of at most 2,000 characters (the choices stay
+together in the last one). Pure functions, so the console, the tests and the adapter render alike."""
+
+from __future__ import annotations
+
+from bot.i18n import Translator
+
+LIMIT = 2000  # characters per Zalo text (1 to 2,000)
+
+
+def inline_buttons(markup: dict | None) -> tuple[list[str], list[tuple[str, str]]]:
+    """(labels of the choices, (label, url) of the link buttons) of an inline keyboard, row by row: the
+    choices are numbered as handlers/tgbot.py records them, so a typed "2" is the second choice."""
+    labels: list[str] = []
+    links: list[tuple[str, str]] = []
+    for row in (markup or {}).get("inline_keyboard") or []:
+        for button in row:
+            if isinstance(button.get("callback_data"), str):
+                labels.append(str(button.get("text", "")))
+            elif button.get("url"):
+                links.append((str(button.get("text", "")), str(button["url"])))
+    return labels, links
+
+
+def _keyboard_buttons(markup: dict | None) -> list[dict]:
+    rows = (markup or {}).get("keyboard") or []
+    return [b if isinstance(b, dict) else {"text": str(b)} for row in rows for b in row]
+
+
+def reply_keyboard(markup: dict | None, t: Translator) -> str:
+    """What a Telegram reply keyboard (share my phone number, share my location, typed answers) becomes on
+    Zalo: a line saying what to type instead. Empty when there is no such keyboard."""
+    _ = t.gettext
+    buttons = _keyboard_buttons(markup)
+    lines = []
+    if any(b.get("request_contact") for b in buttons):
+        lines.append(_("📞 If you agree, type your phone number here."))
+    if any(b.get("request_location") for b in buttons):
+        lines.append(_("📍 Type the name of your ward, or its number in the list above: I will show its support "
+                       "points."))
+    words = [f"“{b['text']}”" for b in buttons if not b.get("request_contact") and not b.get("request_location")]
+    if words:
+        lines.append(_("Or type: {words}").format(words=" / ".join(words)))
+    return "\n".join(lines)
+
+
+def without_button_lines(text: str, markup: dict | None) -> str:
+    """The text without its lines that send the person to a share-contact or share-location button (“tap …
+    below”): Zalo has none, and `reply_keyboard` says what to type instead."""
+    labels = [f"“{b['text']}”" for b in _keyboard_buttons(markup)
+              if b.get("request_contact") or b.get("request_location")]
+    if not labels:
+        return text
+    return "\n".join(line for line in text.split("\n") if not any(label in line for label in labels))
+
+
+def hint(n: int, t: Translator) -> str:
+    _ = t.gettext
+    return _("Reply with a number from 1 to {n}.").format(n=n) if n > 1 else _("Reply with 1 to choose it.")
+
+
+def split(text: str, limit: int = LIMIT) -> list[str]:
+    """Cut a text into parts of at most `limit` characters, at a blank line, else a line end, else a space."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = rest.rfind(sep, 0, limit + 1)
+            if cut > limit // 4:
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def compose(text: str, markup: dict | None, t: Translator, limit: int = LIMIT) -> list[str]:
+    """The Zalo messages for one Telegram message: its text, then its choices numbered `1. …` with the hint
+    line, its link buttons as `label: url`, and what to type for a reply keyboard; the choices are in the last
+    message, whole. Never an empty list for a non-empty text or any choice."""
+    labels, links = inline_buttons(markup)
+    tail_lines = [f"{n}. {label}" for n, label in enumerate(labels, 1)]
+    tail_lines += [f"{label}: {url}" for label, url in links]
+    if labels:
+        tail_lines.append(hint(len(labels), t))
+    typed = reply_keyboard(markup, t)
+    if typed:
+        tail_lines.append(typed)
+    tail = "\n".join(tail_lines)
+    text = without_button_lines(text, markup).strip()
+    whole = "\n\n".join(p for p in (text, tail) if p)
+    if len(whole) <= limit:
+        return [whole] if whole else []
+    parts = split(text, limit)
+    if tail:
+        if parts and len(parts[-1]) + 2 + len(tail) <= limit:
+            parts[-1] = parts[-1] + "\n\n" + tail
+        else:
+            parts += split(tail, limit)
+    return parts
