@@ -460,7 +460,7 @@ class GuideDid:
     did: Literal["1", "0"]
 
 
-@action("tg:rm:{target}")
+@action("pl:rm:{target}")
 class TargetRemove:
     target: int
 
