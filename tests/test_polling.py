@@ -100,7 +100,7 @@ class BotApiServer:
 def start_bot(server: BotApiServer, db, **env: str) -> subprocess.Popen:
     """`python -m bot` in production mode against the stand-in, with `env` added."""
     env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": server.url, "DATABASE_PATH": str(db),
-           **env}
+           "PORT": "0", **env}  # the health server on any free port
     return subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

@@ -1,0 +1,195 @@
+"""Production: `python -m bot` with a token. The bot and its HTTP server (uvicorn, bot/web/app.py) share one
+event loop, as python-telegram-bot's custom-webhook example does.
+
+    PUBLIC_BASE_URL set    Telegram's webhook is registered at {PUBLIC_BASE_URL}/telegram with WEBHOOK_SECRET;
+                           the Application runs without an updater and each POST goes through the ingress.
+    PUBLIC_BASE_URL unset  long polling as before (any old webhook deleted first); polled updates go through the
+                           same ingress; the HTTP server still serves health and metrics.
+
+Start: take the database's instance lock, listen, connect to the Bot API, open the database, register the
+channels, then /readyz turns 200. Stop (SIGTERM/SIGINT, or the token refused): /readyz and new webhooks turn 503,
+updates in flight finish, campaign sends in flight finish and are recorded, the database closes, the server stops.
+
+Another channel plugs in at `_channels` below: register its `WebhookChannel` on the state (it is then served at
+`POST /{name}` by the same code) and call `state.touch(name)` whenever it hears from its platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+
+import uvicorn
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot import instance, logsafe
+from bot.app import (
+    TOKEN_REFUSED,
+    PollingRequest,
+    _connect,
+    _polling_error,
+    _post_init,
+    _post_shutdown,
+    _post_stop,
+    build_application,
+)
+from bot.config import Settings, StartupError
+from bot.services import Services
+from bot.web.app import WebState, create_app
+from bot.web.ingress import Ingress
+from bot.web.metrics import Metrics
+from bot.web.telegram import IngressProcessor, TelegramWebhook
+
+log = logging.getLogger(__name__)
+DRAIN_SECONDS = 25.0  # updates in flight get this long to finish (systemd and docker wait 90 s and 10 s+)
+PROBE_EVERY = 60.0  # seconds between webhook-mode checks that Telegram answers (getWebhookInfo)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `serve` decides when the server stops (after the drain)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now so that a taken port is one line at start (PORT=0: any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"HOST/PORT: cannot listen on {host}:{port} ({exc.strerror}): choose another PORT "
+                           "or stop what uses it") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _channels(app: Application, settings: Settings, state: WebState, webhook: bool) -> None:
+    """Which channels this process serves. Telegram's is always on; another channel adds itself here."""
+    if webhook:
+        state.register(TelegramWebhook(app, settings.webhook_secret))
+    else:
+        state.expect("telegram")
+        polling: PollingRequest = app.bot_data["polling_request"]
+        polling.on_contact = lambda: state.touch("telegram")
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT (then return: exit 0), or raise StartupError with one line when the bot
+    cannot start or go on (database in use or unusable, token refused, Bot API unreachable, port taken).
+    Whatever happened, the database is closed and the lock released, so the process ends."""
+    lock = instance.acquire(settings.database_path)
+    try:
+        await _serve(settings)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _serve(settings: Settings) -> None:
+    webhook = bool(settings.public_base_url)
+    if settings.public_base_url.startswith("http://"):
+        log.warning("PUBLIC_BASE_URL is plain http: Telegram needs https, so put a TLS proxy in front (Caddy)")
+    metrics = Metrics()
+    ingress = Ingress(metrics)
+    app = build_application(settings, polling=not webhook,
+                            update_processor=None if webhook else IngressProcessor(ingress))
+    state = WebState(metrics=metrics, media=app.bot_data["media"], ingress=ingress, clock=app.bot_data["clock"])
+    app.bot.set_api_error_hook(metrics.send_error_hook("telegram"))
+    _channels(app, settings, state, webhook)
+    token_refused = asyncio.Event()
+    if not webhook:
+        polling: PollingRequest = app.bot_data["polling_request"]
+        token_refused = polling.token_refused
+
+    sock = listen(settings.host, settings.port)
+    host, port = sock.getsockname()[:2]
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    server = _Server(uvicorn.Config(create_app(state), log_config=None, access_log=False, lifespan="off",
+                                    timeout_graceful_shutdown=5))
+    server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http-server")
+    log.info("http server listening", extra={"host": logsafe.Safe(host), "port": port})
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    refused = False
+    try:
+        if not await _connect(app, settings, stop):
+            return
+        await _post_init(app)
+        svc: Services = app.bot_data["svc"]
+        state.db = svc.db
+        state.content_loaded = lambda: bool(svc.content.guides)
+        svc.sender.observe = metrics.campaign_hook()
+        if webhook:
+            await app.bot.set_webhook(f"{settings.public_base_url}/telegram", secret_token=settings.webhook_secret,
+                                      allowed_updates=Update.ALL_TYPES)
+            state.touch("telegram")
+            if app.job_queue is not None:
+                app.job_queue.run_repeating(_probe(state, token_refused), interval=PROBE_EVERY, first=PROBE_EVERY,
+                                            name="webhook-probe")
+            await app.start()
+            log.info("webhook registered", extra={"channel": "telegram"})
+        else:
+            await app.bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(app))
+            await app.start()
+        state.phase = "ready"
+        waiters = [asyncio.ensure_future(token_refused.wait()), asyncio.ensure_future(stop.wait())]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        refused = token_refused.is_set()
+        for waiter in waiters:
+            waiter.cancel()
+    except InvalidToken:  # set_webhook / delete_webhook refused: the token was revoked meanwhile
+        refused = True
+    finally:
+        state.phase = "draining"  # /readyz and new webhooks: 503
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        try:
+            if app.updater is not None and app.updater.running:
+                with contextlib.suppress(InvalidToken):  # the polling loop's own end when the token was refused
+                    await app.updater.stop()
+            if not await ingress.drain(DRAIN_SECONDS):
+                log.warning("updates still running at shutdown", extra={"count": ingress.pending})
+            if app.running:
+                await app.stop()
+                await _post_stop(app)  # campaign sends in flight finish and are recorded
+            await app.shutdown()
+        finally:
+            await _post_shutdown(app)  # the database thread would keep the process alive
+            state.db = None
+            server.should_exit = True
+            await server_task
+    if refused:
+        raise StartupError(TOKEN_REFUSED.format(when=" while running"))
+
+
+def _probe(state: WebState, token_refused: asyncio.Event):
+    """Webhook mode hears from Telegram only when people write: ask it now and then (getWebhookInfo), so
+    /readyz knows it answers; a refused token ends the process as in polling mode."""
+
+    async def probe(context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await context.bot.get_webhook_info()
+        except InvalidToken:
+            token_refused.set()
+            return
+        except TelegramError as exc:
+            log.warning("webhook probe: Bot API error", extra={"kind": type(exc).__name__})
+            return
+        state.touch("telegram")
+
+    return probe
