@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -19,6 +20,7 @@ import pytest
 from tests.conftest import ROOT
 
 TOKEN = "123456:TEST-token"
+TIMEOUT = 30  # seconds any wait in these tests may take before it fails
 BOT = {"id": 7000000001, "is_bot": True, "first_name": "Trợ lý số", "username": "TroLySoBot"}
 
 
@@ -44,6 +46,9 @@ class BotApiServer:
         self.polls = list(polls)
         self.get_me = get_me
         self.lock = threading.Lock()
+        self.calls: list[tuple[str, dict]] = []  # every method called, with its form, in order
+        # (method, form) -> an Event the answer waits for (a send held in flight), or None to answer at once
+        self.hold: Callable[[str, dict], threading.Event | None] | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,6 +76,11 @@ class BotApiServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def answer(self, method: str, form: dict) -> tuple[int, dict]:
+        with self.lock:
+            self.calls.append((method, form))
+        gate = self.hold(method, form) if self.hold else None
+        if gate is not None:
+            gate.wait(TIMEOUT)
         if method == "getMe":
             return (200, {"ok": True, "result": BOT}) if self.get_me == 200 else (self.get_me, ERRORS[self.get_me])
         if method == "getUpdates":

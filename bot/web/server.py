@@ -21,6 +21,7 @@ import contextlib
 import logging
 import signal
 import socket
+from collections.abc import AsyncIterator
 
 import uvicorn
 from telegram import Update
@@ -74,6 +75,44 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def http_server(asgi_app, sock: socket.socket) -> tuple[_Server, asyncio.Task]:
+    """uvicorn serving `asgi_app` on `sock` in this event loop: (server, its task). Stop it with
+    `server.should_exit = True; await task`. `server.started` turns True once it accepts connections."""
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    server = _Server(uvicorn.Config(asgi_app, log_config=None, access_log=False, lifespan="off",
+                                    timeout_graceful_shutdown=5))
+    return server, asyncio.create_task(server.serve(sockets=[sock]), name="http-server")
+
+
+@contextlib.asynccontextmanager
+async def serving(asgi_app, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve `asgi_app` on loopback for the duration (tests and benchmarks): yields its base URL once it
+    accepts connections."""
+    sock = listen(host, port)
+    address = sock.getsockname()
+    server, task = http_server(asgi_app, sock)
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                if task.done():
+                    task.result()  # its error
+                await asyncio.sleep(0.005)
+        yield f"http://{address[0]}:{address[1]}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def attach(app: Application, state: WebState) -> None:
+    """Let the HTTP side see the started bot: its database and content (/readyz, /metrics), and the
+    outcomes of campaign sends and Bot API errors (/metrics)."""
+    svc: Services = app.bot_data["svc"]
+    state.db = svc.db
+    state.content_loaded = lambda: bool(svc.content.guides)
+    svc.sender.observe = state.metrics.campaign_hook()
+    app.bot.set_api_error_hook(state.metrics.send_error_hook("telegram"))
+
+
 def _channels(app: Application, settings: Settings, state: WebState, webhook: bool) -> None:
     """Which channels this process serves. Telegram's is always on; another channel adds itself here."""
     if webhook:
@@ -105,7 +144,6 @@ async def _serve(settings: Settings) -> None:
     app = build_application(settings, polling=not webhook,
                             update_processor=None if webhook else IngressProcessor(ingress))
     state = WebState(metrics=metrics, media=app.bot_data["media"], ingress=ingress, clock=app.bot_data["clock"])
-    app.bot.set_api_error_hook(metrics.send_error_hook("telegram"))
     _channels(app, settings, state, webhook)
     token_refused = asyncio.Event()
     if not webhook:
@@ -114,10 +152,7 @@ async def _serve(settings: Settings) -> None:
 
     sock = listen(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
-    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    server = _Server(uvicorn.Config(create_app(state), log_config=None, access_log=False, lifespan="off",
-                                    timeout_graceful_shutdown=5))
-    server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http-server")
+    server, server_task = http_server(create_app(state), sock)
     log.info("http server listening", extra={"host": logsafe.Safe(host), "port": port})
 
     stop = asyncio.Event()
@@ -129,10 +164,7 @@ async def _serve(settings: Settings) -> None:
         if not await _connect(app, settings, stop):
             return
         await _post_init(app)
-        svc: Services = app.bot_data["svc"]
-        state.db = svc.db
-        state.content_loaded = lambda: bool(svc.content.guides)
-        svc.sender.observe = metrics.campaign_hook()
+        attach(app, state)
         if webhook:
             await app.bot.set_webhook(f"{settings.public_base_url}/telegram", secret_token=settings.webhook_secret,
                                       allowed_updates=Update.ALL_TYPES)
@@ -144,6 +176,7 @@ async def _serve(settings: Settings) -> None:
             log.info("webhook registered", extra={"channel": "telegram"})
         else:
             await app.bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
+            state.touch("telegram")  # it answered; from now on each answered poll is contact
             await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(app))
             await app.start()
         state.phase = "ready"
@@ -162,11 +195,13 @@ async def _serve(settings: Settings) -> None:
             if app.updater is not None and app.updater.running:
                 with contextlib.suppress(InvalidToken):  # the polling loop's own end when the token was refused
                     await app.updater.stop()
-            if not await ingress.drain(DRAIN_SECONDS):
+            # No new campaign send starts; those in flight and the updates being processed finish, and are
+            # recorded, before the Application stops and the database closes.
+            drained, _ = await asyncio.gather(ingress.drain(DRAIN_SECONDS), _post_stop(app))
+            if not drained:
                 log.warning("updates still running at shutdown", extra={"count": ingress.pending})
             if app.running:
                 await app.stop()
-                await _post_stop(app)  # campaign sends in flight finish and are recorded
             await app.shutdown()
         finally:
             await _post_shutdown(app)  # the database thread would keep the process alive
