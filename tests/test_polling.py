@@ -49,6 +49,7 @@ class BotApiServer:
         self.calls: list[tuple[str, dict]] = []  # every method called, with its form, in order
         # (method, form) -> an Event the answer waits for (a send held in flight), or None to answer at once
         self.hold: Callable[[str, dict], threading.Event | None] | None = None
+        self.refuse: dict[str, dict] = {}  # method -> the error Telegram answers to it (error_code is the status)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,6 +82,8 @@ class BotApiServer:
         gate = self.hold(method, form) if self.hold else None
         if gate is not None:
             gate.wait(TIMEOUT)
+        if method in self.refuse:
+            return self.refuse[method]["error_code"], self.refuse[method]
         if method == "getMe":
             return (200, {"ok": True, "result": BOT}) if self.get_me == 200 else (self.get_me, ERRORS[self.get_me])
         if method == "getUpdates":

@@ -44,7 +44,8 @@ class Bot:
         self.lines: list[str] = []
         self.port: int | None = None
         self.listening = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         for line in self.proc.stderr:
@@ -119,6 +120,23 @@ def test_webhook_mode_registers_serves_and_reports_starting(tmp_path, server):
     assert warnings == [next(line for line in bot.lines if "PUBLIC_BASE_URL is plain http" in line)]
     assert "Traceback" not in "\n".join(bot.lines)
     assert SECRET not in "\n".join(bot.lines) and TOKEN not in "\n".join(bot.lines)
+
+
+def test_a_webhook_telegram_refuses_is_one_line_and_a_quick_exit(tmp_path, server):
+    server.refuse["setWebhook"] = {"ok": False, "error_code": 400,
+                                   "description": "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"}
+    bot = Bot(server, tmp_path / "bot.sqlite3", PUBLIC_BASE_URL="http://127.0.0.1:9", WEBHOOK_SECRET=SECRET)
+    try:
+        assert bot.proc.wait(TIMEOUT) == 1
+    finally:
+        bot.kill()
+    bot.reader.join(TIMEOUT)  # every line read
+    problems = [line for line in bot.lines if " INFO " not in line and " WARNING " not in line]
+    assert problems == ["PUBLIC_BASE_URL: Telegram did not accept the webhook http://127.0.0.1:9/telegram (BadRequest: "
+                        "Bad webhook: an https url must be provided for webhook): check the address and that Caddy "
+                        "serves it over https"]
+    with sqlite3.connect(tmp_path / "bot.sqlite3") as conn:  # the database was closed properly
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_polling_mode_deletes_the_webhook_and_still_serves_health(tmp_path):

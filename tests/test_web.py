@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.data import Database
-from bot.web.app import CONTACT_STALE, WebState, create_app
+from bot.web.app import CONTACT_STALE, MAX_BODY, WebState, create_app
 from bot.web.ingress import Ingress, WebhookChannel
 from bot.web.server import serving
 
@@ -135,6 +135,8 @@ async def test_what_is_not_an_update_is_400_and_not_processed(web):
             ).status_code == 400
     assert (await post(client, [1, 2])).status_code == 400
     assert (await post(client, {"person": "p1"})).status_code == 400  # no id
+    too_big = {"id": 99, "person": "p1", "text": "x" * MAX_BODY}
+    assert (await post(client, too_big)).status_code == 400
     assert (await post(client, update(1))).status_code == 200
     await channel.until(lambda: len(channel.accepted) == 1)
     assert [p["id"] for p in channel.accepted] == [1]

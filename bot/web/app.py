@@ -107,8 +107,10 @@ def create_app(state: WebState) -> Starlette:
         if state.phase != "ready":  # starting or draining: the channel sends it again later
             metrics.webhook_refused.labels(name, "unavailable").inc()
             return Response(status_code=503)
-        body = await request.body()
         try:
+            if int(request.headers.get("content-length") or 0) > MAX_BODY:
+                raise ValueError("too large")  # refused before it is read
+            body = await request.body()
             if len(body) > MAX_BODY:
                 raise ValueError("too large")
             payload = json.loads(body)

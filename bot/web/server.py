@@ -166,8 +166,7 @@ async def _serve(settings: Settings) -> None:
         await _post_init(app)
         attach(app, state)
         if webhook:
-            await app.bot.set_webhook(f"{settings.public_base_url}/telegram", secret_token=settings.webhook_secret,
-                                      allowed_updates=Update.ALL_TYPES)
+            await _register(app, settings)
             state.touch("telegram")
             if app.job_queue is not None:
                 app.job_queue.run_repeating(_probe(state, token_refused), interval=PROBE_EVERY, first=PROBE_EVERY,
@@ -210,6 +209,20 @@ async def _serve(settings: Settings) -> None:
             await server_task
     if refused:
         raise StartupError(TOKEN_REFUSED.format(when=" while running"))
+
+
+async def _register(app: Application, settings: Settings) -> None:
+    """setWebhook at {PUBLIC_BASE_URL}/telegram with the secret; Telegram's refusal is one line (its reason says
+    what to fix: an http address, a port it does not call, a name it cannot resolve)."""
+    try:
+        await app.bot.set_webhook(f"{settings.public_base_url}/telegram", secret_token=settings.webhook_secret,
+                                  allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise
+    except TelegramError as exc:
+        raise StartupError(f"PUBLIC_BASE_URL: Telegram did not accept the webhook {settings.public_base_url}/telegram "
+                           f"({type(exc).__name__}: {exc.message}): check the address and that Caddy serves it "
+                           "over https") from None
 
 
 def _probe(state: WebState, token_refused: asyncio.Event):
