@@ -139,6 +139,24 @@ def test_a_webhook_telegram_refuses_is_one_line_and_a_quick_exit(tmp_path, serve
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_taken_port_is_one_line_and_a_quick_exit(tmp_path, server):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = Bot(server, tmp_path / "bot.sqlite3", PORT=str(port))
+        try:
+            assert bot.proc.wait(TIMEOUT) == 1
+        finally:
+            bot.kill()
+    bot.reader.join(TIMEOUT)
+    assert bot.lines == [f"HOST/PORT: cannot listen on 127.0.0.1:{port} (Address already in use): choose another "
+                         "PORT or stop what uses it"]
+    assert not any(method == "getMe" for method, _ in server.calls)  # it stopped before reaching Telegram
+
+
 def test_polling_mode_deletes_the_webhook_and_still_serves_health(tmp_path):
     server = BotApiServer()
     bot = Bot(server, tmp_path / "bot.sqlite3")

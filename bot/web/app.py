@@ -155,6 +155,7 @@ def create_app(state: WebState) -> Starlette:
             await state.metrics.refresh(state.db, state.clock.now())
         except Exception as exc:  # a closed or busy database must not hide the other metrics
             log.warning("metrics: database not read", extra={"error": type(exc).__name__})
+        state.metrics.ready.set(0 if await state.problems() else 1)
         body, content_type = state.metrics.render()
         return Response(body, headers={"Content-Type": content_type})
 

@@ -45,7 +45,7 @@ class Metrics:
                                    "(empty: not given) and escalation level", ["ward", "level"], registry=r)
         self.oldest_open = Gauge("bot_oldest_open_request_seconds", "Age of the longest-waiting open help "
                                  "request (0 when none is open)", registry=r)
-        self.ready = Gauge("bot_ready", "1 when /readyz answers 200", registry=r)
+        self.ready = Gauge("bot_ready", "1 when /readyz would answer 200 (checked at each scrape)", registry=r)
         for outcome in CAMPAIGN_OUTCOMES:  # present from the start, so a rate() sees the first message
             self.campaign_messages.labels("telegram", outcome)
         self.campaign_retry_after.labels("telegram")
