@@ -138,10 +138,10 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         builder = builder.concurrent_updates(update_processor)
     app = builder.build()
     app.bot_data["settings"] = settings
+    app.bot_data["polling_request"] = polling
+    app.bot_data["clock"] = clock = clock or Clock()
     app.bot_data["media"] = MediaStore(settings.public_base_url, content_dir=settings.content_dir,
                                        ttl=settings.media_ttl, clock=clock)
-    app.bot_data["polling_request"] = polling
-    app.bot_data["clock"] = clock or Clock()
     app.bot_data["schedule_ticks"] = request is None  # the console and tests drive ticks themselves
     handlers.register(app)
     return app

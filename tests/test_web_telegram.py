@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import campaigns
+from bot import campaigns, stats
 from bot.campaigns import Draft
 from bot.web.app import WebState, create_app
 from bot.web.server import attach, serving
@@ -34,6 +34,7 @@ async def served(settings):
         state.phase = "ready"
         bot.svc.sender.sleep = no_sleep
         async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+            bot.svc.media.base_url = url  # PUBLIC_BASE_URL: this test server
             yield bot, state, client
 
 
@@ -101,6 +102,16 @@ async def test_one_persons_updates_are_answered_in_order(served):
     for person in (2001, 2002, 2003):
         greetings = [t.startswith("Chào bạn!") for t in to(bot, person)]
         assert greetings == [True, False, True, False, True], to(bot, person)
+
+
+async def test_the_stats_chart_by_link_for_a_channel_that_needs_urls(served):
+    bot, _state, client = served
+    png = await stats.chart_png(bot.svc, await bot.svc.translator(ADMIN))
+    url = bot.svc.media.url_for_bytes(png, "image/png")  # what the Zalo adapter sends instead of the bytes
+    answer = await client.get(url)
+    assert answer.status_code == 200 and answer.content == png and answer.content.startswith(b"\x89PNG")
+    bot.clock.advance(bot.svc.settings.media_ttl)  # the bot's own clock: MEDIA_TTL later the link is gone
+    assert (await client.get(url)).status_code == 410
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:
