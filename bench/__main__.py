@@ -18,8 +18,8 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("throughput", "broadcast", "search", "claims", "startup", "zalo")
-PACKAGES = ("python-telegram-bot", "aiosqlite", "rapidfuzz", "aiolimiter", "babel")
+BENCHMARKS = ("throughput", "broadcast", "search", "claims", "startup", "webhook", "zalo")
+PACKAGES = ("python-telegram-bot", "aiosqlite", "rapidfuzz", "aiolimiter", "babel", "starlette", "uvicorn")
 
 BEFORE = HERE / "before_after.md"  # the figures before the fixes, measured with these benchmarks
 
@@ -48,7 +48,7 @@ def _ok(met: bool) -> str:
 
 def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
     """(figure, value, reference, ratio, target) for the table."""
-    t, b, s, c, st = r["throughput"], r["broadcast"], r["search"], r["claims"], r["startup"]
+    t, b, s, c, st, w = r["throughput"], r["broadcast"], r["search"], r["claims"], r["startup"], r["webhook"]
     out = [
         ("updates/s, mixed workload (sequential)", f"{t['bot updates/s']:,.0f}",
          f"echo bot {t['echo updates/s']:,.0f}", f"{t['ratio']:.2f}",
@@ -88,6 +88,15 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
          f"echo bot {st['echo']['first reply s']:.3f}", "", ""),
         ("idle RSS MB", f"{st['bot']['idle rss MB']:.0f}", f"echo bot {st['echo']['idle rss MB']:.0f}",
          f"{st['idle rss ratio']:.2f}", ""),
+        (f"webhook ingress: POST /telegram answered 200/s, {w['senders']} senders",
+         f"{w['bot']['updates/s']:,.0f}", f"bare Starlette 200 {w['bare']['updates/s']:,.0f}", f"{w['ratio']:.2f}", ""),
+        ("webhook ingress: latency to the 200 ms, p50 / p99",
+         f"{w['bot']['latency ms']['p50']:.1f} / {w['bot']['latency ms']['p99']:.1f}",
+         f"bare p99 {w['bare']['latency ms']['p99']:.1f}",
+         f"{w['bot']['latency ms']['p99'] / w['bare']['latency ms']['p99']:.1f}", ""),
+        ("webhook: updates processed (handlers done)/s", f"{w['bot']['processed updates/s']:,.0f}",
+         f"same updates in-process, one at a time {w['sequential updates/s']:,.0f}", f"{w['processed ratio']:.2f}",
+         ""),
     ]
     if "zalo" in r:  # issue 11
         z = r["zalo"]
@@ -142,6 +151,14 @@ reference measured in the same run; the ratio is figure / reference.
 - **Zalo** (`bench/zalo.py`): residents typing their way through the bot (/start, numbers, words, a search),
   once through the Telegram path and once through the Zalo adapter: the updates fetched one per `getUpdates`
   from the Zalo stand-in over loopback HTTP, every reply sent back over HTTP (ZALO_RATE lifted for the run).
+- **Webhook ingress** (`bench/webhook.py`): {r['webhook']['bot']['updates']:,} Telegram updates (texts: /start,
+  /help, searches; three per person) posted to `POST /telegram` by {r['webhook']['senders']} concurrent senders over
+  loopback, each on a kept-alive connection, sending its next update once the last was answered. The server is
+  `python -m bench.webhook --serve bot` (real uvicorn, the real Application on the stand-in, a temp SQLite file);
+  reference: a bare Starlette endpoint that reads the body and answers 200, served and loaded the same way.
+  The bot answers 200 before processing, so its rate can match the bare one while updates queue; "processed" is
+  the time until every update's handlers finished, beside the same updates through `process_update` one at a
+  time in one process (no HTTP). All {r['webhook']['bot']['replies']:,} replies were sent.
 - **Cold start** (`bench/startup.py`): a fresh `python` process: imports, `build_application`, start-up
   (migrations of a new SQLite file, command menus), `/start` answered; then its RSS at rest. Reference: the echo bot.
 

@@ -24,7 +24,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.bot_token and not settings.zalo_bot_token:
         print("BOT_TOKEN is not set: starting the local chat console instead (type /start).", file=sys.stderr)
         return cmd_console(settings, args)
-    from bot.app import serve
+    from bot.web.server import serve
 
     logsafe.configure(logging.INFO)
     asyncio.run(serve(settings))  # a failure to start or go on raises StartupError: main prints its line
@@ -40,7 +40,14 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     logsafe.configure(logging.WARNING)
     if getattr(args, "db", None):
         settings = replace(settings, database_path=Path(args.db))
-    return asyncio.run(run_console(settings, channel=getattr(args, "channel", None) or "telegram"))
+    from bot import instance
+
+    lock = instance.acquire(settings.database_path)  # the console writes too: never beside a running bot
+    try:
+        return asyncio.run(run_console(settings, channel=getattr(args, "channel", None) or "telegram"))
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
@@ -98,7 +105,8 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý số: the digital assistant bot.")
     sub = p.add_subparsers(dest="command")
-    sub.add_parser("run", help="long-poll Telegram and/or Zalo (the console when neither token is set)")
+    sub.add_parser("run", help="serve Telegram and/or Zalo: webhooks when PUBLIC_BASE_URL is set, else long "
+                   "polling, with health and metrics on HOST:PORT (the console when neither token is set)")
     console = sub.add_parser("console", help="chat with the bot in this terminal (no Telegram needed)")
     console.add_argument("--db", help="SQLite file to use (default: DATABASE_PATH)")
     console.add_argument("--channel", choices=["telegram", "zalo"], default="telegram",

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeDefault
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes
+from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 import handlers
@@ -25,6 +24,7 @@ from bot.data import screens as screens_data
 from bot.i18n import I18n
 from bot.search import SearchIndex
 from bot.services import Services
+from bot.web.media import MediaStore
 from handlers.common import BotContext
 from handlers.outbox import TelegramOutbox
 from handlers.tgbot import ScreenBot
@@ -54,7 +54,7 @@ async def _post_init(app: Application) -> None:
     if zalo is not None:
         settings = app.bot_data["settings"] = await zalo.prepare(db, settings)
     app.bot_data["svc"] = svc = Services(settings, db, content, SearchIndex(list(content.guides.values())), i18n,
-                                         clock, TelegramOutbox(app.bot))
+                                         clock, TelegramOutbox(app.bot), media=app.bot_data["media"])
     for lang in LOCALES:
         _ = i18n.get(lang).gettext
         commands = [BotCommand(name, _(text)) for name, text in commands_mod.EVERYONE]
@@ -107,45 +107,60 @@ class PollingRequest(HTTPXRequest):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.token_refused = asyncio.Event()
+        self.on_contact: Callable[[], None] | None = None  # each answered poll: Telegram is in contact (/readyz)
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          **kwargs) -> tuple[int, bytes]:
         code, payload = await super().do_request(url, method, request_data, **kwargs)
         if code == 401:
             self.token_refused.set()
+        elif code == 200 and self.on_contact is not None:
+            self.on_contact()
         return code, payload
 
 
 def build_application(settings: Settings, *, request: BaseRequest | None = None, clock: Clock | None = None,
-                      rate_limit: bool = True, zalo: ZaloChannel | None = None) -> Application:
-    """The real Application; `request` swaps Telegram's servers for the in-process stand-in; `zalo` adds the
-    Zalo channel (its calls are routed by chat, bot/channels/zalo/adapter.py)."""
+                      rate_limit: bool = True, polling: bool = True,
+                      update_processor: BaseUpdateProcessor | None = None,
+                      zalo: ZaloChannel | None = None) -> Application:
+    """The real Application; `request` swaps Telegram's servers for the in-process stand-in. Server mode
+    (bot/web/server.py) builds it without an updater for webhooks (`polling=False`) and with its own
+    `update_processor` (per-person order) for long polling. `zalo` adds the Zalo channel (its calls are
+    routed by chat, bot/channels/zalo/adapter.py)."""
     logsafe.install()  # before anything logs: no message text or phone number in any log record
     urls = {}
     if settings.bot_api_base_url:
         base = settings.bot_api_base_url.rstrip("/")
         urls = {"base_url": f"{base}/bot", "base_file_url": f"{base}/file/bot"}
     # Built by hand (as ApplicationBuilder would) because it is our subclass that records screens.
-    polling = request or PollingRequest(connection_pool_size=1)
+    poller = request or PollingRequest(connection_pool_size=1)
     general = request or HTTPXRequest(connection_pool_size=256)
     if zalo is not None:  # issue 11: Zalo chats to Zalo; Telegram's only when Telegram is on (or stood in)
         general = ChannelRequest(request or (general if settings.bot_token else None), zalo)
     bot = ScreenBot(settings.bot_token or STANDIN_TOKEN, **urls,
                     request=general,
-                    get_updates_request=polling,
+                    get_updates_request=poller,
                     rate_limiter=AIORateLimiter(max_retries=3) if rate_limit else None)
-    app = (
+    builder = (
         Application.builder()
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
-        .build()
     )
+    if not polling:
+        builder = builder.updater(None)
+    if update_processor is not None:
+        builder = builder.concurrent_updates(update_processor)
+    app = builder.build()
     app.bot_data["settings"] = settings
-    app.bot_data["polling_request"] = polling
-    app.bot_data["clock"] = clock or Clock()
+    app.bot_data["polling_request"] = poller
+    app.bot_data["clock"] = clock = clock or Clock()
+    app.bot_data["media"] = MediaStore(settings.public_base_url, content_dir=settings.content_dir,
+                                       ttl=settings.media_ttl, clock=clock)
+    if zalo is not None and zalo.media_url is None and settings.public_base_url:
+        zalo.media_url = app.bot_data["media"].url_for_bytes  # images to Zalo people go as signed links
     app.bot_data["schedule_ticks"] = request is None  # the console and tests drive ticks themselves
     app.bot_data["zalo"] = zalo
     handlers.register(app)
@@ -210,62 +225,3 @@ def _polling_error(app: Application) -> Callable[[TelegramError], None]:
         app.create_task(app.process_error(update=None, error=exc))
 
     return on_error
-
-
-async def serve(settings: Settings) -> None:
-    """Production: long-poll until SIGTERM or SIGINT (then return), or raise StartupError with one line
-    when the bot cannot start or go on (token refused, Bot API unreachable, database or content unusable).
-    Telegram runs when BOT_TOKEN is set, Zalo when ZALO_BOT_TOKEN is set, both in one process when both are.
-    Whatever happened, the application is stopped and the database closed, so the process ends."""
-    zalo = ZaloChannel.from_settings(settings) if settings.zalo_bot_token else None
-    telegram = bool(settings.bot_token)
-    app = build_application(settings, zalo=zalo)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    polling: PollingRequest = app.bot_data["polling_request"]
-    refused = False
-    zalo_polling: asyncio.Future | None = None
-    try:
-        if zalo is not None:
-            await zalo.connect()  # a refused Zalo token: one line (StartupError)
-        if not telegram:
-            await app.initialize()  # Zalo alone: getMe is answered without Telegram
-        elif not await _connect(app, settings, stop):
-            return
-        await _post_init(app)
-        if telegram:
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=_polling_error(app))
-        await app.start()
-        token_refused = asyncio.ensure_future(polling.token_refused.wait())
-        stopped = asyncio.ensure_future(stop.wait())
-        waits = {token_refused, stopped}
-        if zalo is not None:
-            zalo_polling = asyncio.ensure_future(zalo.poll(stop))
-            waits.add(zalo_polling)
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        refused = token_refused.done()
-        token_refused.cancel()
-        stopped.cancel()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        try:
-            if zalo_polling is not None and not zalo_polling.done():
-                zalo_polling.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await zalo_polling
-            if app.updater is not None and app.updater.running:
-                with contextlib.suppress(InvalidToken):  # the polling loop's own end when the token was refused
-                    await app.updater.stop()
-            if app.running:
-                await app.stop()
-                await _post_stop(app)
-            await app.shutdown()
-        finally:
-            await _post_shutdown(app)  # the database thread would keep the process alive
-    if zalo_polling is not None and zalo_polling.done() and not zalo_polling.cancelled():
-        zalo_polling.result()  # a Zalo token refused while running: its StartupError line
-    if refused:
-        raise StartupError(TOKEN_REFUSED.format(when=" while running"))

@@ -227,6 +227,8 @@ class Sender:
         self._open: asyncio.Event | None = None  # cleared while Telegram asks everyone to wait
         self._last_edit: dict[int, datetime] = {}
         self._outages = 0  # failed probes of the API so far (see _through_outage)
+        # Told each outcome as (channel, "sent" | "failed" | "blocked" | "retry_after"): the metrics (bot/web).
+        self.observe: Callable[[str, str], None] = lambda channel, outcome: None
 
     def limiter(self, rate: int) -> AsyncLimiter:
         if self._limiter is None or self._limiter[0] != rate:
@@ -307,6 +309,7 @@ class Sender:
             return
         text, entities = message_for(svc, c.text, c.entities, c.texts, r.locale)
         attempts = r.attempts
+        channel = getattr(svc.outbox, "channel", "telegram")  # for the metrics
         if self._open is None:
             self._open = asyncio.Event()
             self._open.set()
@@ -317,10 +320,12 @@ class Sender:
             try:
                 await svc.outbox.send(r.user_id, text, photo=c.photo, entities=entities or None)
             except RetryLater as exc:  # Telegram says slow down: everyone waits, nothing is dropped
+                self.observe(channel, "retry_after")
                 await self._hold(exc.seconds)
                 continue
             except Unreachable as exc:
                 await data.mark_blocked(db, c.id, r.user_id, svc.now(), str(exc))
+                self.observe(channel, "blocked")
                 return
             except Transient as exc:  # a timeout, a network error or a 5xx: this chat, or the whole API?
                 if not await self._through_outage(svc, c.id):
@@ -330,14 +335,17 @@ class Sender:
                 attempts += 1  # the API answers others: the fault is this chat's
                 if attempts >= self.max_attempts:
                     await data.mark(db, c.id, r.user_id, "failed", svc.now(), str(exc)[:200])
+                    self.observe(channel, "failed")
                     return
                 await data.add_attempt(db, c.id, r.user_id, str(exc))
                 await self.sleep(self.backoff * 2 ** (attempts - 1))
                 continue
             except SendError as exc:  # BadRecipient and anything else the channel refuses as it is
                 await data.mark(db, c.id, r.user_id, "failed", svc.now(), str(exc)[:200])
+                self.observe(channel, "failed")
                 return
             await data.mark(db, c.id, r.user_id, "sent", svc.now())
+            self.observe(channel, "sent")
             return
 
     async def _through_outage(self, svc: Services, cid: int) -> bool:

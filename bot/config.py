@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +98,28 @@ def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
         raise ConfigError(f"{name} must start with http:// or https://, got {url!r}")
     return url
 # --- end Zalo -------------------------------------------------------------------------------------------
+# --- server mode (issue 12) -----------------------------------------------------------------------
+SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as a webhook secret_token
+
+
+def _public_base_url(env: Mapping[str, str]) -> str:
+    url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if not url:
+        return ""
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("http", "https") or not rest or any(c in rest for c in "?#@ "):
+        raise ConfigError(f"PUBLIC_BASE_URL must be an address like https://bot.example.vn, got {url!r}")
+    return url
+
+
+def _webhook_secret(env: Mapping[str, str], public_base_url: str) -> str:
+    """WEBHOOK_SECRET as set, or (webhooks on, none set) a random one for this run: the bot registers its
+    webhooks at every start, so nobody needs to know it."""
+    secret = env.get("WEBHOOK_SECRET", "").strip()
+    if secret and not SECRET_RE.fullmatch(secret):
+        raise ConfigError("WEBHOOK_SECRET must be 1 to 256 of the characters A-Z a-z 0-9 _ -")
+    return secret or (secrets.token_urlsafe(32) if public_base_url else "")
+# --- end server mode -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -134,6 +158,13 @@ class Settings:
     zalo_rate: int = 5  # messages per second to Zalo, all sends together
     zalo_bot_link: str = ""  # the link Zalo gives the bot (for posters); never guessed
     admin_zalo_ids: frozenset[str] = field(default_factory=frozenset)  # Zalo user ids of admins
+    # Server mode (bot/web): where the HTTP server listens, the address the world reaches it by (webhooks
+    # and media links; empty: long polling), the webhook secret, and how long a media link works (seconds).
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = ""
+    webhook_secret: str = ""
+    media_ttl: int = 600
 
     @property
     def tz(self) -> ZoneInfo:
@@ -163,7 +194,16 @@ class Settings:
         content_dir = Path(env.get("CONTENT_DIR", "").strip() or ROOT / "content")
         if not content_dir.is_dir():
             raise ConfigError(f"CONTENT_DIR must be a folder, got {str(content_dir)!r}")
+        public_base_url = _public_base_url(env)
+        port = _int(env, "PORT", 8080, 0)
+        if port > 65535:
+            raise ConfigError(f"PORT must be at most 65535, got {port}")
         return cls(
+            host=env.get("HOST", "").strip() or "127.0.0.1",
+            port=port,
+            public_base_url=public_base_url,
+            webhook_secret=_webhook_secret(env, public_base_url),
+            media_ttl=_int(env, "MEDIA_TTL", 600, 1),
             bot_token=token,
             bot_api_base_url=base_url,
             bot_username=username,

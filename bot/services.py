@@ -16,6 +16,7 @@ from bot.messaging import Outbox
 from bot.moderation import FloodGuard
 from bot.screens import Vocabulary
 from bot.search import Hit, SearchIndex, match_wards, normalise_query
+from bot.web.media import MediaStore
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Services:
     errors: ErrorThrottle = field(default_factory=ErrorThrottle)  # error reports to admins, per kind
     flood: FloodGuard | None = None  # built from the settings in __post_init__
     vocab: Vocabulary | None = None  # what people may type for each choice, from the catalogs
+    media: MediaStore = field(default_factory=MediaStore)  # signed image links for channels that need URLs
 
     def __post_init__(self) -> None:
         if self.flood is None:

@@ -10,6 +10,8 @@ from handlers.common import keyboard
 
 
 class TelegramOutbox:
+    channel = "telegram"  # the metrics label of what is sent through it
+
     def __init__(self, bot: Bot):
         self.bot = bot
 

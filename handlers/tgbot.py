@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.screens import Choice, Screen
@@ -34,6 +34,7 @@ class ScreenBot(ExtBot):
     """ExtBot that reports each private chat's newest choices to `screen_sink` (set once the database is open)."""
 
     _screen_sink: ScreenSink | None = None
+    _on_api_error: Callable[[str], None] | None = None
 
     def set_screen_sink(self, sink: ScreenSink | None) -> None:
         self._screen_sink = sink
@@ -55,6 +56,18 @@ class ScreenBot(ExtBot):
         elif edit:
             await self._screen_sink(chat_id, message_id, None, edit)
 
+    def set_api_error_hook(self, hook: Callable[[str], None] | None) -> None:
+        """`hook(kind)` for each error the Bot API answers to a call other than getUpdates (the metrics)."""
+        self._on_api_error = hook
+
+    async def _do_post(self, endpoint: str, data: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._do_post(endpoint, data, **kwargs)
+        except TelegramError as exc:
+            if self._on_api_error is not None and endpoint != "getUpdates":
+                self._on_api_error(error_kind(exc))
+            raise
+
     async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
         """Answering a button press only stops the spinner (or shows a toast): when Telegram refuses it
         (the query is too old, a double tap, a network hiccup), log it and let the press do its work.
@@ -64,6 +77,19 @@ class ScreenBot(ExtBot):
         except TelegramError as exc:
             log.info("button press not answered", extra={"error": type(exc).__name__})
             return False
+
+
+def error_kind(exc: TelegramError) -> str:
+    """The channel-free name of a Bot API error (as bot.messaging names them), for the metrics."""
+    if isinstance(exc, RetryAfter):
+        return "retry_later"
+    if isinstance(exc, Forbidden):
+        return "unreachable"
+    if isinstance(exc, BadRequest):
+        return "bad_recipient"
+    if isinstance(exc, NetworkError):
+        return "transient"
+    return "other"
 
 
 RECORDED = ("send_message", "send_photo", "send_document", "copy_message", "edit_message_text",

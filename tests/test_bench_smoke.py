@@ -1,7 +1,7 @@
 """Each benchmark runs on a tiny size, and the report renders: benchmarks are not tests, this only
 proves `make bench` will not break halfway. The figures themselves are not asserted here."""
 
-from bench import broadcast, claims, search, startup, throughput, zalo
+from bench import broadcast, claims, search, startup, throughput, webhook, zalo
 from bench.__main__ import machine, report, table
 
 
@@ -13,10 +13,12 @@ async def test_every_benchmark_runs_small_and_the_report_renders():
         "claims": await claims.run("smoke"),
         "startup": startup.run("smoke"),
         "zalo": await zalo.run("smoke"),
+        "webhook": await webhook.run("smoke"),
     }
     assert results["zalo"]["zalo messages sent"] >= results["zalo"]["updates"]
     assert results["throughput"]["updates"] >= 150 and results["throughput"]["resolved"] > 0
     assert results["broadcast"]["sent"] == results["broadcast"]["recipients"]
     assert results["claims"]["winners per race"] == [1]
+    assert results["webhook"]["bot"]["replies"] == results["webhook"]["bot"]["updates"]
     text = report(results, machine(), "python -m bench --size smoke", 1.0, "smoke")
     assert table(results) in text and "## Before and after the fixes" in text

@@ -25,11 +25,31 @@ def test_values_are_read():
     assert str(s.database_path) == "/tmp/x.db"
 
 
+def test_server_settings():
+    s = Settings.from_env({})
+    assert (s.host, s.port, s.public_base_url, s.webhook_secret, s.media_ttl) == ("127.0.0.1", 8080, "", "", 600)
+    s = Settings.from_env({"HOST": "0.0.0.0", "PORT": "9000", "PUBLIC_BASE_URL": "https://bot.example.vn/",
+                           "WEBHOOK_SECRET": "A-z_09", "MEDIA_TTL": "60"})
+    assert (s.host, s.port, s.public_base_url, s.webhook_secret, s.media_ttl) == (
+        "0.0.0.0", 9000, "https://bot.example.vn", "A-z_09", 60)
+    assert Settings.from_env({"WEBHOOK_SECRET": "x" * 256}).webhook_secret == "x" * 256
+
+
+def test_without_a_webhook_secret_each_start_makes_its_own():
+    one = Settings.from_env({"PUBLIC_BASE_URL": "https://bot.example.vn"}).webhook_secret
+    two = Settings.from_env({"PUBLIC_BASE_URL": "https://bot.example.vn"}).webhook_secret
+    assert one != two and len(one) >= 40
+    assert all(c.isalnum() or c in "_-" for c in one)
+
+
 @pytest.mark.parametrize("name,value", [
     ("ADMIN_IDS", "12,abc"), ("DEFAULT_LOCALE", "fr"), ("TIMEZONE", "Mars/Olympus"),
     ("BOT_TOKEN", "not-a-token"), ("BOT_API_BASE_URL", "ftp://x"), ("OFFER_COUNT", "many"),
     ("BOT_USERNAME", "bad name!"), ("BROADCAST_RATE", "31"), ("BROADCAST_RATE", "0"),
     ("STARTUP_RETRY_SECONDS", "-1"), ("STARTUP_RETRY_SECONDS", "soon"),
+    ("PORT", "http"), ("PORT", "70000"), ("PORT", "-1"), ("PUBLIC_BASE_URL", "bot.example.vn"),
+    ("PUBLIC_BASE_URL", "ftp://bot.example.vn"), ("PUBLIC_BASE_URL", "https://bot.example.vn/?x=1"),
+    ("WEBHOOK_SECRET", "has space"), ("WEBHOOK_SECRET", "x" * 257), ("WEBHOOK_SECRET", "dấu"), ("MEDIA_TTL", "0"),
 ])
 def test_malformed_value_names_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):

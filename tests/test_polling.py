@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -19,6 +20,7 @@ import pytest
 from tests.conftest import ROOT
 
 TOKEN = "123456:TEST-token"
+TIMEOUT = 30  # seconds any wait in these tests may take before it fails
 BOT = {"id": 7000000001, "is_bot": True, "first_name": "Trợ lý số", "username": "TroLySoBot"}
 
 
@@ -44,6 +46,10 @@ class BotApiServer:
         self.polls = list(polls)
         self.get_me = get_me
         self.lock = threading.Lock()
+        self.calls: list[tuple[str, dict]] = []  # every method called, with its form, in order
+        # (method, form) -> an Event the answer waits for (a send held in flight), or None to answer at once
+        self.hold: Callable[[str, dict], threading.Event | None] | None = None
+        self.refuse: dict[str, dict] = {}  # method -> the error Telegram answers to it (error_code is the status)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,6 +77,13 @@ class BotApiServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def answer(self, method: str, form: dict) -> tuple[int, dict]:
+        with self.lock:
+            self.calls.append((method, form))
+        gate = self.hold(method, form) if self.hold else None
+        if gate is not None:
+            gate.wait(TIMEOUT)
+        if method in self.refuse:
+            return self.refuse[method]["error_code"], self.refuse[method]
         if method == "getMe":
             return (200, {"ok": True, "result": BOT}) if self.get_me == 200 else (self.get_me, ERRORS[self.get_me])
         if method == "getUpdates":
@@ -100,7 +113,7 @@ class BotApiServer:
 def start_bot(server: BotApiServer, db, **env: str) -> subprocess.Popen:
     """`python -m bot` in production mode against the stand-in, with `env` added."""
     env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": server.url, "DATABASE_PATH": str(db),
-           **env}
+           "PORT": "0", **env}  # the health server on any free port
     return subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

@@ -74,7 +74,8 @@ def test_a_malformed_zalo_setting_names_the_variable(name, value):
 
 # --- python -m bot -----------------------------------------------------------------------------------
 def start(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env={"PATH": "/usr/bin:/bin", **env},
+    return subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT,
+                            env={"PATH": "/usr/bin:/bin", "PORT": "0", **env},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -133,7 +134,8 @@ def test_a_refused_zalo_token_at_start_is_one_line_and_a_non_zero_exit(tmp_path)
     loopback = Loopback(standin)
     try:
         result = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=TIMEOUT, env={"PATH": "/usr/bin:/bin", "ZALO_BOT_TOKEN": ZALO_TOKEN,
+                                timeout=TIMEOUT, env={"PATH": "/usr/bin:/bin", "PORT": "0",
+                                                      "ZALO_BOT_TOKEN": ZALO_TOKEN,
                                                       "ZALO_API_BASE_URL": loopback.url,
                                                       "DATABASE_PATH": str(tmp_path / "bot.sqlite3")})
     finally:

@@ -82,6 +82,7 @@ class ZaloChannel:
         self._update_ids = itertools.count(1)
         self.processed = 0  # updates handed to the Application (the bench counts them)
         self.poll_errors = 0  # getUpdates calls that failed (not counting 408, which is normal)
+        self.on_contact: Callable[[], None] | None = None  # each answered poll: Zalo is in contact (/readyz)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, transport: Any = None, clock: Clock | None = None,
@@ -268,6 +269,8 @@ class ZaloChannel:
             self.poll_errors += 1
             log.warning("zalo polling: API error, retrying", extra={"code": exc.code})
             return False
+        if self.on_contact is not None:
+            self.on_contact()
         if update is None:
             return False
         try:

@@ -1,0 +1,170 @@
+"""The ASGI application (Starlette): webhooks, media links, health and metrics.
+
+    POST /{channel}   a registered WebhookChannel ("telegram", "zalo"); 404 for any other name
+    GET  /media/{token}  a signed, expiring image link (bot/web/media.py)
+    GET  /healthz     200 while the process runs
+    GET  /readyz      200 when ready to take updates: started, not draining, database answers, content
+                      loaded, every channel heard from recently; else 503 with the failed checks
+    GET  /metrics     Prometheus text (bot/web/metrics.py)
+
+`create_app(state)` builds it around a `WebState`, which the server (bot/web/server.py) fills as the bot
+starts and drains; tests build one with a test channel and no bot at all.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.clock import Clock
+from bot.data import Database, health
+from bot.web.ingress import Ingress, WebhookChannel
+from bot.web.media import Expired, MediaStore
+from bot.web.metrics import Metrics
+
+log = logging.getLogger(__name__)
+CONTACT_STALE = 300.0  # seconds without a word from a channel before /readyz says so
+MAX_BODY = 1024 * 1024  # an update is a few kB; Telegram's largest are well under this
+Phase = Literal["starting", "ready", "draining"]
+
+
+class WebState:
+    """What the HTTP side knows about the running bot. The server moves `phase`; channels call `touch`."""
+
+    def __init__(self, *, metrics: Metrics | None = None, media: MediaStore | None = None,
+                 ingress: Ingress | None = None, clock: Clock | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.metrics = metrics or Metrics()
+        self.media = media or MediaStore()
+        self.ingress = ingress or Ingress(self.metrics)
+        self.clock = clock or Clock()
+        self.monotonic = monotonic
+        self.phase: Phase = "starting"
+        self.channels: dict[str, WebhookChannel] = {}
+        self.db: Database | None = None  # set once open
+        self.content_loaded: Callable[[], bool] = lambda: False
+        self._contacts: dict[str, float | None] = {}  # channel -> monotonic time of its last word
+
+    def register(self, channel: WebhookChannel) -> None:
+        """Serve `channel` at POST /{channel.name} (and expect contact from it)."""
+        self.channels[channel.name] = channel
+        self.expect(channel.name)
+
+    def expect(self, channel: str) -> None:
+        """/readyz requires recent contact with this channel (webhook or long-polling alike)."""
+        self._contacts.setdefault(channel, None)
+
+    def touch(self, channel: str) -> None:
+        """The channel was heard from just now (an update, a poll answered, a probe answered)."""
+        self._contacts[channel] = self.monotonic()
+
+    def contact_age(self, channel: str) -> float | None:
+        seen = self._contacts.get(channel)
+        return None if seen is None else self.monotonic() - seen
+
+    async def problems(self) -> list[str]:
+        """Why the bot is not ready (empty: ready). Names checks, never data."""
+        if self.phase != "ready":
+            return [self.phase]
+        found = []
+        try:
+            if self.db is None or not await health.ping(self.db):
+                found.append("database")
+        except Exception:  # any failure to answer is the answer
+            found.append("database")
+        if not self.content_loaded():
+            found.append("content")
+        for channel in sorted(self._contacts):
+            age = self.contact_age(channel)
+            if age is None or age > CONTACT_STALE:
+                found.append(f"{channel}: no contact")
+        return found
+
+
+def create_app(state: WebState) -> Starlette:
+    """The Starlette application over `state`."""
+
+    async def webhook(request: Request) -> Response:
+        name = request.path_params["channel"]
+        channel = state.channels.get(name)
+        if channel is None:
+            return Response(status_code=404)
+        metrics = state.metrics
+        given = request.headers.get(channel.secret_header, "")
+        # Constant time; a channel without a secret takes nothing (no secret is not "any secret").
+        if not channel.secret or not hmac.compare_digest(given.encode(), channel.secret.encode()):
+            metrics.webhook_refused.labels(name, "forbidden").inc()
+            return Response(status_code=403)
+        if state.phase != "ready":  # starting or draining: the channel sends it again later
+            metrics.webhook_refused.labels(name, "unavailable").inc()
+            return Response(status_code=503)
+        try:
+            if int(request.headers.get("content-length") or 0) > MAX_BODY:
+                raise ValueError("too large")  # refused before it is read
+            body = await request.body()
+            if len(body) > MAX_BODY:
+                raise ValueError("too large")
+            payload = json.loads(body)
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+            update_id, person = channel.key(payload)
+            kind = channel.kind(payload)
+        except (KeyError, TypeError, ValueError):
+            metrics.webhook_refused.labels(name, "bad_request").inc()
+            return Response(status_code=400)
+        state.touch(name)
+        ingress = state.ingress
+        if ingress.seen(name, update_id):  # a re-send: it was taken already
+            metrics.webhook_refused.labels(name, "duplicate").inc()
+            return Response(status_code=200)
+        if ingress.submit(name, person, kind, lambda: channel.accept(payload)) is None:
+            ingress.forget(name, update_id)
+            metrics.webhook_refused.labels(name, "overloaded").inc()
+            return Response(status_code=503)
+        return Response(status_code=200)
+
+    async def media(request: Request) -> Response:
+        try:
+            found = state.media.resolve(request.path_params["token"])
+        except Expired:
+            return Response(status_code=410)
+        if found is None:
+            return Response(status_code=404)
+        return Response(found.body, media_type=found.content_type,
+                        headers={"Cache-Control": "private, max-age=60", "X-Content-Type-Options": "nosniff"})
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        problems = await state.problems()
+        state.metrics.ready.set(0 if problems else 1)
+        return JSONResponse({"ready": not problems, "problems": problems}, status_code=503 if problems else 200)
+
+    async def metrics(request: Request) -> Response:
+        try:
+            await state.metrics.refresh(state.db, state.clock.now())
+        except Exception as exc:  # a closed or busy database must not hide the other metrics
+            log.warning("metrics: database not read", extra={"error": type(exc).__name__})
+        state.metrics.ready.set(0 if await state.problems() else 1)
+        body, content_type = state.metrics.render()
+        return Response(body, headers={"Content-Type": content_type})
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/media/{token}", media, methods=["GET"]),
+        Route("/{channel}", webhook, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+

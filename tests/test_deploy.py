@@ -1,0 +1,33 @@
+"""The deployment files agree with the code: what Caddy publishes is what the app serves to the world (and
+never /metrics or /readyz), the image copies what exists and checks a route that exists. Docker and Caddy
+themselves do not run here."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.routing import Route
+
+from bot.web.app import WebState, create_app
+from tests.conftest import ROOT
+
+
+def routes() -> set[str]:
+    return {r.path for r in create_app(WebState()).routes if isinstance(r, Route)}
+
+
+def test_caddy_publishes_the_webhooks_media_and_health_only():
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
+    public = re.search(r"@public path (.+)", caddyfile).group(1).split()
+    assert public == ["/telegram", "/zalo", "/media/*", "/healthz"]
+    assert {"/{channel}", "/media/{token}", "/healthz", "/readyz", "/metrics"} == routes()
+    assert "reverse_proxy bot:8080" in caddyfile and "respond 404" in caddyfile  # everything else stays inside
+
+
+def test_the_image_copies_what_exists_and_checks_a_real_route():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    for source in re.findall(r"^COPY (\S+)", dockerfile, re.MULTILINE):
+        assert (ROOT / source).exists(), source
+    assert "/healthz" in dockerfile and "/healthz" in routes()
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE)  # not root
+    assert ".env" in (ROOT / ".dockerignore").read_text(encoding="utf-8").split()  # the token stays out
