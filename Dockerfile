@@ -14,7 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 # Dependencies first (a layer that changes only with pyproject.toml), then the code, content and catalogs.
 COPY pyproject.toml README.md ./
-RUN mkdir -p bot/data bot/web handlers && touch bot/__init__.py bot/data/__init__.py bot/web/__init__.py handlers/__init__.py \
+RUN mkdir -p bot/data bot/web bot/channels/zalo handlers \
+    && touch bot/__init__.py bot/data/__init__.py bot/web/__init__.py bot/channels/__init__.py \
+       bot/channels/zalo/__init__.py handlers/__init__.py \
     && pip install -e . && rm -rf bot handlers
 COPY bot bot
 COPY handlers handlers

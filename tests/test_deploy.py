@@ -31,3 +31,13 @@ def test_the_image_copies_what_exists_and_checks_a_real_route():
     assert "/healthz" in dockerfile and "/healthz" in routes()
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE)  # not root
     assert ".env" in (ROOT / ".dockerignore").read_text(encoding="utf-8").split()  # the token stays out
+
+
+def test_the_image_installs_every_package_pyproject_lists():
+    """The dependency layer installs with placeholder packages: one missing (a package added later) breaks the build."""
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    for package in packages:
+        assert package.replace(".", "/") + "/__init__.py" in dockerfile, package

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
 from bot.channels.zalo.standin import TOKEN as ZALO_TOKEN
@@ -184,3 +185,61 @@ def test_the_zalo_console_shows_numbered_text_and_takes_typed_numbers(tmp_path):
 def test_the_telegram_console_is_unchanged(tmp_path):
     result = console("/start\n", tmp_path)
     assert result.stdout.startswith("[to 1001 #2]\nChào bạn! Mình là Trợ lý số.\n") and "  [1] 📚" in result.stdout
+
+
+# --- server mode: Zalo's webhook on the bot's own HTTP server ---------------------------------------
+def test_zalo_webhook_in_server_mode_registers_checks_the_secret_answers_once_and_drains(tmp_path):
+    from tests.test_server import Bot, until
+
+    secret = "zalo-secret-123"
+    standin = ZaloStandIn()
+    loopback = Loopback(standin)
+    telegram = BotApiServer(polls=())
+    bot = Bot(telegram, tmp_path / "bot.sqlite3", BOT_TOKEN="", ZALO_BOT_TOKEN=ZALO_TOKEN,
+              ZALO_API_BASE_URL=loopback.url, PUBLIC_BASE_URL="https://127.0.0.1:9", ZALO_WEBHOOK_SECRET=secret)
+    header = {"X-Bot-Api-Secret-Token": secret}
+    try:
+        bot.ready()
+        assert standin.webhook == {"url": "https://127.0.0.1:9/zalo", "secret_token": secret}
+        assert standin.calls["getUpdates"] == 0  # no polling beside the webhook
+        start = {"ok": True, "result": standin.text(R, "/start")}  # wrapped, as the docs show
+        refused = httpx.post(f"{bot.url}/zalo", json=start, headers={"X-Bot-Api-Secret-Token": "not-the-secret"})
+        assert refused.status_code == 403 and not standin.sent
+        assert httpx.post(f"{bot.url}/zalo", json=start, headers=header).status_code == 200
+        assert httpx.post(f"{bot.url}/zalo", json=start, headers=header).status_code == 200  # Zalo sent it again
+        assert httpx.post(f"{bot.url}/zalo", json=standin.text(R, "1"), headers=header).status_code == 200
+        until(lambda: any(m.text.startswith("📚 Chọn chủ đề") for m in standin.sent), "the topics after the typed 1")
+        assert [m.text.startswith("Chào bạn! Mình là Trợ lý số.") for m in standin.sent].count(True) == 1
+        assert httpx.post(f"{bot.url}/zalo", json={"nonsense": 1}, headers=header).status_code == 400
+        assert httpx.post(f"{bot.url}/telegram", json={}, headers=header).status_code == 404  # Telegram is off
+        metrics = httpx.get(f"{bot.url}/metrics").text
+        assert 'bot_updates_total{channel="zalo",kind="text"} 2.0' in metrics
+        assert bot.stop() == 0
+    finally:
+        bot.kill()
+        loopback.close()
+        telegram.closing.set()
+        telegram.httpd.shutdown()
+    log = "\n".join(bot.lines)
+    assert "Traceback" not in log and secret not in log and ZALO_TOKEN not in log and R not in log
+
+
+def test_zalo_polling_in_server_mode_is_ready_once_zalo_answers(tmp_path):
+    from tests.test_server import Bot
+
+    standin = ZaloStandIn()
+    loopback = Loopback(standin)
+    telegram = BotApiServer(polls=())
+    bot = Bot(telegram, tmp_path / "bot.sqlite3", BOT_TOKEN="", ZALO_BOT_TOKEN=ZALO_TOKEN,
+              ZALO_API_BASE_URL=loopback.url)
+    try:
+        bot.ready()  # /readyz 200: Zalo answered getMe and polls; Telegram is not expected
+        assert httpx.get(f"{bot.url}/readyz").json() == {"ready": True, "problems": []}
+        assert httpx.post(f"{bot.url}/zalo", json={}).status_code == 404  # polling: no webhook route
+        assert bot.stop() == 0
+    finally:
+        bot.kill()
+        loopback.close()
+        telegram.closing.set()
+        telegram.httpd.shutdown()
+    assert standin.calls["getUpdates"] >= 1 and standin.webhook is None

@@ -152,7 +152,7 @@ async def serve(settings: Settings) -> None:
 async def _serve(settings: Settings) -> None:
     webhook = bool(settings.public_base_url)
     if settings.public_base_url.startswith("http://"):
-        log.warning("PUBLIC_BASE_URL is plain http: Telegram needs https, so put a TLS proxy in front (Caddy)")
+        log.warning("PUBLIC_BASE_URL is plain http: Telegram and Zalo need https, so put a TLS proxy in front (Caddy)")
     telegram = bool(settings.bot_token)
     zalo = ZaloChannel.from_settings(settings) if settings.zalo_bot_token else None
     metrics = Metrics()
