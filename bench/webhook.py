@@ -45,8 +45,9 @@ async def _serve(which: str) -> None:
     from starlette.routing import Mount, Route
 
     from bench.harness import open_bot
+    from bot.app import attach
     from bot.web.app import WebState, create_app
-    from bot.web.server import attach, serving
+    from bot.web.server import serving
     from bot.web.telegram import TelegramWebhook
 
     async def bare(request) -> Response:

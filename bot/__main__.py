@@ -24,7 +24,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.bot_token and not settings.zalo_bot_token:
         print("BOT_TOKEN is not set: starting the local chat console instead (type /start).", file=sys.stderr)
         return cmd_console(settings, args)
-    from bot.web.server import serve
+    from bot.app import serve
 
     logsafe.configure(logging.INFO)
     asyncio.run(serve(settings))  # a failure to start or go on raises StartupError: main prints its line

@@ -11,9 +11,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot import campaigns, stats
+from bot.app import attach
 from bot.campaigns import Draft
 from bot.web.app import WebState, create_app
-from bot.web.server import attach, serving
+from bot.web.server import serving
 from bot.web.telegram import SECRET_HEADER, TelegramWebhook
 from tests.conftest import ADMIN, open_bot
 from tests.handlers.test_requests import file_request

@@ -7,7 +7,7 @@
                       loaded, every channel heard from recently; else 503 with the failed checks
     GET  /metrics     Prometheus text (bot/web/metrics.py)
 
-`create_app(state)` builds it around a `WebState`, which the server (bot/web/server.py) fills as the bot
+`create_app(state)` builds it around a `WebState`, which `bot.app.serve` fills as the bot
 starts and drains; tests build one with a test channel and no bot at all.
 """
 
