@@ -482,3 +482,29 @@ async def test_sends_to_zalo_keep_every_one_second_window_within_zalo_rate(tmp_p
         for n in range(10):
             await zbot.app.bot.send_message(uid, f"Tin {n}")
         assert len(times) == 11 and busiest_second(times) <= 5
+
+
+async def test_on_zalo_mydata_comes_as_a_link_that_works_once(tmp_path):
+    import json
+    import re
+
+    import httpx
+
+    from bot.clock import FakeClock
+    from bot.web.app import WebState, create_app
+    from bot.web.media import MediaStore
+    from bot.web.server import serving
+
+    clock = FakeClock()
+    store = MediaStore(ttl=600, clock=clock)
+    async with serving(create_app(WebState(media=store, clock=clock))) as url, httpx.AsyncClient() as client:
+        store.base_url = url
+        async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=30), media_url=store.url_for_bytes) as zbot:
+            await zbot.say(R, "/start")
+            [file] = await zbot.say(R, "/mydata")
+            assert "Đường link chỉ dùng được một lần, trong 10 phút." in file.text
+            link = re.search(r"https?://\S+", file.text).group(0)
+            first = await client.get(link)
+            assert first.status_code == 200 and "attachment" in first.headers["content-disposition"]
+            assert json.loads(first.content)["accounts"][0]["external_id"] == R
+            assert (await client.get(link)).status_code == 404  # used: nobody else can open it

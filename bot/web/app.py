@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Literal
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -139,8 +140,11 @@ def create_app(state: WebState) -> Starlette:
             return Response(status_code=410)
         if found is None:
             return Response(status_code=404)
-        return Response(found.body, media_type=found.content_type,
-                        headers={"Cache-Control": "private, max-age=60", "X-Content-Type-Options": "nosniff"})
+        headers = {"Cache-Control": "no-store" if found.once else "private, max-age=60",
+                   "X-Content-Type-Options": "nosniff"}
+        if found.filename:
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
+        return Response(found.body, media_type=found.content_type, headers=headers)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")

@@ -11,7 +11,8 @@ handler changes and handlers/tgbot.py still records each Zalo screen; other chat
 The two seams for the server mode (bot/web, issue 12):
 - `ZaloChannel.accept(payload)`: one webhook payload, exactly as polling hands it over
   (`ZaloChannel.secret_ok(header)` checks `X-Bot-Api-Secret-Token` first);
-- `media_url(data, content_type) -> str | None`: a public URL for an image or file the bot sends to a Zalo
+- `media_url(data, content_type, once=False, filename=None) -> str | None`: a public URL for an image, or a
+  one-time link for a file (`once=True`), the bot sends to a Zalo
   person; None (the default, and the polling mode) sends the text alone and says where to see the image.
 """
 
@@ -40,7 +41,8 @@ from bot.data import Database, accounts
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
-MediaUrl = Callable[[bytes, str], "str | Awaitable[str | None] | None"]
+# (data, content_type, once=…, filename=…) -> a link; a file's (once=True) works for one download
+MediaUrl = Callable[..., "str | Awaitable[str | None] | None"]
 LOCAL_BOT_ID = 7_000_000_002  # the bot's own id when Telegram is off (getMe is answered here)
 SEEN_KEPT = 10_000  # Zalo message ids remembered per process: polling and the webhook may repeat one
 TEXTS_KEPT = 5_000  # texts of messages sent to Zalo, so an edit that changes nothing sends nothing
@@ -335,10 +337,11 @@ class ZaloChannel:
         self._remember(uid, mid, text)
         return mid
 
-    async def _media_link(self, data: bytes, content_type: str) -> str | None:
+    async def _media_link(self, data: bytes, content_type: str, **file: Any) -> str | None:
+        """A link from the media seam; `file` (once=True, filename=…) for a file, whose link works once."""
         if self.media_url is None:
             return None
-        link = self.media_url(data, content_type)
+        link = self.media_url(data, content_type, **file)
         if inspect.isawaitable(link):
             link = await link
         return link
@@ -394,13 +397,16 @@ class ZaloChannel:
         upload = next(iter(files.values()), None)  # (file name, bytes, content type) of an uploaded file
         given = params.get(field)
         url = given if isinstance(given, str) and given.startswith(("http://", "https://")) else None
+        file_name = upload[0] if upload is not None else field
         if upload is not None:
-            url = await self._media_link(upload[1], upload[2] or "application/octet-stream")
+            file = {} if field == "photo" else {"once": True, "filename": file_name}
+            url = await self._media_link(upload[1], upload[2] or "application/octet-stream", **file)
         if field == "photo":
             return self._message(uid, await self._photo(uid, url, caption, markup), caption=caption)
         t = await self._translator(uid)
-        file_name = upload[0] if upload is not None else field
-        note = (t.gettext("📄 {name}: {url}").format(name=file_name, url=url) if url else
+        minutes = max(1, round(self.settings.media_ttl / 60))
+        note = (t.gettext("📄 {name}: {url}\nThe link works once, within {minutes} minutes.").format(
+                    name=file_name, url=url, minutes=minutes) if url else
                 t.gettext("📄 Zalo cannot send files. To get “{name}”, use the bot on Telegram or ask your ward "
                           "office.").format(name=file_name))
         mid = await self._deliver(uid, "\n\n".join(p for p in (caption, note) if p), markup)
