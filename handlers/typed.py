@@ -8,8 +8,8 @@ Order, for a message in a private chat:
    work everywhere outside a conversation with a volunteer;
 4. a control word that fits nothing on the screen ("5" under three choices) shows the choices again;
 5. the current step's free-text answer: the ask wizard, a volunteer's name, a comment, a campaign text,
-   a message for the other side of a help request (but while "which request is this for?" is on screen,
-   its number or code is a choice: step 2);
+   a message for the other side of a help request (but while "which request is this for?" or one of the
+   bot's own questions to this person is on screen, its number or words are a choice: step 2);
 6. anything else falls through to group 0: search, a shared location, "I can only read words".
 """
 
@@ -118,8 +118,20 @@ async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | 
     if wizard is not None:
         return Mode.CHOICE, wizard
     if pending.conversations and not (awaiting and awaiting[0] == "idle"):
-        return (Mode.CHOICE if asks_which_request(pending) else Mode.RELAY), "relay"
+        return (Mode.CHOICE if asks_which_request(pending) or asks_own_question(pending.screen)
+                else Mode.RELAY), "relay"
     return Mode.CHOICE, None
+
+
+# The bot's own questions to one person (what a resolved request achieved, "did you do it?", the ranking
+# consent): a volunteer still helping someone else, or a resident being helped, answers them by typing
+# "2", "xong" or "co", and those words are for the bot, not for the other side of the conversation.
+OWN_QUESTIONS = (A.OutcomeToggle, A.OutcomeNone, A.OutcomeDone, A.GuideDid, A.RankingConsent)
+
+
+def asks_own_question(screen: Screen | None) -> bool:
+    """The newest screen is one of the bot's own questions (OWN_QUESTIONS)."""
+    return screen is not None and any(isinstance(A.parse(c.data), OWN_QUESTIONS) for c in screen.choices)
 
 
 def asks_which_request(pending: Arrival) -> bool:

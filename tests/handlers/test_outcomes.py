@@ -267,3 +267,55 @@ async def test_erasure_keeps_only_the_counts(bot: Harness):
     assert (await bot.svc.db.fetchone("SELECT COUNT(*) FROM thanks_sent"))[0] == 0
     [progress, _chart] = await bot.send(ADMIN, "/progress")
     assert "Phường Bến Thành: 0 · 0 · 0 · 0 · 0 · 0 · 0 · 2" in progress.text  # still counted
+
+
+
+async def test_typed_answers_to_the_questions_are_not_relayed_while_helping_someone_else(bot: Harness):
+    """A volunteer still helping another resident types the outcome picker's answers; a resident whose
+    request is being helped types "co" after a guide. Both answer the bot: nothing reaches the other side."""
+    await make_volunteer(bot, V, name="Lan")
+    first = await file_request(bot)
+    await help_requests.claim(bot.svc, first.id, V)
+    second = await file_request(bot, 1003, text="Tôi không đăng nhập được VNeID")
+    await help_requests.claim(bot.svc, second.id, V)  # V stays in a conversation with 1003
+    [card, _other_card] = await bot.send(V, "/mine")
+    await bot.press(V, "Đã giải quyết", card.message_id)
+    residents = (R, 1003)
+    before = len([e for e in bot.api.sent if e.chat_id in residents])
+    await bot.send(V, "2")
+    await bot.send(V, "tich hop giay to")
+    done = await bot.send(V, "xong")
+    assert [e for e in bot.api.sent if e.chat_id in residents][before:] == []  # nothing reached a resident
+    assert "Phường đã đếm: Có tài khoản VNeID mức 2; Tích hợp giấy tờ vào VNeID." in done[-1].text
+    assert {r[0] for r in await outcome_rows(bot)} == {"vneid-level2", "vneid-documents"}
+    # words for the resident still go their way (here the relay asks which request they are for)
+    [which] = await bot.send(V, "Chào bác, bác mở VNeID giúp cháu nhé")
+    assert which.text == "Bạn đang trao đổi về nhiều yêu cầu. Tin nhắn này dành cho yêu cầu nào?"
+    await bot.send(V, "1")
+    assert bot.last(1003).text.endswith("Chào bác, bác mở VNeID giúp cháu nhé")
+    await finish_guide(bot, 1003, "vietqr-pay")  # the resident being helped says "co" after a guide
+    answer = await bot.send(1003, "co")
+    assert answer[-1].chat_id == 1003 and answer[-1].text.startswith("🎉")
+    assert not bot.last(V).text.endswith("co")
+    assert [r[0] for r in await outcome_rows(bot) if r[3] == "guide"] == ["qr-payment"]
+    await bot.send(V, "/ranking")  # the ranking question, answered by typing
+    await bot.send(V, "dong y")
+    assert not bot.last(1003).text.endswith("dong y")
+    assert await outcomes.ranking_consent(bot.svc, V) is True
+
+
+async def test_typed_answers_reach_the_picker_under_a_newer_relayed_message(bot: Harness):
+    """The resident writes after the request card was shown; the volunteer scrolls up, taps "✅ Đã giải
+    quyết" on the card and then types: the picker they are looking at takes "2" and "xong"."""
+    await make_volunteer(bot, V, name="Lan")
+    request = await file_request(bot)
+    await help_requests.claim(bot.svc, request.id, V)
+    [card] = await bot.send(V, "/mine")
+    await bot.send(R, "Bác thử lại rồi")  # reaches V with its own "💬 Trả lời" button, below the card
+    assert bot.last(V).labels == ["💬 Trả lời"]
+    await bot.press(V, "Đã giải quyết", card.message_id)
+    await bot.send(V, "2")
+    done = await bot.send(V, "xong")
+    assert done[-1].text == (f"✅ {request.code}: đã giải quyết. Phường đã đếm: Có tài khoản VNeID mức 2. "
+                             "Cảm ơn bạn đã hỗ trợ!")
+    assert [r[0] for r in await outcome_rows(bot)] == ["vneid-level2"]
