@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import outcomes
+from bot.actions import MAX_ID
 from bot.data import outcomes as data
 from bot.data import volunteers as vdata
 from bot.i18n import N_, Translator
@@ -337,7 +338,7 @@ async def certificate(svc: Services, actor: UserRow | None, who: str, month_firs
     counts: dict[str, int] = {}
     who = who.strip()
     if who.isascii() and who.isdigit():
-        volunteer = await vdata.get(svc.db, int(who))
+        volunteer = await vdata.get(svc.db, int(who)) if int(who) <= MAX_ID else None
         if volunteer is None:
             raise Refused(NOT_FOUND)
         figures = await data.volunteer_figures(svc.db, month.start, month.end, only=volunteer.user_id)
@@ -374,6 +375,13 @@ async def _outcomes_of_volunteer(svc: Services, volunteer_id: int, month: outcom
 
 
 
+def _unwritable(target: Path) -> str | None:
+    """Why the report cannot be written there, or None."""
+    if target.is_dir():
+        return "it is a folder"
+    return None if target.parent.is_dir() else "no such folder"
+
+
 async def run_report(settings, month_text: str, ward_text: str | None, lang: str, output: str) -> int:
     """The `report` command: read the database, write the PDF, print one line. Returns the exit code;
     a bad month, ward or database is one line on stderr (StartupError for the database)."""
@@ -401,6 +409,10 @@ async def run_report(settings, month_text: str, ward_text: str | None, lang: str
     if not settings.database_path.exists():
         print(f"No database at {settings.database_path}", file=sys.stderr)
         return 1
+    target = Path(output)
+    if problem := _unwritable(target):  # said before the work, not after
+        print(f"Cannot write the report to {output}: {problem}", file=sys.stderr)
+        return 1
     db = await Database.open(settings.database_path)
     try:
         i18n = I18n(settings.default_locale, settings.tz)
@@ -410,6 +422,10 @@ async def run_report(settings, month_text: str, ward_text: str | None, lang: str
         _name, body = await report_pdf(svc, i18n.get(lang), month, ward)
     finally:
         await db.close()
-    await asyncio.to_thread(Path(output).write_bytes, body)
+    try:
+        await asyncio.to_thread(target.write_bytes, body)
+    except OSError as exc:  # no permission, disk full: one line, not a traceback
+        print(f"Cannot write the report to {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"Report for {month.strftime('%m/%Y')} written to {output} ({len(body)} bytes)")
     return 0

@@ -127,3 +127,12 @@ async def test_certificate_for_a_ward_team_and_refusals(bot: Harness):
         await reports.certificate(bot.svc, resident, "2001", date(2026, 11, 1))
     with pytest.raises(Refused):
         await reports.certificate(bot.svc, admin, "Hà Nội", date(2026, 11, 1))
+
+
+async def test_report_command_line_names_an_output_it_cannot_write_in_one_line(bot: Harness, tmp_path, capsys):
+    await seed(bot)
+    missing = tmp_path / "no-such-folder" / "report.pdf"
+    assert await reports.run_report(bot.svc.settings, "2026-11", None, "vi", str(missing)) == 1
+    assert capsys.readouterr().err.strip() == f"Cannot write the report to {missing}: no such folder"
+    assert await reports.run_report(bot.svc.settings, "2026-11", None, "vi", str(tmp_path)) == 1
+    assert capsys.readouterr().err.strip() == f"Cannot write the report to {tmp_path}: it is a folder"

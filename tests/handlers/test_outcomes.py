@@ -238,7 +238,8 @@ async def test_report_and_certificate_reach_the_admin_as_files(bot: Harness):
     events = await bot.send(ADMIN, "/report 2026-11 ben thanh")
     assert [(e.kind, e.file_name) for e in events] == [("file", "report-2026-11-ben-thanh.pdf")]
     [unknown] = await bot.send(ADMIN, "/report 2026-11 Hà Nội")
-    assert unknown.text == "Mình không tìm thấy đúng một phường tên “Hà Nội”."
+    assert unknown.text == ("Mình không tìm thấy đúng một phường tên “Hà Nội”. Các phường: Phường Sài Gòn, "
+                            "Phường Tân Định, Phường Bến Thành, Phường Cầu Ông Lãnh.")
     events = await bot.send(ADMIN, "/certificate 2001 2026-11")
     assert [e.file_name for e in events if e.kind == "file"] == ["certificate-2001-2026-11.png",
                                                                  "certificate-2001-2026-11.pdf"]
@@ -319,3 +320,41 @@ async def test_typed_answers_reach_the_picker_under_a_newer_relayed_message(bot:
     assert done[-1].text == (f"✅ {request.code}: đã giải quyết. Phường đã đếm: Có tài khoản VNeID mức 2. "
                              "Cảm ơn bạn đã hỗ trợ!")
     assert [r[0] for r in await outcome_rows(bot)] == ["vneid-level2"]
+
+
+async def test_odd_targets_lines_get_one_clear_answer(bot: Harness):
+    """What an admin sees for lines that cannot be read: one short reason, the example once, the wards to
+    choose from, their own words quoted short; and nothing saved from a number that was not meant."""
+    [empty] = await bot.send(ADMIN, "/targets | | |")
+    assert empty.text.startswith("Bạn ghi trên một dòng: phường | kết quả | số lượng | hạn cuối.")
+    assert empty.text.count("/targets Bến Thành | vneid-level2 | 500 | 31/12/2026") == 1  # the example once
+    [short] = await bot.send(ADMIN, "/targets ben thanh | vneid muc 2 | 500")
+    assert short.text.count("Ví dụ") == 1
+    [nowhere] = await bot.send(ADMIN, "/targets Hà Nội | vneid-level2 | 5 | 31/12/2026")
+    assert nowhere.text.startswith("Mình không tìm thấy đúng một phường tên “Hà Nội”. Các phường: Phường Sài Gòn, "
+                                   "Phường Tân Định, Phường Bến Thành, Phường Cầu Ông Lãnh.")
+    [split] = await bot.send(ADMIN, "/targets Đa Kao | vneid-level2 | 5 | 31/12/2026")  # an old ward, now split
+    assert "Các phường: Phường Sài Gòn" in split.text
+    [long] = await bot.send(ADMIN, "/targets " + "Phường " * 550 + "| other | 5 | 31/12/2026")
+    assert len(long.text) < 600 and "Phường Phường Phường" in long.text and "…”" in long.text
+    [decimal] = await bot.send(ADMIN, "/targets ben thanh | vneid muc 2 | 1,5 | 31/12/2026")
+    assert decimal.text.startswith("Chỉ tiêu phải là số nguyên lớn hơn 0, ví dụ 500.")
+    [past] = await bot.send(ADMIN, "/targets ben thanh | vneid muc 2 | 500 | 31/12/2020")
+    assert past.text.startswith("Hạn cuối 31/12/2020 đã qua rồi.")
+    [words] = await bot.send(ADMIN, "/targets ben thanh | thanh toan qr | 1.000 | 31/12/2026")  # name words, any order
+    assert words.text.startswith("🎯 Đã lưu: Phường Bến Thành · Thanh toán bằng mã QR lần đầu: 1.000,")
+    rows = await bot.svc.db.fetchall("SELECT ward, outcome, target FROM targets")
+    assert [tuple(r) for r in rows] == [("ben-thanh", "qr-payment", 1000)]
+
+
+async def test_report_certificate_and_ranking_say_when_the_month_cannot_be_read(bot: Harness):
+    month_hint = "Bạn ghi tháng như 10/2026 hoặc 2026-10 nhé."
+    for command in ("/report 2026-13", "/report 13/2026 ben thanh", "/report 2026-11 2026-10",
+                    "/certificate 2001 2026-13", "/ranking 2026-13"):
+        [reply] = await bot.send(ADMIN, command)
+        assert reply.text == month_hint, command
+    assert not [e for e in bot.api.sent if e.kind == "file"]
+    [huge] = await bot.send(ADMIN, "/certificate 99999999999999999999999")  # no crash, the usual answer
+    assert huge.text.startswith("Mình không tìm thấy tình nguyện viên hay phường này.")
+    [long] = await bot.send(ADMIN, "/report 2026-11 " + "Phường " * 580)  # no crash on a long ward name
+    assert long.text.startswith("Mình không tìm thấy đúng một phường tên “Phường Phường") and len(long.text) < 600
