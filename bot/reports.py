@@ -229,6 +229,7 @@ class Certificate:
     pdf: bytes
 
 
+SHOWN_KINDS = 4  # outcomes named on a certificate, the most frequent first
 RED = (176, 30, 35)
 GOLD = (191, 144, 0)
 NOT_FOUND = N_("I could not find that volunteer or ward. Write a volunteer's number (see /ranking) or a ward's "
@@ -249,7 +250,10 @@ def certificate_text(t: Translator, who: str, kind_line: str, month: outcomes.Mo
     if achieved:
         total = sum(n for _name, n in achieved)
         lines.append(Line(_("Residents got {n} things done with this help:").format(n=t.number(total)), 12))
-        lines.append(Line("; ".join(f"{name}: {t.number(n)}" for name, n in achieved[:4]), 11))
+        named = [f"{name}: {t.number(n)}" for name, n in achieved[:SHOWN_KINDS]]
+        if len(achieved) > SHOWN_KINDS:  # the list adds up to the total: the rest summed, not dropped
+            named.append(_("and {n} other things").format(n=t.number(sum(n for _name, n in achieved[SHOWN_KINDS:]))))
+        lines.append(Line("; ".join(named), 11))
     if rating is not None:
         lines.append(Line(_("Average rating from residents: {rating} of 5").format(
             rating=t.number(round(rating, 1))), 12))
@@ -358,8 +362,8 @@ async def certificate(svc: Services, actor: UserRow | None, who: str, month_firs
         helped = sum(f.helped for f in figures)
         rated = [f.rating for f in figures if f.rating is not None]
         rating = sum(rated) / len(rated) if rated else None
-        for _w, outcome_id, n in await data.counts(svc.db, month.first.isoformat(), month.last.isoformat(), ward.id):
-            counts[outcome_id] = counts.get(outcome_id, 0) + n
+        for outcome_id, n in await data.ward_request_outcomes(svc.db, month.start, month.end, ward.id):
+            counts[outcome_id] = n  # with the team's help only: a guide's "I did it" is not theirs
         kind = _("and its {n} volunteers").format(n=t.number(len(figures)))
         shown = _("The community digital technology team of {ward}").format(ward=ward.name.get("vi"))
         name = f"certificate-{ward.id}-{month.key}"

@@ -194,7 +194,8 @@ async def progress_lines(context: BotContext, items: list[service.Progress], wee
     svc, t = context.svc, context.t
     lines = [_("🏁 Progress against targets:")]
     for n, p in enumerate(items, 1):
-        when = (_("{n} days left").format(n=t.number(p.days_left)) if p.days_left >= 0 else
+        when = (_("{n} days left").format(n=t.number(p.days_left)) if p.days_left > 0 else
+                _("last day today") if p.days_left == 0 else
                 _("ended {day}").format(day=_day(date.fromisoformat(p.target.ends))))
         lines.append(f"{n}. {service.ward_label(svc, t, p.target.ward)} · "
                      f"{service.outcome_name(svc, t, p.target.outcome)}: {t.number(p.done)}/"

@@ -2,6 +2,7 @@
 
 import io
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -12,6 +13,7 @@ from bot.__main__ import main
 from bot.clock import FakeClock
 from bot.data import outcomes as odata
 from bot.data import users
+from bot.i18n import I18n
 from bot.refusal import Refused
 from tests.conftest import ADMIN, Harness, open_bot
 from tests.handlers.test_requests import file_request, make_volunteer
@@ -119,7 +121,12 @@ async def test_certificate_for_a_ward_team_and_refusals(bot: Harness):
     made = await reports.certificate(bot.svc, admin, "cau ong lanh", date(2026, 11, 1))
     words = [line.text for line in made.text.lines]
     assert "Tổ công nghệ số cộng đồng Phường Cầu Ông Lãnh" in words
-    assert "Thanh toán bằng mã QR lần đầu: 2" in words
+    # residents there did two things alone, after a guide: not "with this help" of a team that helped no one
+    assert "đã giúp 0 người dân dùng dịch vụ số trong tháng 11/2026." in words
+    assert not [w for w in words if "Thanh toán bằng mã QR" in w or w.startswith("Nhờ đó")]
+    team = await reports.certificate(bot.svc, admin, "ben thanh", date(2026, 11, 1))
+    words = [line.text for line in team.text.lines]
+    assert "Nhờ đó người dân đã làm được 1 việc:" in words and "Có tài khoản VNeID mức 2: 1" in words
     _reader, text = pdf_text(made.pdf)
     assert "Phường Cầu Ông Lãnh" in text
     resident = await users.get(bot.svc.db, 1001)
@@ -136,3 +143,14 @@ async def test_report_command_line_names_an_output_it_cannot_write_in_one_line(b
     assert capsys.readouterr().err.strip() == f"Cannot write the report to {missing}: no such folder"
     assert await reports.run_report(bot.svc.settings, "2026-11", None, "vi", str(tmp_path)) == 1
     assert capsys.readouterr().err.strip() == f"Cannot write the report to {tmp_path}: it is a folder"
+
+
+def test_a_certificate_names_every_kind_of_outcome_it_counts():
+    """The total and the list agree: past four kinds, the rest are summed up, not dropped."""
+    t = I18n("vi", ZoneInfo("Asia/Ho_Chi_Minh")).get("vi")
+    month = outcomes.Month(date(2026, 11, 1), date(2026, 11, 30), "", "")
+    achieved = [("A", 5), ("B", 4), ("C", 3), ("D", 2), ("E", 1), ("F", 1)]
+    text = reports.certificate_text(t, "Lan", "x", month, 9, achieved, None, date(2026, 11, 30))
+    words = [line.text for line in text.lines]
+    assert "Nhờ đó người dân đã làm được 16 việc:" in words
+    assert "A: 5; B: 4; C: 3; D: 2; và 2 việc khác" in words

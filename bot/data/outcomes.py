@@ -194,6 +194,16 @@ async def month_requests(db: Database, start: str, end: str, ward: str | None = 
                          float(helped[1]) if helped[1] is not None else None, int(helped[2]), int(helped[3]))
 
 
+async def ward_request_outcomes(db: Database, start: str, end: str, ward: str) -> list[tuple[str, int]]:
+    """(outcome, count) ticked on the ward's requests resolved in [start, end) (UTC ISO): what residents got
+    done with a volunteer's help, not what they did alone after a guide."""
+    rows = await db.fetchall(
+        """SELECT o.outcome, COUNT(*) FROM outcomes o JOIN help_requests q ON q.id = o.request_id
+           WHERE q.status = 'resolved' AND q.resolved_at >= ? AND q.resolved_at < ? AND q.ward = ?
+           GROUP BY o.outcome ORDER BY o.outcome""", (start, end, ward))
+    return [(r[0], r[1]) for r in rows]
+
+
 async def volunteer_outcomes(db: Database, volunteer_id: int, first_day: str, last_day: str) -> list[tuple[str, int]]:
     """(outcome, count) a volunteer recorded on days first_day..last_day."""
     rows = await db.fetchall("SELECT outcome, COUNT(*) FROM outcomes WHERE volunteer_id = ? AND day BETWEEN ? AND ? "

@@ -93,7 +93,7 @@ async def test_guide_end_asks_did_you_do_it_once_and_counts_it(bot: Harness):
     assert thanks.text == "Cảm ơn bạn đã góp ý!\n\nBạn đã làm được chưa: Có tài khoản VNeID mức 2?"
     assert thanks.labels[:2] == ["✅ Có, tôi đã làm được", "⏳ Chưa làm"]
     answer = await bot.send(R, "co")  # typed yes
-    assert answer[-1].text.startswith("🎉 Giỏi quá!")
+    assert answer[-1].text.startswith("🎉 Chúc mừng bạn!")  # not the praise for a child
     day = outcomes.today(bot.svc).isoformat()
     assert await outcome_rows(bot) == [("vneid-level2", "ben-thanh", day, "guide", None, "vneid-level2", None, R)]
     await finish_guide(bot, R, "vneid-level2")
@@ -220,7 +220,7 @@ async def test_ranking_shows_only_volunteers_who_agreed(bot: Harness):
     await bot.send(2002, "co")  # typed yes
     [ranking] = await bot.send(ADMIN, "/ranking")
     assert "Minh (2002)" in ranking.text and "Lan" not in ranking.text
-    assert "Còn 1 tình nguyện viên đã giúp nhưng không muốn hiện tên." in ranking.text
+    assert "Còn 1 tình nguyện viên đã giúp nhưng chưa đồng ý hiện tên." in ranking.text  # never asked: no refusal
     await bot.send(2002, "/ranking")
     await bot.press(2002, "Không, cảm ơn")
     [ranking] = await bot.send(ADMIN, "/ranking")
@@ -358,3 +358,10 @@ async def test_report_certificate_and_ranking_say_when_the_month_cannot_be_read(
     assert huge.text.startswith("Mình không tìm thấy tình nguyện viên hay phường này.")
     [long] = await bot.send(ADMIN, "/report 2026-11 " + "Phường " * 580)  # no crash on a long ward name
     assert long.text.startswith("Mình không tìm thấy đúng một phường tên “Phường Phường") and len(long.text) < 600
+
+
+async def test_progress_says_when_today_is_the_last_day(bot: Harness):
+    today = outcomes.today(bot.svc).strftime("%d/%m/%Y")
+    await bot.send(ADMIN, f"/targets ben thanh | vneid muc 2 | 5 | {today}")
+    [progress, _chart] = await bot.send(ADMIN, "/progress")
+    assert "1. Phường Bến Thành · Có tài khoản VNeID mức 2: 0/5 (0%) · hôm nay là hạn cuối" in progress.text
