@@ -427,12 +427,15 @@ def draw_chart(chart: ChartInput, *, size: tuple[float, float] = (11, 5)) -> byt
     left.set_title(chart.title_bars, **font)
     x = list(range(len(chart.weeks)))
     for name, counts in chart.lines.items():
-        right.plot(x, counts, marker="o", label=name)
+        right.plot(x, counts, marker="o", label=_wrap(name))
     right.set_xticks(x, chart.weeks, rotation=45, fontsize=8)
     right.set_title(chart.title_lines, **font)
     right.yaxis.get_major_locator().set_params(integer=True)
     right.set_ylim(bottom=0)
-    if chart.lines:
+    if len(chart.lines) > 3:  # many wards: the legend goes below the lines instead of over them
+        right.legend(prop={"family": "DejaVu Sans", "size": 7}, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                     ncol=2, frameon=False)
+    elif chart.lines:
         right.legend(prop={"family": "DejaVu Sans", "size": 8})
     for label in [*left.get_yticklabels(), *right.get_xticklabels()]:
         label.set_fontfamily("DejaVu Sans")

@@ -47,6 +47,7 @@ def _duration(t: Translator, seconds: float | None) -> str:
 
 # --- the month's report ---------------------------------------------------------------------------
 CHART_SIZE = (10.0, 5.4)  # inches: the chart fills the page's lower part
+CHART_MIN_HEIGHT = 85  # mm: a smaller chart cannot be read on paper
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class ReportData:
     request_lines: list[tuple[str, str]]  # label, figure
     pledges_title: str
     pledge_lines: list[str]
+    pledges_more: str  # "… and {n} more targets", for the pledges the page has no room for
     chart_png: bytes
     footer: str
 
@@ -111,6 +113,7 @@ async def report_data(svc: Services, t: Translator, month_first: date, ward: str
         requests_title=_("Help requests and volunteers"), request_lines=request_lines,
         pledges_title=_("Progress against pledges (targets)"),
         pledge_lines=pledge_lines or [_("No targets for this month. Set them with /targets.")],
+        pledges_more=_("… and {n} more targets: see /progress"),
         chart_png=png,
         footer=_("No one is left behind. Made by the Digital Assistant from the bot's anonymous counts."))
 
@@ -126,6 +129,7 @@ def _short(ward_name: str) -> str:
 def render_report(report: ReportData) -> bytes:
     """One A4 page: title, outcomes table, request figures, pledges, chart, footer. PDF bytes."""
     from fpdf import FPDF
+    from fpdf.enums import MethodReturnValue
     from fpdf.fonts import FontFace
 
     pdf = FPDF(format="A4", unit="mm")
@@ -154,13 +158,23 @@ def render_report(report: ReportData) -> bytes:
         pdf.set_font("DejaVu", "", 9)
 
     heading(report.outcomes_title)
-    first = 62 if len(report.outcome_header) > 2 else 140
-    others = (180 - first) / (len(report.outcome_header) - 1)
+    columns = len(report.outcome_header) - 1
+    first = 62 if columns > 1 else 140
+    others = (180 - first) / columns
+    # ward names wrap between words, never inside one ("Thàn/h"): the heading shrinks until its longest word fits
+    head_size = 9.0
+    pdf.set_font("DejaVu", "B", head_size)
+    longest = max((w for label in report.outcome_header[1:] for w in label.split()), key=pdf.get_string_width,
+                  default="")
+    while head_size > 6 and pdf.get_string_width(longest) > others - 2 * pdf.c_margin - 0.5:
+        head_size -= 0.5
+        pdf.set_font_size(head_size)
+    pdf.set_font("DejaVu", "", 9)
     pdf.set_fill_color(255, 255, 255)
     pdf.set_draw_color(200, 200, 200)
-    with pdf.table(col_widths=(first, *[others] * (len(report.outcome_header) - 1)), line_height=5.2,
-                   text_align=("LEFT", *["RIGHT"] * (len(report.outcome_header) - 1)),
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(225, 238, 245)),
+    with pdf.table(col_widths=(first, *[others] * columns), line_height=5.2,
+                   text_align=("LEFT", *["RIGHT"] * columns),
+                   headings_style=FontFace(emphasis="BOLD", size_pt=head_size, fill_color=(225, 238, 245)),
                    cell_fill_color=(246, 248, 250), cell_fill_mode="ROWS",
                    borders_layout="HORIZONTAL_LINES") as table:
         rows = [report.outcome_header, *report.outcome_rows]
@@ -175,8 +189,16 @@ def render_report(report: ReportData) -> bytes:
         pdf.cell(0, 5.5, figure, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 9)
     heading(report.pledges_title)
-    for line in report.pledge_lines[:8]:
-        pdf.multi_cell(0, 5, "• " + line, new_x="LMARGIN", new_y="NEXT")
+    # as many pledges as leave the chart a readable size; the others are counted, never silently dropped
+    limit = 297 - 14 - CHART_MIN_HEIGHT - 2
+    lines = report.pledge_lines
+    for n, line in enumerate(lines):
+        height = pdf.multi_cell(0, 5, "• " + line, align="L", dry_run=True, output=MethodReturnValue.HEIGHT)
+        left = len(lines) - n
+        if pdf.get_y() + height + (5 if left > 1 else 0) > limit and n > 0:
+            pdf.multi_cell(0, 5, report.pledges_more.format(n=left), align="L", new_x="LMARGIN", new_y="NEXT")
+            break
+        pdf.multi_cell(0, 5, "• " + line, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     room = 297 - 14 - pdf.get_y()  # what is left above the footer
     width = min(180.0, room * CHART_SIZE[0] / CHART_SIZE[1])
