@@ -143,6 +143,15 @@ def of_guide(svc: Services, guide_id: str) -> Outcome | None:
     return next((o for o in svc.content.outcomes.values() if guide_id in o.guides), None)
 
 
+async def guide_question_due(svc: Services, user_id: int, guide_id: str) -> Outcome | None:
+    """The outcome to ask "Did you do it?" about at this guide's end; None when the guide records none or
+    the resident already said yes (they are not asked again)."""
+    outcome = of_guide(svc, guide_id)
+    if outcome is None or await data.has_guide_outcome(svc.db, guide_id, user_id):
+        return None
+    return outcome
+
+
 # --- recording ------------------------------------------------------------------------------------
 async def _resolved_by(svc: Services, request_id: int, actor: int) -> rdata.RequestRow:
     request = await rdata.get(svc.db, request_id)

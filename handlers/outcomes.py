@@ -77,9 +77,10 @@ async def outcome_button(update: Update, context: BotContext) -> None:
 
 
 # --- at a guide's end: "Did you do it?" -----------------------------------------------------------
-def guide_question(context: BotContext, guide: Guide) -> tuple[str, list[Button]] | None:
-    """The one optional question after 👍, when the guide records an outcome: (text, buttons)."""
-    outcome = service.of_guide(context.svc, guide.id)
+async def guide_question(context: BotContext, guide: Guide) -> tuple[str, list[Button]] | None:
+    """The one optional question after 👍, when the guide records an outcome the resident has not yet
+    reported: (text, buttons)."""
+    outcome = await service.guide_question_due(context.svc, context.user.id, guide.id)
     if outcome is None:
         return None
     _ = context.t.gettext

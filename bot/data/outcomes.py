@@ -43,6 +43,12 @@ async def add_guide_outcome(db: Database, guide_id: str, resident_id: int, outco
     return cur.rowcount == 1
 
 
+async def has_guide_outcome(db: Database, guide_id: str, resident_id: int) -> bool:
+    """The resident already said they did what this guide shows."""
+    row = await db.fetchone("SELECT 1 FROM outcomes WHERE guide_id = ? AND resident_id = ?", (guide_id, resident_id))
+    return row is not None
+
+
 async def latest_request_ward(db: Database, resident_id: int) -> str | None:
     """The ward of the resident's newest request that named one (their users.ward may be unset)."""
     row = await db.fetchone("SELECT ward FROM help_requests WHERE resident_id = ? AND ward IS NOT NULL "

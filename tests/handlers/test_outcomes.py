@@ -96,9 +96,10 @@ async def test_guide_end_asks_did_you_do_it_once_and_counts_it(bot: Harness):
     assert answer[-1].text.startswith("🎉 Chúc mừng bạn!")  # not the praise for a child
     day = outcomes.today(bot.svc).isoformat()
     assert await outcome_rows(bot) == [("vneid-level2", "ben-thanh", day, "guide", None, "vneid-level2", None, R)]
-    await finish_guide(bot, R, "vneid-level2")
-    await bot.press(R, "Có, tôi đã làm được")  # a second "yes" for the same guide counts once
-    assert len(await outcome_rows(bot)) == 1
+    [again] = await finish_guide(bot, R, "vneid-level2")  # already said yes: not asked again
+    assert again.text == "Cảm ơn bạn đã góp ý!" and "✅ Có, tôi đã làm được" not in again.labels
+    await bot.driver.press_data(R, A.GuideDid("vneid-level2", "1").pack(), again.message_id)  # an old button
+    assert len(await outcome_rows(bot)) == 1  # a second "yes" for the same guide counts once
 
 
 async def test_guide_not_yet_or_not_helpful_counts_nothing(bot: Harness):
