@@ -252,6 +252,18 @@ class Certificate:
 
 
 SHOWN_KINDS = 4  # outcomes named on a certificate, the most frequent first
+NOBODY_HELPED = N_("In {month}, {who} helped no residents through the Digital Assistant yet, so there is no "
+                   "certificate. Try another month: add it at the end, like 2026-10.")
+
+
+class NobodyHelped(Refused):
+    """No certificate: nobody was helped in that month; `values` fill the msgid's {fields}."""
+
+    def __init__(self, message: str, **values: object):
+        super().__init__(message)
+        self.values = values
+
+
 RED = (176, 30, 35)
 GOLD = (191, 144, 0)
 NOT_FOUND = N_("I could not find that volunteer or ward. Write a volunteer's number (see /ranking) or a ward's "
@@ -389,6 +401,8 @@ async def certificate(svc: Services, actor: UserRow | None, who: str, month_firs
         kind = _("and its {n} volunteers").format(n=t.number(len(figures)))
         shown = _("The community digital technology team of {ward}").format(ward=ward.name.get("vi"))
         name = f"certificate-{ward.id}-{month.key}"
+    if helped == 0:  # a certificate saying "helped 0 residents" thanks no one
+        raise NobodyHelped(NOBODY_HELPED, who=shown, month=month.label)
     achieved = [(outcomes.outcome_name(svc, t, o), n) for o, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
     text = certificate_text(t, shown, kind, month, helped, achieved, rating, today)
     png = await asyncio.to_thread(draw_certificate_png, text)

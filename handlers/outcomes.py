@@ -285,7 +285,7 @@ async def certificate_command(update: Update, context: BotContext) -> None:
     try:
         made = await reports.certificate(svc, context.user, " ".join(rest), month)
     except Refused as exc:
-        await message.reply_text(_(exc.message))
+        await message.reply_text(_(exc.message).format(**getattr(exc, "values", {})))
         return
     for file_name, body in ((made.name + ".png", made.png), (made.name + ".pdf", made.pdf)):
         await context.bot.send_document(update.effective_chat.id, InputFile(body, filename=file_name))
@@ -315,7 +315,8 @@ async def ranking_command(update: Update, context: BotContext) -> None:
         lines.append("—")
     if hidden:
         lines.append(_("{n} more volunteers helped but did not agree to be shown.").format(n=t.number(hidden)))
-    lines.append(_("Thank one of them: /certificate NUMBER {month}").format(month=month.strftime("%Y-%m")))
+    if shown:  # the numbers to write are on the list
+        lines.append(_("Thank one of them: /certificate NUMBER {month}").format(month=month.strftime("%Y-%m")))
     await update.effective_message.reply_text("\n".join(lines)[:4096])
     await ask_consent(update, context, quiet=True)  # an admin who volunteers decides for themselves too
 

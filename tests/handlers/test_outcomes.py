@@ -366,3 +366,15 @@ async def test_progress_says_when_today_is_the_last_day(bot: Harness):
     await bot.send(ADMIN, f"/targets ben thanh | vneid muc 2 | 5 | {today}")
     [progress, _chart] = await bot.send(ADMIN, "/progress")
     assert "1. Phường Bến Thành · Có tài khoản VNeID mức 2: 0/5 (0%) · hôm nay là hạn cuối" in progress.text
+
+
+async def test_no_certificate_that_says_zero_and_no_numbers_to_thank_when_none_are_shown(bot: Harness):
+    await make_volunteer(bot, V, name="Lan")  # helped nobody this month
+    events = await bot.send(ADMIN, "/certificate 2001")
+    assert [e.kind for e in events] == ["to"]  # no file saying "đã giúp 0 người dân"
+    assert events[0].text.startswith("Trong tháng " + outcomes.today(bot.svc).strftime("%m/%Y")
+                                     + ", Lan chưa giúp người dân nào qua Trợ lý số")
+    events = await bot.send(ADMIN, "/certificate cau ong lanh")
+    assert [e.kind for e in events] == ["to"] and "Tổ công nghệ số cộng đồng Phường Cầu Ông Lãnh" in events[0].text
+    [ranking] = await bot.send(ADMIN, "/ranking")
+    assert "/certificate" not in ranking.text  # no numbers on the list to thank
