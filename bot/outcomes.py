@@ -97,6 +97,7 @@ def parse_month(text: str) -> date | None:
     return date(year, month, 1) if 1 <= month <= 12 and 2000 <= year <= 2100 else None
 
 
+MONTH_WORDS = frozenset({"thang", "month"})
 BAD_MONTH = N_("Please write the month like 10/2026 or 2026-10.")
 
 
@@ -106,6 +107,8 @@ def month_and_rest(words: list[str]) -> tuple[date | None, list[str]]:
     for a ward's name or quietly show another month."""
     month, rest = None, []
     for word in words:
+        if fold(clean(word)) in MONTH_WORDS:
+            continue  # "tháng 10/2026": the word itself says nothing more
         if MONTH_LIKE.match(word.strip()):
             parsed = parse_month(word)
             if parsed is None or month is not None:

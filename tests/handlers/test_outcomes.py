@@ -355,6 +355,8 @@ async def test_report_certificate_and_ranking_say_when_the_month_cannot_be_read(
         [reply] = await bot.send(ADMIN, command)
         assert reply.text == month_hint, command
     assert not [e for e in bot.api.sent if e.kind == "file"]
+    events = await bot.send(ADMIN, "/report tháng 11/2026 ben thanh")  # said as people say it
+    assert [(e.kind, e.file_name) for e in events] == [("file", "report-2026-11-ben-thanh.pdf")]
     [huge] = await bot.send(ADMIN, "/certificate 99999999999999999999999")  # no crash, the usual answer
     assert huge.text.startswith("Mình không tìm thấy tình nguyện viên hay phường này.")
     [long] = await bot.send(ADMIN, "/report 2026-11 " + "Phường " * 580)  # no crash on a long ward name
