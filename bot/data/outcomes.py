@@ -81,16 +81,25 @@ async def count_for(db: Database, ward: str, outcome: str, first_day: str, last_
 
 
 async def erase_person(db: Database, user_id: int) -> None:
-    """Part of /deletemydata (inside its transaction): the outcome rows stay as anonymous counts."""
+    """Part of /deletemydata (inside its transaction): the outcome rows stay as anonymous counts, the targets
+    an admin set stay without their id."""
     await db.execute("UPDATE outcomes SET volunteer_id = NULL WHERE volunteer_id = ?", (user_id,))
     await db.execute("UPDATE outcomes SET resident_id = NULL WHERE resident_id = ?", (user_id,))
     await db.execute("DELETE FROM thanks_sent WHERE volunteer_id = ?", (user_id,))
+    await db.execute("UPDATE targets SET created_by = NULL WHERE created_by = ?", (user_id,))  # the pledge stays
 
 
 async def of_person(db: Database, user_id: int) -> list[dict]:
     """For /mydata: the outcomes recorded with this person's id."""
     rows = await db.fetchall("SELECT outcome, ward, day, source, guide_id, request_id FROM outcomes "
                              "WHERE volunteer_id = ? OR resident_id = ? ORDER BY id", (user_id, user_id))
+    return [dict(r) for r in rows]
+
+
+async def targets_set_by(db: Database, user_id: int) -> list[dict]:
+    """For /mydata: the targets this admin set (their id is kept with each until they erase their data)."""
+    rows = await db.fetchall("SELECT ward, outcome, target, starts, ends, created_at FROM targets WHERE created_by = ? "
+                             "ORDER BY id", (user_id,))
     return [dict(r) for r in rows]
 
 

@@ -63,6 +63,7 @@ async def export(db: Database, user_id: int) -> dict[str, Any]:
                ORDER BY campaign_id""", (user_id,))),
         "volunteer": volunteer_data,
         "outcomes": await outcomes_data.of_person(db, user_id),
+        "targets_set": await outcomes_data.targets_set_by(db, user_id),
     }
 
 

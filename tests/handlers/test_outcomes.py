@@ -382,3 +382,13 @@ async def test_no_certificate_that_says_zero_and_no_numbers_to_thank_when_none_a
     assert [e.kind for e in events] == ["to"] and "Tổ công nghệ số cộng đồng Phường Cầu Ông Lãnh" in events[0].text
     [ranking] = await bot.send(ADMIN, "/ranking")
     assert "/certificate" not in ranking.text  # no numbers on the list to thank
+
+
+async def test_an_admin_who_erases_their_data_leaves_their_targets_without_their_id(bot: Harness):
+    await bot.send(ADMIN, "/targets ben thanh | vneid muc 2 | 5 | 31/12/2026")
+    _name, body = await privacy.export(bot.svc, ADMIN)  # /mydata shows it while their id is kept
+    assert [(t["ward"], t["target"]) for t in json.loads(body)["targets_set"]] == [("ben-thanh", 5)]
+    await bot.send(ADMIN, "/deletemydata")
+    await bot.press(ADMIN, "Xác nhận")
+    rows = await bot.svc.db.fetchall("SELECT ward, target, created_by FROM targets")
+    assert [tuple(r) for r in rows] == [("ben-thanh", 5, None)]  # the pledge stays, the person goes
