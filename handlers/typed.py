@@ -4,6 +4,7 @@ Order, for a message in a private chat:
 1. a command goes to its command handler;
 2. a text that matches a choice on the person's newest screen (bot/screens.py) is that choice, pressed:
    the same handler runs as for the button, answering with new messages (nothing on screen is edited);
+   under a list to tick, several numbers ("1 3") press each;
 3. "menu", "huy" / "cancel", "English" / "Tiếng Việt" and asking for a person ("cho toi gap nguoi that")
    work everywhere outside a conversation with a volunteer;
 4. a control word that fits nothing on the screen ("5" under three choices) shows the choices again;
@@ -38,6 +39,7 @@ from bot.screens import (
     Mode,
     Screen,
     phrase,
+    several,
     wizard_of,
 )
 from handlers import requests, search, volunteers
@@ -152,6 +154,13 @@ async def route(update: Update, context: BotContext) -> None:
         return
     mode, consumer = await answer_mode(update, context)
     screen = context.pending.screen
+    listed = several(text, screen) if text is not None and mode is Mode.CHOICE else None
+    if listed is not None:
+        for choice in listed:  # "1 3" under a list to tick: each, as if tapped one after the other
+            await press(update, context, choice, screen.message_id)
+        if not listed:  # "1 9" under seven: the choices again, not a search
+            await show_again(update, context, screen)
+        raise ApplicationHandlerStop
     if text is not None:
         verdict = context.svc.vocab.match(text, screen, mode)
         if isinstance(verdict, Choice):

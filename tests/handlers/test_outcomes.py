@@ -392,3 +392,22 @@ async def test_an_admin_who_erases_their_data_leaves_their_targets_without_their
     await bot.press(ADMIN, "Xác nhận")
     rows = await bot.svc.db.fetchall("SELECT ward, target, created_by FROM targets")
     assert [tuple(r) for r in rows] == [("ben-thanh", 5, None)]  # the pledge stays, the person goes
+
+
+async def test_several_numbers_typed_tick_several_outcomes(bot: Harness):
+    """The question asks for one or more: "1 3" or "1, 3" ticks both, instead of searching the guides."""
+    request, _picker = await resolved_by_volunteer(bot)
+    shown = await bot.send(V, "1 3")
+    assert "☑ Đăng ký tài khoản VNeID mức 1" in shown[-1].labels and "☑ Tích hợp giấy tờ vào VNeID" in shown[-1].labels
+    [again] = await bot.send(V, "1 9")  # 9 fits nothing: the choices again, nothing ticked
+    assert again.text.startswith("Mình chưa hiểu.")
+    await bot.send(V, "3, 2")  # unticks 3, ticks 2
+    done = await bot.send(V, "xong")
+    assert "Phường đã đếm: Đăng ký tài khoản VNeID mức 1; Có tài khoản VNeID mức 2." in done[-1].text
+    assert not [e for e in bot.api.sent if e.chat_id == V and e.text.startswith("🔎")]
+    # the same for the volunteer application's lists of wards
+    await bot.send(3001, "/volunteer")
+    await bot.send(3001, "Minh")
+    wards = (await bot.send(3001, "1 và 3"))[-1]
+    assert [label for label in wards.labels if label.startswith("✅")] == ["✅ Phường Sài Gòn", "✅ Phường Bến Thành"]
+    del request
