@@ -16,6 +16,7 @@ from bot.clock import iso
 from bot.data import users
 from bot.i18n import N_, Translator
 from bot.services import Services
+from handlers.tgbot import answering_press
 
 log = logging.getLogger(__name__)
 LAST_SEEN_EVERY = timedelta(minutes=10)  # last_seen_at is refreshed at most this often: a read, not a write
@@ -81,7 +82,8 @@ async def show(update: Update, context: BotContext, text: str, markup: InlineKey
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.text is not None:
         try:
-            await query.edit_message_text(text, reply_markup=markup)
+            with answering_press():
+                await query.edit_message_text(text, reply_markup=markup)
             return
         except BadRequest as exc:
             if "not modified" in str(exc):
