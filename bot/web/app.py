@@ -90,6 +90,19 @@ class WebState:
         return found
 
 
+async def _body(request: Request) -> bytes:
+    """The request's body, at most MAX_BODY bytes; ValueError beyond it, raised before more is read (a declared
+    Content-Length over the limit is refused before reading anything, a chunked body as soon as it passes it)."""
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        raise ValueError("too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ValueError("too large")
+    return bytes(body)
+
+
 def create_app(state: WebState) -> Starlette:
     """The Starlette application over `state`."""
 
@@ -108,17 +121,14 @@ def create_app(state: WebState) -> Starlette:
             metrics.webhook_refused.labels(name, "unavailable").inc()
             return Response(status_code=503)
         try:
-            if int(request.headers.get("content-length") or 0) > MAX_BODY:
-                raise ValueError("too large")  # refused before it is read
-            body = await request.body()
-            if len(body) > MAX_BODY:
-                raise ValueError("too large")
-            payload = json.loads(body)
+            payload = json.loads(await _body(request))
             if not isinstance(payload, dict):
                 raise ValueError("not an object")
             update_id, person = channel.key(payload)
             kind = channel.kind(payload)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError):
+            # Anything the parser or the channel cannot read (nesting too deep for json, a number too large for
+            # an id) is not an update: 400, never a 500 with a traceback.
             metrics.webhook_refused.labels(name, "bad_request").inc()
             return Response(status_code=400)
         state.touch(name)
