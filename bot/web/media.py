@@ -87,12 +87,15 @@ class MediaStore:
             payload_part, signature_part = token.split(".", 1)
             payload = _unb64(payload_part)
             signature = _unb64(signature_part)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(signature, self._sign(payload)):  # first: nothing unsigned is parsed further
+            return None
+        try:
             kind, rest = payload.decode().split("|", 1)
             ref, expires_at = rest.rsplit("|", 1)
             expires = datetime.fromtimestamp(int(expires_at), tz=self.clock.now().tzinfo)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        except (ValueError, OverflowError, OSError):  # only our own tokens get here: never, in practice
             return None
         if self.clock.now() >= expires:
             raise Expired
