@@ -18,6 +18,7 @@ The two seams for the server mode (bot/web, issue 12):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import inspect
 import itertools
@@ -33,7 +34,7 @@ from telegram.ext import Application, TypeHandler
 from telegram.request import BaseRequest, RequestData
 
 from bot.channels.zalo import render
-from bot.channels.zalo.client import ZaloApiError, ZaloClient
+from bot.channels.zalo.client import RETRIED, ZaloApiError, ZaloClient
 from bot.clock import Clock, iso
 from bot.config import Settings, StartupError
 from bot.data import Database, accounts
@@ -232,15 +233,40 @@ class ZaloChannel:
         await self._deliver(uid, "\n\n".join(p for p in parts if p), None)
 
     # --- polling ---------------------------------------------------------------------------------
-    async def connect(self) -> None:
-        """getMe at start: a refused token is one line (StartupError), never a traceback."""
-        try:
-            await self.client.get_me()
-        except ZaloApiError as exc:
-            if exc.code == 401:
-                raise StartupError(TOKEN_REFUSED.format(when="")) from None
-            raise StartupError(f"Zalo Bot API not usable at {self.settings.zalo_api_base_url} "
-                               f"({exc.code}): check ZALO_API_BASE_URL") from None
+    async def connect(self, stop: asyncio.Event | None = None) -> bool:
+        """getMe at start: a refused token is one line (StartupError), never a traceback. An unreachable or
+        failing Zalo (network, 429, 5xx) is retried as Telegram is (bot.app._connect): backoff 1, 2, 4 … 30 s for
+        STARTUP_RETRY_SECONDS, one WARNING line per attempt, then StartupError. False when `stop` (SIGTERM,
+        SIGINT) is set first: the process then ends at once."""
+        where = self.settings.zalo_api_base_url
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.startup_retry_seconds
+        delay, attempt = 1.0, 0
+        while True:
+            attempt += 1
+            try:
+                await self.client.call("getMe", attempts=1)
+                return True
+            except ZaloApiError as exc:
+                if exc.code == 401:
+                    raise StartupError(TOKEN_REFUSED.format(when="")) from None
+                if exc.code not in RETRIED:
+                    raise StartupError(f"Zalo Bot API not usable at {where} ({exc.code}): check ZALO_API_BASE_URL"
+                                       ) from None
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise StartupError(f"Zalo Bot API not reachable at {where} ({exc.code}) after {attempt} "
+                                       f"attempt(s) in {self.settings.startup_retry_seconds} s "
+                                       "(STARTUP_RETRY_SECONDS): giving up") from None
+                pause = min(delay, left)
+                log.warning(f"Zalo Bot API not reachable at {where} ({exc.code}), attempt {attempt}: "
+                            f"retrying in {pause:.0f} s")
+            stop = stop or asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            if stop.is_set():
+                return False
+            delay = min(delay * 2, 30.0)
 
     async def use_webhook(self, url: str) -> None:
         """Server mode (issue 12 wires it when PUBLIC_BASE_URL is set): register `url` (HTTPS, the server's
