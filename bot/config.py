@@ -206,7 +206,7 @@ class Settings:
             raise ConfigError("ZALO_WEBHOOK_SECRET must be set (8 to 256 characters) when ZALO_BOT_TOKEN and "
                               "PUBLIC_BASE_URL are: Zalo then sends updates to the webhook with it")
         return cls(
-            host=env.get("HOST", "").strip() or "127.0.0.1",
+            host=env.get("HOST", "").strip().removeprefix("[").removesuffix("]") or "127.0.0.1",  # [::1] as in URLs
             port=port,
             public_base_url=public_base_url,
             webhook_secret=_webhook_secret(env, public_base_url),
