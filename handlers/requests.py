@@ -105,18 +105,26 @@ async def render(update: Update, context: BotContext, draft: Draft) -> None:
         await show(update, context, head + "\n\n" + _("How may the volunteer contact you?"), keyboard(*rows, cancel))
     elif draft.step == "phone":
         await clear_buttons(update)
-        buttons = [[KeyboardButton(_(PHONE_BUTTON), request_contact=True)]]
-        if draft.mode != "phone":
-            buttons.append([KeyboardButton(_(CHAT_ONLY))])
-        buttons.append([KeyboardButton(_(CANCEL))])
         await context.bot.send_message(update.effective_chat.id, head + "\n\n" + _(
             "Your phone number will be seen only by the volunteer who takes this request, to call you about it. "
             "It is deleted with your request's personal data after {days} days, or earlier if you ask.\n"
             "If you agree, tap “📞 Send my phone number” below.").format(days=svc.settings.retention_days),
-            reply_markup=ReplyKeyboardMarkup(buttons, resize_keyboard=True, one_time_keyboard=True))
+            reply_markup=phone_keyboard(context, draft))
     else:  # confirm
         await show(update, context, summary(context, draft),
                    keyboard([(_("✅ Confirm"), A.DraftConfirm().pack())], cancel))
+
+
+def phone_keyboard(context: BotContext, draft: Draft) -> ReplyKeyboardMarkup:
+    """The phone step's keyboard: share my number (Telegram), messages only (unless a call was asked for), cancel.
+    Every message of that step carries it and names the share button on a line of its own, so that on Zalo,
+    which has no such button, that line becomes what to type instead (bot/channels/zalo/render.py)."""
+    _ = context.t.gettext
+    buttons = [[KeyboardButton(_(PHONE_BUTTON), request_contact=True)]]
+    if draft.mode != "phone":
+        buttons.append([KeyboardButton(_(CHAT_ONLY))])
+    buttons.append([KeyboardButton(_(CANCEL))])
+    return ReplyKeyboardMarkup(buttons, resize_keyboard=True, one_time_keyboard=True)
 
 
 def summary(context: BotContext, draft: Draft) -> str:
@@ -226,7 +234,7 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
             return
         phone = phone_e164(message.contact.phone_number or "")
         if phone is None:
-            await message.reply_text(_(service.PHONE_REFUSED))
+            await message.reply_text(_(service.PHONE_REFUSED), reply_markup=phone_keyboard(context, draft))
             return
         new = await service.answer(svc, uid, step="confirm", phone=phone)
         await message.reply_text(_("Thank you."), reply_markup=ReplyKeyboardRemove())
@@ -261,11 +269,13 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
     elif message.text and sum(ch.isdigit() for ch in message.text) >= 7:  # a typed number: only a valid one
         phone = phone_e164(message.text)
         if phone is None:
-            await message.reply_text(_(service.PHONE_REFUSED))
+            await message.reply_text(_(service.PHONE_REFUSED), reply_markup=phone_keyboard(context, draft))
             return
         new = await service.answer(svc, uid, step="confirm", phone=phone)
     else:
-        await message.reply_text(_("Please use the button “📞 Send my phone number” below, so the number is yours."))
+        await message.reply_text(_("Please type your phone number, for example 0901 234 567.\n"
+                                   "Or tap “📞 Send my phone number” below."),
+                                 reply_markup=phone_keyboard(context, draft))
         return
     await message.reply_text(_("Thank you."), reply_markup=ReplyKeyboardRemove())
     await render(update, context, new)

@@ -139,6 +139,23 @@ async def ask_by_typing(zbot: ZaloHarness, phone: str | None = "0912 345 678") -
     return await rdata.by_code(zbot.svc.db, code)
 
 
+@pytest.mark.parametrize("typed", ["so cua toi", "1234567", "📞"])
+async def test_at_the_phone_step_a_wrong_answer_says_what_to_type_never_a_button_zalo_has_not(zbot, typed):
+    await zbot.say(R, "/start")
+    await zbot.say(R, "3")
+    await zbot.say(R, "vneid")
+    await zbot.say(R, "Tôi không nhận được mã OTP")
+    await zbot.say(R, "ben thanh")
+    [contact] = await zbot.say(R, "goi dien")  # 📞 a phone call: the number is needed
+    number = next(line.split(".")[0] for line in lines(contact.text) if "Gửi số điện thoại" in line)
+    await zbot.say(R, number)
+    answer = "\n".join(e.text for e in await zbot.say(R, typed))
+    assert "Gửi số điện thoại của tôi" not in answer and "bấm" not in answer.lower()  # no such button on Zalo
+    assert "📞 Nếu bạn đồng ý, bạn gõ số điện thoại của bạn vào đây." in lines(answer)
+    shown = await zbot.say(R, "0912 345 678")  # and typing it then works
+    assert any("+84912345678" in e.text for e in shown)
+
+
 async def test_a_zalo_resident_helped_by_a_telegram_volunteer_without_either_account_shown(zbot: ZaloHarness):
     await make_volunteer(zbot, V, name="Minh")
     request = await ask_by_typing(zbot)
