@@ -13,7 +13,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, E
 from bot import actions as A
 from bot import moderation
 from bot.clock import iso
-from bot.data import users
+from bot.data import accounts, users
 from bot.i18n import N_, Translator
 from bot.services import Services
 
@@ -31,6 +31,12 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def svc(self) -> Services:
         return self.application.bot_data["svc"]
+
+    @property
+    def on_zalo(self) -> bool:
+        """Whether this person writes from Zalo, whose Bot API brings only text, photos and stickers: no voice
+        message, file, contact or location to ask them for (README "Zalo")."""
+        return accounts.is_zalo(self.user.id)
 
 
 Button = tuple[str, str]  # (label, callback data: a packed action, bot/actions.py)

@@ -87,10 +87,14 @@ async def render(update: Update, context: BotContext, draft: Draft) -> None:
                 for c in svc.content.categories.values()]
         await show(update, context, head + "\n\n" + _("What do you need help with?"), keyboard(*rows, cancel))
     elif draft.step == "description":
-        await show(update, context, head + "\n\n" + _(
+        question = _(
+            "What is the problem? Type a few sentences.\n"
+            "You can also send a photo of your screen.\n"
+            "⚠️ Never send a password, an OTP code or health details.") if context.on_zalo else _(
             "What is the problem? Type a few sentences.\n"
             "You can also send a photo of your screen or a voice message.\n"
-            "⚠️ Never send a password, an OTP code or health details."), keyboard(cancel))
+            "⚠️ Never send a password, an OTP code or health details.")
+        await show(update, context, head + "\n\n" + question, keyboard(cancel))
     elif draft.step == "ward":
         rows = [[(w.name.get(locale), A.DraftWard(w.id).pack())] for w in svc.content.wards.values()]
         await show(update, context, head + "\n\n" + _("Which ward do you live in?"),
@@ -250,7 +254,9 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
                     "Nothing is sent before you confirm; to change it, tap “✖ Cancel” and start again."))
             await render(update, context, await service.answer(svc, uid, description=message.text))
         else:
-            await message.reply_text(_("Please tell me in a few words what is wrong, or send a photo or a voice "
+            await message.reply_text(_("Please tell me in a few words what is wrong, or send a photo.")
+                                     if context.on_zalo else
+                                     _("Please tell me in a few words what is wrong, or send a photo or a voice "
                                        "message."))
         return
     if draft.step != "phone":

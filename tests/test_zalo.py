@@ -156,6 +156,18 @@ async def test_at_the_phone_step_a_wrong_answer_says_what_to_type_never_a_button
     assert any("+84912345678" in e.text for e in shown)
 
 
+async def test_the_ask_wizard_never_asks_a_zalo_person_for_a_voice_message(zbot: ZaloHarness):
+    """Zalo's Bot API delivers no voice messages (only text, images and stickers): one sent would be answered
+    "I cannot see this message", so the wizard asks for words or a photo only."""
+    await zbot.say(R, "/start")
+    await zbot.say(R, "3")
+    [description] = await zbot.say(R, "vneid")
+    assert "Bước 2/5" in description.text and "ảnh chụp màn hình" in description.text
+    [nudge] = await zbot.say(R, "?")  # not a description
+    for text in (description.text, nudge.text):
+        assert "thoại" not in text  # tin nhắn thoại: a voice message
+
+
 async def test_a_zalo_resident_helped_by_a_telegram_volunteer_without_either_account_shown(zbot: ZaloHarness):
     await make_volunteer(zbot, V, name="Minh")
     request = await ask_by_typing(zbot)
