@@ -37,6 +37,7 @@ from bot.screens import (
     Choice,
     Mode,
     Screen,
+    number,
     phrase,
     wizard_of,
 )
@@ -122,6 +123,17 @@ async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | 
     return Mode.CHOICE, None
 
 
+def zalo_mode(context: BotContext, text: str, screen: Screen | None, mode: Mode) -> Mode:
+    """On Zalo every screen says "answer with a number" under its numbered choices, so in a conversation a
+    number that a choice on screen has picks that choice (on Telegram, where choices are tapped, it is a message
+    for the other side). Any other text, numbers no choice has included, is still a message for them."""
+    if mode is Mode.RELAY and screen is not None and context.on_zalo:
+        n = number(text)
+        if n is not None and 1 <= n <= len(screen.choices):
+            return Mode.CHOICE
+    return mode
+
+
 def asks_which_request(pending: Arrival) -> bool:
     """A message waits for "which request is this for?" and that question is on screen: a typed number
     or code answers it, instead of taking the held message's place."""
@@ -141,7 +153,7 @@ async def route(update: Update, context: BotContext) -> None:
     mode, consumer = await answer_mode(update, context)
     screen = context.pending.screen
     if text is not None:
-        verdict = context.svc.vocab.match(text, screen, mode)
+        verdict = context.svc.vocab.match(text, screen, zalo_mode(context, text, screen, mode))
         if isinstance(verdict, Choice):
             await press(update, context, verdict, screen.message_id if screen else message.message_id)
             raise ApplicationHandlerStop

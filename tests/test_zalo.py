@@ -199,6 +199,27 @@ async def test_a_zalo_resident_helped_by_a_telegram_volunteer_without_either_acc
     assert not any(str(V) in e.text for e in zbot.zalo.sent)
 
 
+async def test_in_a_conversation_a_typed_choice_number_picks_the_choice_as_the_screen_says(zbot: ZaloHarness):
+    """Under a volunteer's message Zalo shows "1. 💬 Trả lời / 2. ✖ Xong, về menu / answer with a number":
+    a "2" typed there goes back to the menu (it was sent to the volunteer as the text "2"); a number no choice
+    has, or words, still reach the volunteer."""
+    await make_volunteer(zbot, V, name="Minh")
+    request = await ask_by_typing(zbot, phone=None)
+    [offer] = offers_to(zbot, V)
+    await zbot.driver.press(V, 1, offer.message_id)
+    await zbot.send(V, "Bác có mấy điện thoại ạ?")
+    relayed = zbot.shown(R)[-1]
+    assert "2. ✖ Xong, về menu" in lines(relayed) and lines(relayed)[-1] == NUMBER_HINT.format(n=2)
+    tg_start = len(zbot.api.sent)
+    await zbot.say(R, "3")  # not a choice here: an answer for the volunteer
+    assert [e.text.splitlines()[-1] for e in zbot.api.sent[tg_start:] if e.chat_id == V] == ["3"]
+    tg_start = len(zbot.api.sent)
+    shown = await zbot.say(R, "2")
+    assert [e for e in zbot.api.sent[tg_start:] if e.chat_id == V] == []  # nothing sent to the volunteer
+    assert any("1. 📚 Hướng dẫn" in e.text for e in shown)  # the menu, as the choice said
+    assert (await rdata.get(zbot.svc.db, request.id)).status == "claimed"
+
+
 async def test_a_zalo_volunteer_helps_a_telegram_resident(zbot: ZaloHarness):
     VZ = "0f9e8d7c6b5a4f3e2d1c"
     await zbot.say(VZ, "/start")
