@@ -100,6 +100,34 @@ def test_compose_keeps_choices_and_links_in_the_last_part():
     assert render.split("a b", 1) == ["a", "b"] and render.compose("", None, t) == []
 
 
+def test_a_choice_no_number_picks_is_listed_without_one_and_the_hint_counts_only_the_others():
+    """The hint line promises what a number does: "🔁 Vẫn chưa xong" under the stars is never taken by its number
+    (a slip of "6" would reopen a request), nor an admin's "Duyệt", nor the lone "✖ Hủy" of a step that waits
+    for the resident's own words; so they carry no number, and the hint says to type their words."""
+    from bot import actions as A
+
+    t = I18n("vi", Settings().tz).get("vi")
+    stars = [[{"text": "⭐" * n, "callback_data": A.Rate(7, str(n)).pack()}] for n in range(1, 6)]
+    rating = {"inline_keyboard": [*stars, [{"text": "🔁 Vẫn chưa xong", "callback_data": A.Reopen(7).pack()}]]}
+    [text] = render.compose("Bạn thấy hỗ trợ thế nào?", rating, t)
+    assert lines(text)[-3:] == ["– 🔁 Vẫn chưa xong", NUMBER_HINT.format(n=5),
+                                "Với mục không có số, bạn gõ chữ của mục đó."]
+    assert "5. ⭐⭐⭐⭐⭐" in lines(text) and "6. " not in text
+    lone_cancel = {"inline_keyboard": [[{"text": "✖ Hủy", "callback_data": A.DraftCancel().pack()}]]}
+    [text] = render.compose("Bạn gặp khó khăn gì? Hãy gõ vài câu.", lone_cancel, t)
+    assert lines(text)[-2:] == ["– ✖ Hủy", "Với mục không có số, bạn gõ chữ của mục đó."]
+    assert "1." not in text and "bằng số" not in text and "số 1" not in text
+
+
+async def test_the_description_step_takes_words_not_a_number_for_cancel(zbot: ZaloHarness):
+    await zbot.say(R, "/start")
+    await zbot.say(R, "3")
+    [description] = await zbot.say(R, "vneid")
+    assert "– ✖ Hủy" in lines(description.text) and "số 1" not in description.text
+    [cancelled] = await zbot.say(R, "huy")  # its words, as the screen says
+    assert "Đã hủy" in cancelled.text
+
+
 async def test_an_edit_sends_only_a_changed_text_and_removing_buttons_sends_nothing(zbot: ZaloHarness):
     await zbot.say(R, "/start")
     uid = await zbot.uid(R)
