@@ -37,6 +37,7 @@ from bot.screens import (
     Choice,
     Mode,
     Screen,
+    by_number,
     number,
     phrase,
     wizard_of,
@@ -240,9 +241,15 @@ async def show_again(update: Update, context: BotContext, screen: Screen | None)
             _("Sorry, I did not understand. What do you need? Choose an option below."),
             reply_markup=keyboard(*menu_rows(context.t)))
         return
-    n = len(screen.choices)
-    text = (_("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).").format(n=n)
-            if n > 1 else _("Sorry, I did not understand. Please tap the button below, or type 1."))
+    # The numbers that pick a choice here (not reopening under the stars, say): the first n, when they lead.
+    pickable = [by_number(A.parse(c.data), Mode.CHOICE) for c in screen.choices]
+    n = pickable.index(False) if False in pickable else len(pickable)
+    if n > 1:
+        text = _("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).").format(n=n)
+    elif n == 1 and not context.on_zalo:
+        text = _("Sorry, I did not understand. Please tap the button below, or type 1.")
+    else:  # Zalo has no button to tap: its lines below say what to type
+        text = _("Sorry, I did not understand. Please choose an option below.")
     if wizard_of(screen) == "draft" and (draft := await rdata.get_draft(context.svc.db, context.user.id)):
         await update.effective_message.reply_text(text)
         await requests.render(update, context, draft)  # the wizard's question itself, fresh below

@@ -128,6 +128,15 @@ async def test_the_description_step_takes_words_not_a_number_for_cancel(zbot: Za
     assert "Đã hủy" in cancelled.text
 
 
+async def test_not_understood_under_one_choice_never_says_to_tap_a_button(zbot: ZaloHarness):
+    await zbot.say(R, "/deletemydata")
+    [cancelled] = await zbot.say(R, "2")  # ✖ Hủy: then "1. 🏠 Menu chính" alone
+    assert lines(cancelled.text)[-2:] == ["1. 🏠 Menu chính", "Bạn trả lời số 1 để chọn."]
+    [again] = await zbot.say(R, "5")
+    assert again.text.startswith("Mình chưa hiểu.") and "bấm" not in again.text.lower()  # Zalo has no buttons
+    assert lines(again.text)[-2:] == ["1. 🏠 Menu chính", "Bạn trả lời số 1 để chọn."]
+
+
 async def test_an_edit_sends_only_a_changed_text_and_removing_buttons_sends_nothing(zbot: ZaloHarness):
     await zbot.say(R, "/start")
     uid = await zbot.uid(R)
