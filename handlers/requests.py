@@ -456,9 +456,18 @@ async def request_button(update: Update, context: BotContext) -> None:
                 await data.set_awaiting(svc.db, uid, "idle", None, svc.now())
                 await query.answer()
                 text = _("What do you need? Choose an option below.")
-                if context.pending.conversations:
+                rows = menu_rows(t)
+                helped = [r for r in await data.of_resident(svc.db, uid)
+                          if r.status == "claimed"] if context.pending.conversations and context.on_zalo else []
+                if helped:
+                    # Zalo: a typed answer goes to this menu now, not to the volunteer's message: the way back
+                    # to them is a choice here.
+                    rows = [[(_("💬 Write to the volunteer of {code}").format(code=r.code), A.Write(r.id).pack())]
+                            for r in helped] + rows
+                    text = _("To write to the volunteer again, choose “💬 Write to the volunteer” below.") + "\n" + text
+                elif context.pending.conversations and not context.on_zalo:
                     text = _("To write to the volunteer again, tap “💬 Reply” under their message.") + "\n" + text
-                await context.bot.send_message(uid, text, reply_markup=keyboard(*menu_rows(t)))
+                await context.bot.send_message(uid, text, reply_markup=keyboard(*rows))
             case A.RelaySecret(request=request_id, send=send):
                 unsent = await service.take_unsent(svc, uid)
                 await query.answer()

@@ -253,8 +253,27 @@ async def test_in_a_conversation_a_typed_choice_number_picks_the_choice_as_the_s
     tg_start = len(zbot.api.sent)
     shown = await zbot.say(R, "2")
     assert [e for e in zbot.api.sent[tg_start:] if e.chat_id == V] == []  # nothing sent to the volunteer
-    assert any("1. 📚 Hướng dẫn" in e.text for e in shown)  # the menu, as the choice said
+    assert any(". 📚 Hướng dẫn" in e.text for e in shown)  # the menu, as the choice said
     assert (await rdata.get(zbot.svc.db, request.id)).status == "claimed"
+
+
+async def test_after_done_back_to_the_menu_a_zalo_resident_can_write_to_the_volunteer_again(zbot: ZaloHarness):
+    """On Telegram the way back is "💬 Reply" under the volunteer's message; on Zalo that message is no longer
+    the screen a typed answer goes to once the menu came, so the menu itself offers it."""
+    await make_volunteer(zbot, V, name="Minh")
+    request = await ask_by_typing(zbot, phone=None)
+    [offer] = offers_to(zbot, V)
+    await zbot.driver.press(V, 1, offer.message_id)
+    await zbot.send(V, "Bác thử lại nhé")
+    [menu] = await zbot.say(R, "xong, ve menu")
+    assert "bấm" not in menu.text.lower() and "dưới tin nhắn của họ" not in menu.text
+    number = next(line.split(".")[0] for line in lines(menu.text) if request.code in line)
+    [prompt] = await zbot.say(R, number)
+    assert request.code in prompt.text
+    tg_start = len(zbot.api.sent)
+    await zbot.say(R, "Cháu ơi bác vẫn chưa được")
+    assert [e.text.splitlines()[-1] for e in zbot.api.sent[tg_start:] if e.chat_id == V] == [
+        "Cháu ơi bác vẫn chưa được"]
 
 
 async def test_a_zalo_volunteer_helps_a_telegram_resident(zbot: ZaloHarness):
