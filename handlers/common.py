@@ -36,7 +36,8 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     def on_zalo(self) -> bool:
         """Whether this person writes from Zalo, whose Bot API brings only text, photos and stickers: no voice
         message, file, contact or location to ask them for (README "Zalo")."""
-        return accounts.is_zalo(self.user.id)
+        user = getattr(self, "user", None)  # set by the gate; absent before it
+        return user is not None and accounts.is_zalo(user.id)
 
 
 Button = tuple[str, str]  # (label, callback data: a packed action, bot/actions.py)
@@ -120,7 +121,8 @@ async def stale(update: Update, context: BotContext) -> None:
         await query.answer()
         return
     if query:
-        await query.answer(_("This button is out of date. Here is the menu."))
+        await query.answer(_("This choice is out of date. Here is the menu.") if context.on_zalo
+                           else _("This button is out of date. Here is the menu."))
     await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
 
 

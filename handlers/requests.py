@@ -250,8 +250,10 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
                 await message.reply_text(_("That is long: I kept the first {n} characters. A volunteer can ask you "
                                            "for the rest.").format(n=context.t.number(service.DESCRIPTION_LIMIT)))
             if service.looks_secret(message.text):  # a warning, and the draft goes on: it is sent only on confirm
-                await message.reply_text(_(service.SECRET_WARNING) + "\n" + _(
-                    "Nothing is sent before you confirm; to change it, tap “✖ Cancel” and start again."))
+                await message.reply_text(_(service.SECRET_WARNING) + "\n" + (_(
+                    "Nothing is sent before you confirm; to change it, type “huy” and start again.")
+                    if context.on_zalo else _(
+                    "Nothing is sent before you confirm; to change it, tap “✖ Cancel” and start again.")))
             await render(update, context, await service.answer(svc, uid, description=message.text))
         else:
             await message.reply_text(_("Please tell me in a few words what is wrong, or send a photo.")

@@ -205,6 +205,15 @@ async def test_the_ask_wizard_never_asks_a_zalo_person_for_a_voice_message(zbot:
         assert "thoại" not in text  # tin nhắn thoại: a voice message
 
 
+async def test_a_secret_in_the_description_says_what_to_type_to_start_again(zbot: ZaloHarness):
+    await zbot.say(R, "/start")
+    await zbot.say(R, "3")
+    await zbot.say(R, "vneid")
+    shown = "\n".join(e.text for e in await zbot.say(R, "Mã OTP của tôi là 123456 mà không vào được"))
+    assert "⚠️" in shown and "bấm" not in shown.lower()  # Zalo has no button to tap
+    assert "gõ “huy”" in shown
+
+
 async def test_a_zalo_resident_helped_by_a_telegram_volunteer_without_either_account_shown(zbot: ZaloHarness):
     await make_volunteer(zbot, V, name="Minh")
     request = await ask_by_typing(zbot)
