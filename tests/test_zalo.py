@@ -361,6 +361,35 @@ async def test_wrapped_and_unwrapped_payloads_and_the_webhook_secret(tmp_path):
         assert not await zbot.channel.accept({"ok": False, "error_code": 408})
 
 
+async def test_a_webhook_body_shaped_wrong_is_400_never_a_server_error(tmp_path):
+    """POST /zalo with the right secret but fields of the wrong kind (a string where Zalo puts an object): 400,
+    as any other body that is not an update, not a 500 with a traceback."""
+    import httpx
+
+    from bot.channels.zalo.webhook import SECRET_HEADER, ZaloWebhook
+    from bot.web.app import WebState, create_app
+    from bot.web.server import serving
+
+    async with open_zalo_bot(zalo_settings(tmp_path, zalo_webhook_secret="s3cret-token")) as zbot:
+        state = WebState()
+        state.register(ZaloWebhook(zbot.channel, "s3cret-token"))
+        state.phase = "ready"
+        bodies = [{"message": {"from": "someone", "message_id": "m1"}},
+                  {"ok": True, "result": {"event_name": "message.text.received", "message": {"from": [R]}}},
+                  {"ok": True, "result": "nothing"}]
+        async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+            for body in bodies:
+                answer = await client.post("/zalo", json=body, headers={SECRET_HEADER: "s3cret-token"})
+                assert answer.status_code == 400, body
+            assert zbot.zalo.sent == []
+            odd_chat = {"event_name": "message.text.received",  # a sender and a message: taken, the chat is theirs
+                        "message": {"from": {"id": R}, "chat": "a chat", "message_id": "m2", "text": "/start"}}
+            answer = await client.post("/zalo", json=odd_chat, headers={SECRET_HEADER: "s3cret-token"})
+            assert answer.status_code == 200
+            await state.ingress.drain(5)
+        assert zbot.shown(R)[0].startswith("Chào bạn!")
+
+
 async def test_polling_408_and_one_update_per_poll(zbot: ZaloHarness):
     assert await zbot.channel.poll_once() is False  # nothing new: 408, which is normal
     assert zbot.zalo.calls["getUpdates"] == 1 and zbot.zalo.sent == []

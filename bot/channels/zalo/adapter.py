@@ -64,6 +64,12 @@ def unwrap(payload: Any) -> dict | None:
     return None
 
 
+def fields(value: Any) -> dict:
+    """An object of an update (`from`, `chat`), or {} when the payload has something else there: a wrong shape
+    is "not an update", never an AttributeError."""
+    return value if isinstance(value, dict) else {}
+
+
 class ZaloChannel:
     """Zalo people in the Application: accounts, updates in, rendered messages out, polling."""
 
@@ -149,8 +155,8 @@ class ZaloChannel:
         if update is None or self.app is None:
             return False
         message = update["message"]
-        sender = message.get("from") or {}
-        chat = message.get("chat") or {}
+        sender = fields(message.get("from"))
+        chat = fields(message.get("chat"))
         external = str(sender.get("id") or "")
         if not external or sender.get("is_bot") or str(chat.get("chat_type") or "PRIVATE").upper() != "PRIVATE":
             return False  # groups are "coming soon" on Zalo; the bot talks to people one to one
@@ -209,7 +215,7 @@ class ZaloChannel:
                                 "height": 0, "is_animated": False, "is_video": False, "type": "regular"}}
         date = message.get("date")
         seconds = int(date) // 1000 if isinstance(date, int | float) and date > 0 else int(self.clock.now().timestamp())
-        name = str((message.get("from") or {}).get("display_name") or "")[:64] or None
+        name = str(fields(message.get("from")).get("display_name") or "")[:64] or None
         person = {"id": uid, "is_bot": False, "first_name": name or "Zalo"}
         data = {"update_id": next(self._update_ids),
                 "message": {"message_id": mid, "date": seconds, "from": person,
