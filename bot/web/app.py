@@ -126,9 +126,9 @@ def create_app(state: WebState) -> Starlette:
                 raise ValueError("not an object")
             update_id, person = channel.key(payload)
             kind = channel.kind(payload)
-        except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError):
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError):
             # Anything the parser or the channel cannot read (nesting too deep for json, a number too large for
-            # an id) is not an update: 400, never a 500 with a traceback.
+            # an id, a string where an object belongs) is not an update: 400, never a 500 with a traceback.
             metrics.webhook_refused.labels(name, "bad_request").inc()
             return Response(status_code=400)
         state.touch(name)
