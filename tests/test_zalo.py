@@ -465,6 +465,34 @@ async def test_a_campaign_reaches_a_mixed_audience_through_429s_once_each(zbot: 
     assert "Trong đó trên Zalo: 6 / 6" in zbot.last(ADMIN).text  # counted apart in the admin's report
 
 
+async def test_a_campaign_photo_from_a_zalo_admin_reaches_both_channels_as_the_photo(zbot: ZaloHarness):
+    """A Zalo admin's campaign photo is a Zalo photo: Telegram gets it by its URL (a Zalo file id means nothing to
+    Telegram, which refuses it), and Zalo people get the photo itself, not "Zalo cannot show the picture"."""
+    url = "https://photo-stal.zadn.vn/standin/poster.jpg"
+    await zbot.say(R, "/start")
+    await zbot.deliver(zbot.zalo.image(R, url, caption="Tiêm chủng"))
+    uid = await zbot.uid(R)
+    [mid] = [r[0] for r in await zbot.svc.db.fetchall("SELECT message_id FROM channel_media WHERE user_id = ?",
+                                                       (uid,))]
+    photo = f"zalo-photo-{uid}-{mid}"  # the file id the admin's handlers saw (bot/channels/zalo/adapter.py)
+    other = "00000000000000000001"
+    await zbot.say(other, "/start")
+    await users.touch(zbot.svc.db, 3001, "Dân", None, zbot.svc.now())
+    zbot.svc.sender.sleep = lambda s: asyncio.sleep(0)
+    to_telegram: list[dict] = []
+    zbot.api.fault = lambda method, params: to_telegram.append(params) if method == "sendPhoto" else None
+    await campaigns.create(zbot.svc, ADMIN, Draft("📣 Tiêm chủng miễn phí", photo=photo), None)
+    for _name, _every, tick in TICKS:
+        await tick(zbot.svc)
+    await zbot.svc.sender.wait_idle()
+    [tg] = [e for e in zbot.api.sent if e.chat_id == 3001 and "Tiêm chủng miễn phí" in e.text]
+    assert tg.kind == "photo" and [p["photo"] for p in to_telegram] == [url]  # by URL: Telegram fetches it
+    for person in (R, other):
+        got = [e for e in zbot.zalo.sent if e.chat_id == person and e.photo == url]
+        assert len(got) == 1, person
+    assert not any("Zalo không hiện được hình" in e.text for e in zbot.zalo.sent)
+
+
 async def test_deletemydata_on_zalo_erases_the_photo_urls_and_keeps_the_account_id(zbot: ZaloHarness):
     await zbot.say(R, "/start")
     await zbot.deliver(zbot.zalo.image(R))

@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, MessageEntity, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, TypeHandler
 from telegram.request import BaseRequest, RequestData
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 MediaUrl = Callable[[bytes, str], "str | Awaitable[str | None] | None"]
 LOCAL_BOT_ID = 7_000_000_002  # the bot's own id when Telegram is off (getMe is answered here)
 SEEN_KEPT = 10_000  # Zalo message ids remembered per process: polling and the webhook may repeat one
+PHOTO_ID = "zalo-photo-"  # file ids of Zalo people's photos: PHOTO_ID + "{surrogate id}-{message id}"
 TEXTS_KEPT = 5_000  # texts of messages sent to Zalo, so an edit that changes nothing sends nothing
 LOCKS_KEPT = 10_000
 EVENTS = {"message.text.received": "text", "message.image.received": "photo",
@@ -206,7 +207,7 @@ class ZaloChannel:
                 await self._unsupported(uid)
                 return
             await accounts.keep_media(self.db, uid, mid, "photo", url, self.now())  # the URL is never logged
-            body = {"photo": [{"file_id": f"zalo-photo-{uid}-{mid}", "file_unique_id": f"zp{uid}-{mid}",
+            body = {"photo": [{"file_id": f"{PHOTO_ID}{uid}-{mid}", "file_unique_id": f"zp{uid}-{mid}",
                                "width": 0, "height": 0}]}
             if message.get("caption"):
                 body["caption"] = str(message["caption"])
@@ -426,6 +427,7 @@ class ZaloChannel:
         upload = next(iter(files.values()), None)  # (file name, bytes, content type) of an uploaded file
         given = params.get(field)
         url = given if isinstance(given, str) and given.startswith(("http://", "https://")) else None
+        url = url or await self.file_url(given)  # a Zalo person's photo (a Zalo admin's campaign photo)
         if upload is not None:
             url = await self._media_link(upload[1], upload[2] or "application/octet-stream")
         if field == "photo":
@@ -442,6 +444,14 @@ class ZaloChannel:
         """The URL of a photo a Zalo person sent (kept for relays and requests), or None."""
         kept = await accounts.media(self.db, uid, message_id) if self.db is not None else None
         return kept[1] if kept else None
+
+    async def file_url(self, file_id: Any) -> str | None:
+        """The URL behind the file id a Zalo person's photo had in the handlers (`zalo-photo-{uid}-{mid}`, say
+        kept as a campaign's photo), or None when `file_id` is no such id or the photo was erased."""
+        parts = file_id.split("-") if isinstance(file_id, str) and file_id.startswith(PHOTO_ID) else []
+        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+            return None
+        return await self.photo_url(int(parts[2]), int(parts[3]))
 
     async def _copy_to_zalo(self, uid: int, params: dict) -> int:
         source, mid = _int(params.get("from_chat_id")), _int(params.get("message_id"))
@@ -531,6 +541,8 @@ class ChannelRequest(BaseRequest):
                 return _ok(await self.zalo.call(name, params, files))
             if name == "copyMessage" and accounts.is_zalo(_int(params.get("from_chat_id"))):
                 return await self._zalo_photo_to_telegram(params)
+            if name == "sendPhoto" and str(params.get("photo", "")).startswith(PHOTO_ID):
+                return await self._zalo_file_to_telegram(params)
         except ZaloApiError as exc:
             code = exc.code if exc.code in ERRORS else 502  # 429 and 5xx after the client's own backoff
             log.warning("zalo: send failed", extra={"method": name, "code": exc.code})
@@ -566,6 +578,28 @@ class ChannelRequest(BaseRequest):
         else:  # erased meanwhile: say so rather than fail
             sent = await bot.send_message(chat, caption or "📎", reply_markup=markup)
         return _ok({"message_id": sent.message_id})
+
+
+    async def _zalo_file_to_telegram(self, params: dict) -> tuple[int, bytes]:
+        """sendPhoto to a Telegram chat with a Zalo person's photo (a Zalo admin's campaign photo): its file id
+        means nothing to Telegram, so the photo goes by its URL (Telegram fetches it), through the Bot again
+        (rate limited and recorded like any send), caption, entities and choices kept; erased meanwhile: the
+        caption alone."""
+        url = await self.zalo.file_url(params.get("photo"))
+        if self.telegram is None or self.zalo.app is None:
+            return self._without_telegram("sendPhoto")
+        bot = self.zalo.app.bot
+        markup = params.get("reply_markup")
+        markup = InlineKeyboardMarkup.de_json(markup, bot) if isinstance(markup, dict) else None
+        entities = [MessageEntity.de_json(e, bot) for e in params.get("caption_entities") or []] or None
+        chat, caption = params["chat_id"], params.get("caption") or None
+        if url is not None:
+            sent = await bot.send_photo(chat, url, caption=caption, caption_entities=entities,
+                                        parse_mode=params.get("parse_mode"), reply_markup=markup)
+        else:
+            sent = await bot.send_message(chat, caption or "📎", entities=entities,
+                                          parse_mode=params.get("parse_mode"), reply_markup=markup)
+        return _ok(sent.to_dict())
 
 
 def _ok(result: Any) -> tuple[int, bytes]:
