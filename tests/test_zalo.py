@@ -493,6 +493,30 @@ async def test_a_campaign_photo_from_a_zalo_admin_reaches_both_channels_as_the_p
     assert not any("Zalo không hiện được hình" in e.text for e in zbot.zalo.sent)
 
 
+async def test_a_zalo_admins_progress_comes_once_a_minute_not_as_a_message_every_three_seconds(tmp_path):
+    """Zalo cannot edit: each progress edit is a new message. Every 3 s, as on Telegram, a Zalo admin got about
+    20 messages for a one-minute campaign (a long one: hundreds), each taking a share of ZALO_RATE too."""
+    from tests.test_campaigns import run_ticks, seed
+
+    admin = "0a0a0a0a0a0a0a0a0a0a"
+    settings = zalo_settings(tmp_path, zalo_rate=30, broadcast_rate=2000, admin_zalo_ids=frozenset({admin}))
+    async with open_zalo_bot(settings) as zbot:
+        await zbot.say(admin, "/start")
+        await seed(zbot, 300)
+
+        def tick_clock(method: str, params: dict) -> None:
+            if method == "sendMessage":
+                zbot.clock.advance(0.2)  # 300 sends = 60 s by the app's clock
+
+        zbot.api.fault = tick_clock
+        admin_user = await users.get(zbot.svc.db, await zbot.uid(admin))
+        await campaigns.create(zbot.svc, admin_user.id, Draft("Tiến độ"), None)
+        await run_ticks(zbot)
+        progress = [text for text in zbot.shown(admin) if text.startswith("📣 Thông báo chiến dịch #")]
+        assert 2 <= len(progress) <= 4  # the start, about one a minute, the end
+        assert "100%" in progress[-1]
+
+
 async def test_deletemydata_on_zalo_erases_the_photo_urls_and_keeps_the_account_id(zbot: ZaloHarness):
     await zbot.say(R, "/start")
     await zbot.deliver(zbot.zalo.image(R))
