@@ -285,6 +285,30 @@ async def test_after_done_back_to_the_menu_a_zalo_resident_can_write_to_the_volu
         "Cháu ơi bác vẫn chưa được"]
 
 
+async def test_a_zalo_volunteer_applying_is_told_to_type_not_to_tap(zbot: ZaloHarness):
+    VZ = "0f9e8d7c6b5a4f3e2d1c"
+    await zbot.say(VZ, "/volunteer")
+    [wards] = await zbot.say(VZ, "Lan")
+    assert "phường nào" in wards.text and "bấm" not in wards.text.lower()
+    assert "gõ số" in wards.text.lower()
+    [wards] = await zbot.say(VZ, "1")
+    [topics] = await zbot.say(VZ, "5")  # Tiếp ▶
+    assert "chủ đề nào" in topics.text and "bấm" not in topics.text.lower()
+
+
+async def test_a_zalo_volunteer_resolving_is_asked_what_was_done_by_typing(zbot: ZaloHarness):
+    from tests.handlers.test_requests import file_request
+
+    VZ = "0f9e8d7c6b5a4f3e2d1c"
+    await zbot.say(VZ, "/start")
+    await make_volunteer(zbot, await zbot.uid(VZ), name="Lan")
+    request = await file_request(zbot, 1001)
+    await zbot.say(VZ, "nhan ho tro")
+    shown = "\n".join(e.text for e in await zbot.say(VZ, "da giai quyet"))
+    assert (await rdata.get(zbot.svc.db, request.id)).status == "resolved"
+    assert "Người dân đã làm được việc gì? Gõ số của từng việc" in shown and "Bấm" not in shown
+
+
 async def test_a_zalo_volunteer_helps_a_telegram_resident(zbot: ZaloHarness):
     VZ = "0f9e8d7c6b5a4f3e2d1c"
     await zbot.say(VZ, "/start")
