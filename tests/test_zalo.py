@@ -309,6 +309,13 @@ async def test_a_zalo_volunteer_resolving_is_asked_what_was_done_by_typing(zbot:
     assert "Người dân đã làm được việc gì? Gõ số của từng việc" in shown and "Bấm" not in shown
 
 
+async def test_a_zalo_admins_campaign_wizard_promises_no_formatting(tmp_path):
+    admin = "0a0a0a0a0a0a0a0a0a0a"
+    async with open_zalo_bot(zalo_settings(tmp_path, admin_zalo_ids=frozenset({admin}))) as zbot:
+        [compose] = await zbot.say(admin, "/broadcast")
+        assert compose.text.startswith("📣") and "đậm" not in compose.text  # Zalo's text has no bold or links
+
+
 async def test_a_zalo_volunteer_helps_a_telegram_resident(zbot: ZaloHarness):
     VZ = "0f9e8d7c6b5a4f3e2d1c"
     await zbot.say(VZ, "/start")
