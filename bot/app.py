@@ -319,7 +319,8 @@ async def _serve(settings: Settings) -> None:
     zalo_polling: asyncio.Future | None = None
     try:
         if zalo is not None:
-            await zalo.connect()  # a refused Zalo token: one line (StartupError)
+            if not await zalo.connect(stop):  # a refused Zalo token: one line (StartupError); a signal: stop
+                return
             state.touch("zalo")
         if not telegram:
             await app.initialize()  # Zalo alone: getMe is answered without Telegram

@@ -41,7 +41,7 @@ SECRET_WARNING = N_("⚠️ This looks like a code, a password, a card number or
                     "passwords with anyone, not even a volunteer or someone who says they are from the police or a "
                     "bank: nobody helping you needs them.")
 PHONE_REFUSED = N_("Sorry, that does not look like a phone number I can use. Please type it with its area code, "
-                   "for example 0901 234 567 or +84 901 234 567, or tap “📞 Send my phone number” below.")
+                   "for example 0901 234 567 or +84 901 234 567.\nOr tap “📞 Send my phone number” below.")
 MODES = {
     "chat": N_("💬 Messages through the bot"),
     "phone": N_("📞 A phone call"),

@@ -13,7 +13,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, E
 from bot import actions as A
 from bot import moderation
 from bot.clock import iso
-from bot.data import users
+from bot.data import accounts, users
 from bot.i18n import N_, Translator
 from bot.services import Services
 from handlers.tgbot import answering_press
@@ -32,6 +32,13 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def svc(self) -> Services:
         return self.application.bot_data["svc"]
+
+    @property
+    def on_zalo(self) -> bool:
+        """Whether this person writes from Zalo, whose Bot API brings only text, photos and stickers: no voice
+        message, file, contact or location to ask them for (README "Zalo")."""
+        user = getattr(self, "user", None)  # set by the gate; absent before it
+        return user is not None and accounts.is_zalo(user.id)
 
 
 Button = tuple[str, str]  # (label, callback data: a packed action, bot/actions.py)
@@ -116,7 +123,8 @@ async def stale(update: Update, context: BotContext) -> None:
         await query.answer()
         return
     if query:
-        await query.answer(_("This button is out of date. Here is the menu."))
+        await query.answer(_("This choice is out of date. Here is the menu.") if context.on_zalo
+                           else _("This button is out of date. Here is the menu."))
     await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
 
 

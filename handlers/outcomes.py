@@ -20,6 +20,8 @@ from handlers.common import BotContext, Button, home_button, keyboard, not_allow
 EXAMPLE = "/targets Bến Thành | vneid-level2 | 500 | 31/12/2026"
 PICK_HINT = N_("What did the resident get done? Tap each one, then “✅ Done”. It is counted for the ward, "
                "without names.")
+PICK_HINT_TYPED = N_("What did the resident get done? Type the number of each one, then the number of “✅ Done”. "
+                     "It is counted for the ward, without names.")  # Zalo: nothing to tap
 
 
 # --- after resolving: what was achieved -----------------------------------------------------------
@@ -40,7 +42,7 @@ async def show_picker(update: Update, context: BotContext, request: RequestRow, 
         if head:
             await show(update, context, head)
         return
-    text = (head + "\n\n" if head else f"✅ {request.code}\n") + _(PICK_HINT)
+    text = (head + "\n\n" if head else f"✅ {request.code}\n") + _(PICK_HINT_TYPED if context.on_zalo else PICK_HINT)
     await show(update, context, text, keyboard(*picker_rows(context, request, ticked)))
 
 

@@ -38,6 +38,8 @@ from bot.screens import (
     Choice,
     Mode,
     Screen,
+    by_number,
+    number,
     phrase,
     several,
     wizard_of,
@@ -136,6 +138,17 @@ def asks_own_question(screen: Screen | None) -> bool:
     return screen is not None and any(isinstance(A.parse(c.data), OWN_QUESTIONS) for c in screen.choices)
 
 
+def zalo_mode(context: BotContext, text: str, screen: Screen | None, mode: Mode) -> Mode:
+    """On Zalo every screen says "answer with a number" under its numbered choices, so in a conversation a
+    number that a choice on screen has picks that choice (on Telegram, where choices are tapped, it is a message
+    for the other side). Any other text, numbers no choice has included, is still a message for them."""
+    if mode is Mode.RELAY and screen is not None and context.on_zalo:
+        n = number(text)
+        if n is not None and 1 <= n <= len(screen.choices):
+            return Mode.CHOICE
+    return mode
+
+
 def asks_which_request(pending: Arrival) -> bool:
     """A message waits for "which request is this for?" and that question is on screen: a typed number
     or code answers it, instead of taking the held message's place."""
@@ -162,7 +175,7 @@ async def route(update: Update, context: BotContext) -> None:
             await show_again(update, context, screen)
         raise ApplicationHandlerStop
     if text is not None:
-        verdict = context.svc.vocab.match(text, screen, mode)
+        verdict = context.svc.vocab.match(text, screen, zalo_mode(context, text, screen, mode))
         if isinstance(verdict, Choice):
             await press(update, context, verdict, screen.message_id if screen else message.message_id)
             raise ApplicationHandlerStop
@@ -249,9 +262,15 @@ async def show_again(update: Update, context: BotContext, screen: Screen | None)
             _("Sorry, I did not understand. What do you need? Choose an option below."),
             reply_markup=keyboard(*menu_rows(context.t)))
         return
-    n = len(screen.choices)
-    text = (_("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).").format(n=n)
-            if n > 1 else _("Sorry, I did not understand. Please tap the button below, or type 1."))
+    # The numbers that pick a choice here (not reopening under the stars, say): the first n, when they lead.
+    pickable = [by_number(A.parse(c.data), Mode.CHOICE) for c in screen.choices]
+    n = pickable.index(False) if False in pickable else len(pickable)
+    if n > 1:
+        text = _("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).").format(n=n)
+    elif n == 1 and not context.on_zalo:
+        text = _("Sorry, I did not understand. Please tap the button below, or type 1.")
+    else:  # Zalo has no button to tap: its lines below say what to type
+        text = _("Sorry, I did not understand. Please choose an option below.")
     if wizard_of(screen) == "draft" and (draft := await rdata.get_draft(context.svc.db, context.user.id)):
         await update.effective_message.reply_text(text)
         await requests.render(update, context, draft)  # the wizard's question itself, fresh below

@@ -41,3 +41,14 @@ def test_the_image_installs_every_package_pyproject_lists():
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     for package in packages:
         assert package.replace(".", "/") + "/__init__.py" in dockerfile, package
+
+
+def test_the_systemd_install_steps_make_every_folder_the_unit_needs():
+    """ReadWritePaths names a folder that must exist, or systemd refuses to start the unit (the bot would create
+    data/ itself, but never gets that far); the install steps in the unit's header create it before the chown."""
+    unit = (ROOT / "deploy" / "tro-ly-so.service").read_text(encoding="utf-8")
+    steps = "\n".join(line for line in unit.splitlines() if line.startswith("#"))
+    for path in re.findall(r"^ReadWritePaths=(.+)$", unit, re.MULTILINE)[0].split():
+        made = steps.find(f"mkdir -p {path}")
+        assert made != -1, path
+        assert made < steps.find(f"chown -R trolyso: {path}"), path

@@ -142,6 +142,24 @@ async def test_what_is_not_an_update_is_400_and_not_processed(web):
     assert [p["id"] for p in channel.accepted] == [1]
 
 
+async def test_any_malformed_body_is_400_never_a_server_error(web):
+    """Whatever arrives with the right secret, a body that is not an update is a 400 (never a 500 and a traceback
+    in the log): JSON nested too deep for the parser, a body sent in chunks beyond the limit (numbers too large
+    for an id: test_web_telegram)."""
+    _, channel, client = web
+    headers = {"X-Bot-Api-Secret-Token": SECRET}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert (await client.post("/testchan", content=deep, headers=headers)).status_code == 400
+
+    async def chunks():  # no Content-Length: the limit must hold while the body is read
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    assert (await client.post("/testchan", content=chunks(), headers=headers)).status_code == 400
+    assert (await post(client, update(1))).status_code == 200  # and the server is still taking updates
+    await channel.until(lambda: len(channel.accepted) == 1)
+
+
 async def test_each_persons_updates_run_in_order_and_people_at_once(web):
     _, channel, client = web
     people = [f"p{i}" for i in range(10)]

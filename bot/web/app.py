@@ -14,6 +14,7 @@ starts and drains; tests build one with a test channel and no bot at all.
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import logging
 import time
@@ -23,7 +24,7 @@ from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.clock import Clock
@@ -35,6 +36,14 @@ from bot.web.metrics import Metrics
 log = logging.getLogger(__name__)
 CONTACT_STALE = 300.0  # seconds without a word from a channel before /readyz says so
 MAX_BODY = 1024 * 1024  # an update is a few kB; Telegram's largest are well under this
+# What a one-time link shows before the download (both languages: the link does not know the person's).
+DOWNLOAD_PAGE = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Trợ lý số</title></head>
+<body style="font-family: sans-serif; font-size: 1.3em; margin: 2em; line-height: 1.5">
+<p>📄 {name}</p>
+<p><a href="?download=1" style="font-size: 1.2em">Bấm vào đây để tải về</a><br>Tap here to download</p>
+<p>Đường link chỉ dùng được một lần. / This link works once.</p>
+</body></html>"""
 Phase = Literal["starting", "ready", "draining"]
 
 
@@ -91,6 +100,19 @@ class WebState:
         return found
 
 
+async def _body(request: Request) -> bytes:
+    """The request's body, at most MAX_BODY bytes; ValueError beyond it, raised before more is read (a declared
+    Content-Length over the limit is refused before reading anything, a chunked body as soon as it passes it)."""
+    if int(request.headers.get("content-length") or 0) > MAX_BODY:
+        raise ValueError("too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ValueError("too large")
+    return bytes(body)
+
+
 def create_app(state: WebState) -> Starlette:
     """The Starlette application over `state`."""
 
@@ -109,17 +131,14 @@ def create_app(state: WebState) -> Starlette:
             metrics.webhook_refused.labels(name, "unavailable").inc()
             return Response(status_code=503)
         try:
-            if int(request.headers.get("content-length") or 0) > MAX_BODY:
-                raise ValueError("too large")  # refused before it is read
-            body = await request.body()
-            if len(body) > MAX_BODY:
-                raise ValueError("too large")
-            payload = json.loads(body)
+            payload = json.loads(await _body(request))
             if not isinstance(payload, dict):
                 raise ValueError("not an object")
             update_id, person = channel.key(payload)
             kind = channel.kind(payload)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError):
+            # Anything the parser or the channel cannot read (nesting too deep for json, a number too large for
+            # an id, a string where an object belongs) is not an update: 400, never a 500 with a traceback.
             metrics.webhook_refused.labels(name, "bad_request").inc()
             return Response(status_code=400)
         state.touch(name)
@@ -134,8 +153,14 @@ def create_app(state: WebState) -> Starlette:
         return Response(status_code=200)
 
     async def media(request: Request) -> Response:
+        # A one-time link first shows a page with a download link: a messenger's link preview fetches the
+        # page, never the file, so only the person's own tap uses the link up.
+        download = request.query_params.get("download") == "1"
         try:
-            found = state.media.resolve(request.path_params["token"])
+            found = state.media.resolve(request.path_params["token"], consume=download)
+            if found is not None and found.once and not download:
+                return HTMLResponse(DOWNLOAD_PAGE.format(name=html.escape(found.filename or "")),
+                                    headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
         except Expired:
             return Response(status_code=410)
         if found is None:

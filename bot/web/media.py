@@ -85,24 +85,28 @@ class MediaStore:
         return self._url("f", relative, self._expiry())
 
     # --- serving them ------------------------------------------------------------------------------
-    def resolve(self, token: str) -> Media | None:
-        """What a token serves; None when it is forged, altered or names nothing (404); raises Expired (410)."""
+    def resolve(self, token: str, *, consume: bool = True) -> Media | None:
+        """What a token serves; None when it is forged, altered or names nothing (404); raises Expired (410).
+        A one-time link ends when resolved with `consume` (the download itself, not a look at it)."""
         try:
             payload_part, signature_part = token.split(".", 1)
             payload = _unb64(payload_part)
             signature = _unb64(signature_part)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(signature, self._sign(payload)):  # first: nothing unsigned is parsed further
+            return None
+        try:
             kind, rest = payload.decode().split("|", 1)
             ref, expires_at = rest.rsplit("|", 1)
             expires = datetime.fromtimestamp(int(expires_at), tz=self.clock.now().tzinfo)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        except (ValueError, OverflowError, OSError):  # only our own tokens get here: never, in practice
             return None
         if self.clock.now() >= expires:
             raise Expired
         if kind == "b":
             entry = self._blobs.get(ref)
-            if entry is not None and entry[1].once:  # a one-time link: whoever opens it first ends it
+            if consume and entry is not None and entry[1].once:  # a one-time link: the first download ends it
                 del self._blobs[ref]
                 self._size -= len(entry[1].body)
             return entry[1] if entry else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -32,6 +33,9 @@ def listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:  # the host, not the port
+            raise StartupError(f"HOST: cannot listen on {host}:{port} ({exc.strerror}): set HOST to an address "
+                               "of this machine (127.0.0.1, or 0.0.0.0 for all)") from None
         raise StartupError(f"HOST/PORT: cannot listen on {host}:{port} ({exc.strerror}): choose another PORT "
                            "or stop what uses it") from None
     sock.listen(2048)

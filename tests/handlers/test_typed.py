@@ -387,6 +387,7 @@ async def test_rating_in_words_and_no_reopening_by_a_number(bot: Harness):
     await help_requests.resolve(bot.svc, request.id, V)
     [again] = await bot.send(R, "6")  # the text asks for 1 to 5: 6 must not reopen it
     assert again.text.startswith(UNCLEAR)
+    assert "(từ 1 đến 5)" in again.text, again.text  # the numbers that work: not "1 đến 6", which were refused
     assert (await rdata.get(bot.svc.db, request.id)).status == "resolved"
     [thanks] = await bot.send(R, "nam sao")
     assert thanks.text.startswith("Cảm ơn bạn đã đánh giá: ⭐⭐⭐⭐⭐")
