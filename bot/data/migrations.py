@@ -280,4 +280,18 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (user_id, message_id)
         )""",
     ),
+    # 9: the web dashboard (issue 13): one-time sign-in links (only a hash of each token is kept); indexes for
+    # its Today page (open requests of some wards, oldest first) and its audit log (newest first)
+    (
+        """CREATE TABLE dashboard_logins (
+            token_hash TEXT PRIMARY KEY,       -- sha256 of the link's token, hex
+            user_id INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT                       -- set once: a link works one time
+        )""",
+        "CREATE INDEX dashboard_logins_expires ON dashboard_logins(expires_at)",
+        "CREATE INDEX help_requests_open_ward ON help_requests(status, ward, opened_at)",
+        "CREATE INDEX audit_events_at ON audit_events(at)",
+    ),
 ]

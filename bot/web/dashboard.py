@@ -1,0 +1,359 @@
+"""The ward office's web dashboard (issue 13): server-rendered pages under /dashboard.
+
+HTTP only: each route reads the session and the form, calls bot/dashboard.py (which checks the person's role
+in the database on every request, as the chat does) and renders a Jinja2 template in the person's language
+(the project's gettext catalogs). Nothing here decides who may see or do what.
+
+    GET  /dashboard/login/{token}   a "Sign in" button (chat apps open links to preview them: a GET uses nothing)
+    POST /dashboard/login/{token}   use the one-time link → a session
+    GET  /dashboard/app, POST /dashboard/app   the Telegram Mini App: its initData → a session
+    POST /dashboard/logout
+    GET  /dashboard/                Today: requests waiting or being helped (?open=1, ?ward=ID)
+    GET  /dashboard/requests/{id}   one request and its timeline; POST …/assign, …/release, …/contact
+    GET  /dashboard/volunteers      POST: approve / reject / pause / resume / remove, several at once
+    GET  /dashboard/exports         POST: CSV or XLSX (with contacts: audited)
+    GET  /dashboard/audit           the audit log
+    GET  /dashboard/lang/{vi|en}    the page language
+    GET  /dashboard/static/…        CSS and the little JavaScript
+
+Sessions are Starlette's signed cookies (itsdangerous, HttpOnly, SameSite=Lax, Path=/dashboard, Secure behind
+https) and end SESSION_TTL after sign-in; every POST carries the session's CSRF token (compared in constant
+time).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot import dashboard, help_requests
+from bot.clock import parse
+from bot.config import LOCALES
+from bot.i18n import N_
+from bot.refusal import Refused
+
+if TYPE_CHECKING:
+    from bot.web.app import WebState
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+COOKIE = "dashboard"
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",  # a sign-in link's token never leaves in a Referer
+    "X-Content-Type-Options": "nosniff",
+    # Telegram's web client shows a Mini App in a frame; nothing else may frame the pages
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "frame-ancestors 'self' https://web.telegram.org",
+}
+EVENT_WORDS = {
+    "filed": N_("Filed"), "offered": N_("Offered to volunteers"), "claimed": N_("Claimed"),
+    "assigned": N_("Assigned by an admin"), "resolved": N_("Resolved"), "released": N_("Released by the volunteer"),
+    "auto_released": N_("Back in the queue (automatic)"), "admin_released": N_("Put back in the queue by an admin"),
+    "cancelled": N_("Cancelled"), "reopened": N_("Reopened by the resident"),
+    "escalated_area": N_("Offered to the whole ward"), "escalated_admins": N_("Admins told it is still waiting"),
+    "reminded": N_("Volunteer reminded"), "in_person": N_("Support points suggested"), "rated": N_("Rated"),
+    "relayed": N_("Message passed on"), "corrected": N_("Details corrected"), "unreachable": N_("Could not be told"),
+    "offer_withdrawn": N_("Offer withdrawn"), "closed_erased": N_("Closed: the resident erased their data"),
+}
+
+
+class Page:
+    """What every template gets: the translator, the person, the CSRF token, the path."""
+
+    def __init__(self, request: Request, state: WebState, who: dashboard.Viewer | None) -> None:
+        svc = state.svc
+        lang = request.session.get("lang") or (who.locale if who else None) or svc.settings.default_locale
+        self.t = svc.i18n.get(lang if lang in LOCALES else None)
+        self.who = who
+        self.csrf = request.session.get("csrf", "")
+        self.path = request.url.path
+        self.svc = svc
+
+    def _(self, msgid: str) -> str:
+        return self.t.gettext(msgid)
+
+    def when(self, stamp: str | None) -> str:
+        return self.t.datetime(parse(stamp)) if stamp else "—"
+
+    def waited(self, stamp: str) -> str:
+        return self.t.age(self.svc.clock.now() - parse(stamp))
+
+    def ward(self, ward_id: str | None) -> str:
+        return help_requests.ward_name(self.svc, self.t, ward_id)
+
+    def topic(self, topic: str) -> str:
+        return help_requests.topic_name(self.svc, self.t, topic)
+
+    def mode(self, mode: str) -> str:
+        return self._(help_requests.MODES[mode]) if mode in help_requests.MODES else mode
+
+    def status(self, status: str) -> str:
+        return self._(dashboard.STATUS_WORDS[status]) if status in dashboard.STATUS_WORDS else status
+
+    def event(self, kind: str) -> str:
+        return self._(EVENT_WORDS[kind]) if kind in EVENT_WORDS else kind
+
+    def audit_kind(self, kind: str) -> str:
+        return self._(dashboard.AUDIT_KINDS[kind]) if kind in dashboard.AUDIT_KINDS else kind
+
+    def number(self, n: float) -> str:
+        return self.t.number(n)
+
+
+def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
+    """The dashboard as an ASGI app, mounted at /dashboard by bot/web/app.py."""
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+
+    def render(request: Request, who: dashboard.Viewer | None, template: str, status_code: int = 200,
+               **values) -> HTMLResponse:
+        page = Page(request, state, who)
+        body = env.get_template(template).render(page=page, _=page._, **values)
+        return HTMLResponse(body, status_code=status_code, headers=HEADERS)
+
+    def refused(request: Request, who: dashboard.Viewer | None, msgid: str, status_code: int = 403) -> HTMLResponse:
+        return render(request, who, "message.html", status_code, message=msgid)
+
+    def start_session(request: Request, who: dashboard.Viewer) -> None:
+        lang = request.session.get("lang")
+        request.session.clear()
+        request.session.update({"uid": who.user_id, "since": state.svc.clock.now().timestamp(),
+                                "csrf": secrets.token_urlsafe(24)})
+        if lang:
+            request.session["lang"] = lang
+
+    async def signed_in(request: Request) -> dashboard.Viewer | Response:
+        """The person of a live session, re-checked now; else the page that says how to sign in."""
+        uid, since = request.session.get("uid"), request.session.get("since")
+        age = state.svc.clock.now().timestamp() - float(since or 0)
+        if not isinstance(uid, int) or not 0 <= age <= dashboard.SESSION_TTL.total_seconds():
+            request.session.pop("uid", None)
+            return render(request, None, "signin.html", 401)
+        try:
+            return await dashboard.viewer(state.svc, uid)
+        except Refused as exc:
+            request.session.clear()
+            return refused(request, None, exc.message)
+
+    async def form(request: Request) -> dict | None:
+        """The posted form if its CSRF token is this session's, else None."""
+        values = await request.form()
+        given, expected = str(values.get("csrf", "")), request.session.get("csrf", "")
+        if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
+            return None
+        return values
+
+    async def csrf_refused(request: Request) -> HTMLResponse:
+        return refused(request, None, dashboard.CSRF_REFUSED)
+
+    # --- sign-in ------------------------------------------------------------------------------------------
+    async def login_page(request: Request) -> Response:
+        return render(request, None, "login.html", token=request.path_params["token"])
+
+    async def login(request: Request) -> Response:
+        try:
+            who = await dashboard.sign_in(state.svc, request.path_params["token"])
+        except Refused as exc:
+            return refused(request, None, exc.message)
+        start_session(request, who)
+        log.info("dashboard sign-in", extra={"user": who.user_id, "how": "link"})
+        return RedirectResponse("/dashboard/", status_code=303)
+
+    async def mini_app_page(request: Request) -> Response:
+        return render(request, None, "mini_app.html")
+
+    async def mini_app(request: Request) -> Response:
+        values = await request.form()
+        try:
+            who = await dashboard.sign_in_mini_app(state.svc, str(values.get("init_data", "")))
+        except Refused as exc:
+            return refused(request, None, exc.message)
+        start_session(request, who)
+        log.info("dashboard sign-in", extra={"user": who.user_id, "how": "mini_app"})
+        return RedirectResponse("/dashboard/", status_code=303)
+
+    async def logout(request: Request) -> Response:
+        if await form(request) is None:
+            return await csrf_refused(request)
+        lang = request.session.get("lang")
+        request.session.clear()
+        if lang:
+            request.session["lang"] = lang
+        return render(request, None, "message.html", message=dashboard.SIGNED_OUT)
+
+    async def language(request: Request) -> Response:
+        lang = request.path_params["lang"]
+        if lang in LOCALES:
+            request.session["lang"] = lang
+        back = request.query_params.get("next", "/dashboard/")
+        if not back.startswith("/dashboard/") or "//" in back[1:] or "\\" in back:
+            back = "/dashboard/"  # never a redirect elsewhere
+        return RedirectResponse(back, status_code=303)
+
+    # --- Today ------------------------------------------------------------------------------------------------
+    async def today(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        only_open = request.query_params.get("open") == "1"
+        ward = request.query_params.get("ward") or None
+        reader = await state.dashboard_reader()
+        rows = await dashboard.today(state.svc, reader, who, only_open=only_open, ward=ward)
+        wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
+        return render(request, who, "today.html", rows=rows, only_open=only_open, ward=ward, wards=wards,
+                      limit=dashboard.QUEUE_LIMIT)
+
+    async def request_page(request: Request, contact: tuple | None = None, note: str | None = None,
+                           status_code: int = 200) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        try:
+            view = await dashboard.request_view(state.svc, await state.dashboard_reader(), who,
+                                                request.path_params["rid"])
+        except Refused as exc:
+            return refused(request, who, exc.message, 404)
+        candidates = await dashboard.assignable(state.svc, await state.dashboard_reader(), who)
+        return render(request, who, "request.html", status_code, view=view, r=view.request, contact=contact,
+                      note=note, candidates=candidates,
+                      description=help_requests.hide_phones(view.request.description or "", "•••"))
+
+    async def request_action(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        values = await form(request)
+        if values is None:
+            return await csrf_refused(request)
+        rid, action = request.path_params["rid"], request.path_params["action"]
+        try:
+            if action == "contact":
+                contact = await dashboard.show_contact(state.svc, who, rid)
+                return await request_page(request, contact=contact)
+            if action == "assign":
+                try:
+                    volunteer_id = int(str(values.get("volunteer", "")))
+                except ValueError:
+                    return await request_page(request, note=dashboard.CHOOSE_VOLUNTEER, status_code=400)
+                result = await dashboard.assign(state.svc, who, rid, volunteer_id)
+                if not result.won:
+                    why = await help_requests.why_not_claimed(state.svc, result.request, volunteer_id)
+                    return await request_page(request, note=why, status_code=409)
+            elif action == "release":
+                await dashboard.release(state.svc, who, rid)
+            else:
+                return Response(status_code=404)
+        except Refused as exc:
+            return await request_page(request, note=exc.message, status_code=403)
+        return RedirectResponse(f"/dashboard/requests/{rid}", status_code=303)
+
+    # --- Volunteers -------------------------------------------------------------------------------------------
+    async def volunteers_page(request: Request, note: str | None = None, notes: list[str] | None = None,
+                              status_code: int = 200) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        try:
+            lists = await dashboard.volunteer_lists(state.svc, await state.dashboard_reader(), who)
+        except Refused as exc:
+            return refused(request, who, exc.message)
+        return render(request, who, "volunteers.html", status_code, lists=lists, note=note, notes=notes or [])
+
+    async def volunteers_action(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        values = await form(request)
+        if values is None:
+            return await csrf_refused(request)
+        ids = []
+        for raw in values.getlist("volunteer"):
+            try:
+                ids.append(int(str(raw)))
+            except ValueError:
+                continue
+        action = str(values.get("action", ""))
+        try:
+            done, refusals = await dashboard.decide_many(state.svc, who, ids, action)
+        except Refused as exc:
+            return refused(request, who, exc.message)
+        page = Page(request, state, who)
+        note = page._(dashboard.DECIDED).format(n=page.number(done))
+        return await volunteers_page(request, note=note, notes=sorted(set(refusals)))
+
+    # --- Exports and the audit log ----------------------------------------------------------------------------
+    async def exports_page(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        if not who.admin:
+            return refused(request, who, dashboard.ADMINS_ONLY)
+        return render(request, who, "exports.html")
+
+    async def exports_download(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        values = await form(request)
+        if values is None:
+            return await csrf_refused(request)
+        page = Page(request, state, who)
+        try:
+            name, body, content_type = await dashboard.export(
+                state.svc, await state.dashboard_reader(), who, page.t, contacts=values.get("contacts") == "1",
+                fmt=str(values.get("format", "")))
+        except Refused as exc:
+            return refused(request, who, exc.message)
+        return Response(body, media_type=content_type, headers={
+            **HEADERS, "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
+
+    async def audit_page(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        try:
+            page_no = max(0, int(request.query_params.get("page", "0")))
+        except ValueError:
+            page_no = 0
+        try:
+            rows = await dashboard.audit_page(state.svc, await state.dashboard_reader(), who, page_no)
+        except Refused as exc:
+            return refused(request, who, exc.message)
+        return render(request, who, "audit.html", rows=rows, page_no=page_no, more=len(rows) == dashboard.AUDIT_PAGE)
+
+    routes = [
+        Route("/", today, methods=["GET"]),
+        Route("/login/{token}", login_page, methods=["GET"]),
+        Route("/login/{token}", login, methods=["POST"]),
+        Route("/app", mini_app_page, methods=["GET"]),
+        Route("/app", mini_app, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/lang/{lang}", language, methods=["GET"]),
+        Route("/requests/{rid:int}", request_page, methods=["GET"]),
+        Route("/requests/{rid:int}/{action}", request_action, methods=["POST"]),
+        Route("/volunteers", volunteers_page, methods=["GET"]),
+        Route("/volunteers", volunteers_action, methods=["POST"]),
+        Route("/exports", exports_page, methods=["GET"]),
+        Route("/exports", exports_download, methods=["POST"]),
+        Route("/audit", audit_page, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [Middleware(SessionMiddleware, secret_key=secret, session_cookie=COOKIE,
+                             max_age=int(dashboard.SESSION_TTL.total_seconds()), path="/dashboard",
+                             same_site="lax", https_only=https)]
+    return Starlette(routes=routes, middleware=middleware)
+

@@ -1,0 +1,28 @@
+"""/dashboard: a one-time sign-in link to the web dashboard (issue 13), for admins and active volunteers."""
+
+from __future__ import annotations
+
+from telegram import LinkPreviewOptions, Update
+from telegram.ext import Application, CommandHandler
+
+from bot import dashboard
+from bot.refusal import Refused
+from handlers.common import BotContext
+
+
+async def dashboard_command(update: Update, context: BotContext) -> None:
+    """/dashboard: the service decides who may have a link; the link is never previewed (a preview would
+    open it)."""
+    _ = context.t.gettext
+    try:
+        url = await dashboard.issue_link(context.svc, context.user.id)
+    except Refused as exc:
+        await update.effective_message.reply_text(_(exc.message))
+        return
+    await update.effective_message.reply_text(
+        _("🔑 Your sign-in link to the dashboard. It works once, for 10 minutes. Do not forward it.\n{url}")
+        .format(url=url), link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("dashboard", dashboard_command))
