@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,6 +72,12 @@ EVENT_WORDS = {
 }
 
 
+def _plain(label: str) -> str:
+    """A chat label without its leading emoji signpost: in a table the column says what it is, and a desk
+    computer may have no emoji font."""
+    return re.sub(r"^[^\w(]+", "", label)
+
+
 class Page:
     """What every template gets: the translator, the person, the CSRF token, the path."""
 
@@ -96,10 +103,10 @@ class Page:
         return help_requests.ward_name(self.svc, self.t, ward_id)
 
     def topic(self, topic: str) -> str:
-        return help_requests.topic_name(self.svc, self.t, topic)
+        return _plain(help_requests.topic_name(self.svc, self.t, topic))
 
     def mode(self, mode: str) -> str:
-        return self._(help_requests.MODES[mode]) if mode in help_requests.MODES else mode
+        return _plain(self._(help_requests.MODES[mode])) if mode in help_requests.MODES else mode
 
     def status(self, status: str) -> str:
         return self._(dashboard.STATUS_WORDS[status]) if status in dashboard.STATUS_WORDS else status
