@@ -18,15 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
-from bot import help_requests, volunteers
+from bot import campaigns, help_requests, volunteers
 from bot.clock import iso, parse
+from bot.config import LOCALES
 from bot.data import Database, audit, users
+from bot.data import campaigns as cdata
 from bot.data import dashboard as data
 from bot.data import requests as rdata
 from bot.data import stats as sdata
 from bot.data import volunteers as vdata
 from bot.i18n import N_, Translator
-from bot.refusal import Refused
+from bot.refusal import OUT_OF_DATE, Refused
 from bot.services import Services
 from bot.stats import safe_cell, write_csv
 
@@ -321,6 +323,112 @@ def _xlsx_cell(value: object) -> object:
 
     value = safe_cell(value)
     return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+# --- Campaigns --------------------------------------------------------------------------------------------
+CAMPAIGN_HISTORY = 20
+NO_TEXT = N_("Write the message first.")
+TOO_LONG = N_("The message is too long for one message. Make it shorter.")
+BAD_AUDIENCE = N_("Choose who receives it.")
+BAD_TIME = N_("Choose a date and time in the future.")
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    """A composed campaign before it is saved: the chat's Draft, and what the form said."""
+
+    draft: campaigns.Draft
+    audience: str  # the form's value: "all", "volunteers", "ward:ID", "locale:vi"
+
+
+def plan(svc: Services, *, texts: dict[str, str], audience: str) -> CampaignPlan:
+    """A campaign from the form: a text per language (the default language's is required; another language's,
+    when given, goes to the people who chose it), and one audience. Refused with what to fix."""
+    main = (texts.get(svc.settings.default_locale) or "").strip()
+    if not main:
+        raise Refused(NO_TEXT)
+    per_language = {lang: {"text": text.strip(), "entities": []} for lang, text in texts.items() if text.strip()}
+    for text in per_language.values():
+        if not campaigns.fits(svc, text["text"], photo=False):
+            raise Refused(TOO_LONG)
+    kind, _, value = audience.partition(":")
+    if kind not in ("all", "volunteers", "ward", "locale") or (kind in ("ward", "locale") and not value):
+        raise Refused(BAD_AUDIENCE)
+    if (kind == "ward" and value not in svc.content.wards) or (kind == "locale" and value not in LOCALES):
+        raise Refused(BAD_AUDIENCE)
+    draft = campaigns.Draft(main, [], None, kind, value or None, per_language if len(per_language) > 1 else None)
+    return CampaignPlan(draft, audience)
+
+
+@dataclass(frozen=True)
+class CampaignPreview:
+    per_language: dict[str, int]
+    per_channel: dict[str, int]
+    total: int
+    messages: dict[str, str]  # language -> the message exactly as residents see it (with the footer)
+
+
+async def preview(svc: Services, reader: Database, who: Viewer, p: CampaignPlan) -> CampaignPreview:
+    """Admins only: the exact recipient count per language and per channel now, and each language's message."""
+    _admin(who)
+    d = p.draft
+    per_language = await cdata.audience_size(reader, d.audience_kind, d.audience_value, svc.settings.default_locale)
+    per_channel = await data.audience_by_channel(reader, d.audience_kind, d.audience_value,
+                                                 svc.settings.default_locale)
+    messages = {lang: campaigns.message_for(svc, d.text, d.entities, d.texts, lang)[0] for lang in LOCALES
+                if per_language.get(lang) or lang == svc.settings.default_locale}
+    return CampaignPreview(per_language, per_channel, sum(per_language.values()), messages)
+
+
+async def send(svc: Services, who: Viewer, p: CampaignPlan, when: datetime | None) -> int:
+    """Admins only: save the campaign and its recipients; now (it starts at once) or at `when` (local time,
+    in the future). Returns its id."""
+    _admin(who)
+    if when is not None and when <= svc.clock.now():
+        raise Refused(BAD_TIME)
+    cid, _total = await campaigns.create(svc, who.user_id, p.draft, when)
+    if when is None:
+        svc.sender.start(svc, cid)  # the tick would start it within a second; the page shows it moving now
+    return cid
+
+
+def parse_local(svc: Services, text: str) -> datetime | None:
+    """A date-time picker's value (YYYY-MM-DDTHH:MM, in TIMEZONE) → an aware datetime; None if unreadable."""
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M").replace(tzinfo=svc.settings.tz)
+    except ValueError:
+        return None
+
+
+def progress_of(line: data.CampaignLine) -> dict:
+    """What the live progress shows: status, counts and the share done (0–100)."""
+    done = line.total - line.pending
+    return {"status": line.status, "total": line.total, "sent": line.sent, "failed": line.failed,
+            "blocked": line.blocked, "pending": line.pending,
+            "percent": 100 if line.total == 0 else done * 100 // line.total}
+
+
+async def campaign_list(svc: Services, reader: Database, who: Viewer) -> list[data.CampaignLine]:
+    _admin(who)
+    return await data.campaign_lines(reader, CAMPAIGN_HISTORY)
+
+
+async def campaign(svc: Services, reader: Database, who: Viewer, cid: int) -> data.CampaignLine:
+    """Admins only: one campaign and its counts now; Refused(OUT_OF_DATE) if there is no such campaign."""
+    _admin(who)
+    found = await data.campaign_lines(reader, 1, cid)
+    if not found:
+        raise Refused(OUT_OF_DATE)
+    return found[0]
+
+
+async def control(svc: Services, who: Viewer, cid: int, action: str) -> None:
+    """Pause, resume or cancel, by the chat's own control (which checks the admin again)."""
+    _admin(who)
+    actor = await users.get(svc.db, who.user_id)
+    if actor is None:  # an admin from ADMIN_IDS who never wrote to the bot: the same person, no row yet
+        actor = users.UserRow(who.user_id, None, None, None, False, True, False, "")
+    await campaigns.control(svc, actor, cid, action)
 
 
 # --- Audit log --------------------------------------------------------------------------------------------

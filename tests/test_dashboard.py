@@ -390,3 +390,69 @@ def test_settings_dashboard_secret(tmp_path):
     with pytest.raises(ConfigError, match="DASHBOARD_SECRET"):
         Settings.from_env({"DASHBOARD_SECRET": "short"})
     assert replace(make_settings(tmp_path)).dashboard_secret == ""
+
+
+# --- Campaigns ------------------------------------------------------------------------------------------------
+async def test_campaign_preview_counts_send_now_and_progress_by_sse(site):
+    bot, client = site
+    await people(bot)
+    for uid in (RESIDENT, 1002, 1003):
+        await bot.send(uid, "/start")
+    await bot.svc.db.execute("UPDATE users SET locale = 'en' WHERE id = 1003")
+    csrf = await sign_in(bot, client, ADMIN)
+    form = {"csrf": csrf, "text_vi": "Chủ nhật này có điểm hỗ trợ VNeID", "text_en": "VNeID help this Sunday",
+            "audience": "all"}
+    shown = await client.post("/dashboard/campaigns", data={**form, "step": "preview"})
+    assert shown.status_code == 200
+    total = (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM users WHERE subscribed = 1 AND reachable = 1 "
+                                       "AND banned = 0"))["n"]
+    assert f"{total} người" in shown.text and "Telegram: " in shown.text and "VNeID help this Sunday" in shown.text
+    assert await bot.svc.db.fetchone("SELECT id FROM campaigns") is None  # a preview saves nothing
+    sent = await client.post("/dashboard/campaigns", data={**form, "step": "send"})
+    assert sent.status_code == 303
+    page = sent.headers["location"]
+    events = []
+    async with client.stream("GET", page + "/events") as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line.removeprefix("data: ")))
+    assert events[-1]["status"] == "done" and events[-1]["percent"] == 100 and events[-1]["sent"] == total
+    assert any(e.chat_id == 1003 and e.text.startswith("VNeID help this Sunday") for e in bot.api.sent)
+    assert any(e.chat_id == RESIDENT and e.text.startswith("Chủ nhật này") for e in bot.api.sent)
+    history = (await client.get("/dashboard/campaigns")).text
+    assert "đã gửi xong" in history
+
+
+async def test_campaign_schedule_then_cancel_and_refusals(site):
+    bot, client = site
+    await people(bot)
+    csrf = await sign_in(bot, client, ADMIN)
+    form = {"csrf": csrf, "text_vi": "Nhắc lịch", "audience": "ward:ben-thanh"}
+    past = await client.post("/dashboard/campaigns", data={**form, "step": "schedule", "when": "2020-01-01T08:00"})
+    assert past.status_code == 400 and await bot.svc.db.fetchone("SELECT id FROM campaigns") is None
+    empty = await client.post("/dashboard/campaigns", data={**form, "text_vi": " ", "step": "preview"})
+    assert empty.status_code == 400
+    later = await client.post("/dashboard/campaigns", data={**form, "step": "schedule", "when": "2026-12-01T08:00"})
+    assert later.status_code == 303
+    row = await bot.svc.db.fetchone("SELECT id, status, scheduled_at FROM campaigns")
+    assert row["status"] == "scheduled" and row["scheduled_at"] == "2026-12-01T01:00:00+00:00"  # 08:00 local
+    cancelled = await client.post(f"/dashboard/campaigns/{row['id']}", data={"csrf": csrf, "action": "cancel"})
+    assert cancelled.status_code == 303
+    assert (await bot.svc.db.fetchone("SELECT status FROM campaigns"))["status"] == "cancelled"
+    again = await client.post(f"/dashboard/campaigns/{row['id']}", data={"csrf": csrf, "action": "cancel"})
+    assert again.status_code == 409
+    assert (await client.post(f"/dashboard/campaigns/{row['id']}", data={"action": "cancel"})).status_code == 403
+
+
+async def test_volunteers_cannot_reach_campaigns(site):
+    bot, client = site
+    await people(bot)
+    cid, _ = await __import__("bot.campaigns").campaigns.create(
+        bot.svc, ADMIN, __import__("bot.campaigns").campaigns.Draft("x"), None)
+    csrf = await sign_in(bot, client, VOL)
+    for path in ("/dashboard/campaigns", f"/dashboard/campaigns/{cid}", f"/dashboard/campaigns/{cid}/events"):
+        assert (await client.get(path)).status_code == 403, path
+    for path, data in (("/dashboard/campaigns", {"text_vi": "x", "audience": "all", "step": "send"}),
+                       (f"/dashboard/campaigns/{cid}", {"action": "pause"})):
+        assert (await client.post(path, data={"csrf": csrf, **data})).status_code == 403, path
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaigns"))["n"] == 1

@@ -1,6 +1,6 @@
 """The web dashboard in a real browser (Playwright driving Debian's Chromium at /usr/bin/chromium): an officer
 signs in by link, sees a request filed a moment earlier through the stand-in, assigns it, approves a volunteer,
-downloads an XLSX; a screenshot of each page (into docs/ with DASHBOARD_SCREENSHOTS=docs, else a temporary
+sends a small campaign and watches its progress reach 100% (Server-Sent Events), downloads an XLSX; a screenshot of each page (into docs/ with DASHBOARD_SCREENSHOTS=docs, else a temporary
 folder).
 
 The only suite that may be skipped, and only where Chromium is absent; .ci/run sets REQUIRE_BROWSER=1, which
@@ -83,6 +83,17 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     await page.wait_for_selector("text=Đã xong cho 1 tình nguyện viên.")
     assert (await vdata.get(bot.svc.db, PENDING)).status == "active"
     await page.screenshot(path=folder / "dashboard-volunteers.png", full_page=True)
+
+    await page.get_by_role("link", name="Thông báo chiến dịch").click()
+    await page.get_by_label("Nội dung tiếng Việt").fill("Chủ nhật này phường có điểm hỗ trợ cài VNeID.")
+    await page.get_by_role("button", name="Xem trước và đếm người nhận").click()
+    await page.wait_for_selector("text=Người dân sẽ thấy")
+    await page.screenshot(path=folder / "dashboard-campaign-preview.png", full_page=True)
+    await page.get_by_role("button", name="Gửi ngay").click()
+    await page.wait_for_selector("#progress .percent:text('100%')", timeout=20_000)  # by Server-Sent Events
+    await page.wait_for_selector("#progress .status:text('đã gửi xong')")
+    await page.screenshot(path=folder / "dashboard-campaign.png", full_page=True)
+    assert any(e.chat_id == RESIDENT and e.text.startswith("Chủ nhật này") for e in bot.api.sent)
 
     await page.get_by_role("link", name="Tải dữ liệu").click()
     await page.screenshot(path=folder / "dashboard-exports.png", full_page=True)

@@ -199,3 +199,50 @@ async def audit_log(db: Database, limit: int, offset: int = 0) -> list[AuditRow]
         """SELECT a.actor_id, u.first_name AS actor_name, a.kind, a.detail, a.at FROM audit_events a
            LEFT JOIN users u ON u.id = a.actor_id ORDER BY a.at DESC, a.id DESC LIMIT ? OFFSET ?""", (limit, offset))
     return [AuditRow(**dict(r)) for r in rows]
+
+
+# --- Campaigns ----------------------------------------------------------------------------------------
+async def audience_by_channel(db: Database, kind: str, value: str | None, default_locale: str) -> dict[str, int]:
+    """Recipients of an audience per channel (telegram, zalo): the campaign snapshot's own WHERE clause."""
+    from bot.data.campaigns import _audience  # the one definition of who receives a campaign
+
+    where, params = _audience(kind, value, default_locale)
+    rows = await db.fetchall(
+        f"SELECT COALESCE(a.channel, 'telegram') AS channel, COUNT(*) AS n FROM users u "
+        f"LEFT JOIN accounts a ON a.user_id = u.id WHERE {where} GROUP BY channel ORDER BY channel", params)
+    return {r["channel"]: r["n"] for r in rows}
+
+
+@dataclass(frozen=True)
+class CampaignLine:
+    id: int
+    status: str
+    text: str
+    audience_kind: str
+    audience_value: str | None
+    created_at: str
+    scheduled_at: str | None
+    finished_at: str | None
+    total: int
+    sent: int
+    failed: int
+    blocked: int
+    pending: int
+
+
+async def campaign_lines(db: Database, limit: int, cid: int | None = None) -> list[CampaignLine]:
+    """The newest campaigns (or one), each with its recipients counted by outcome now."""
+    where, params = ("WHERE c.id = ?", [cid]) if cid is not None else ("", [])
+    rows = await db.fetchall(
+        f"""SELECT c.id, c.status, c.text, c.audience_kind, c.audience_value, c.created_at, c.scheduled_at,
+                   c.finished_at, c.total,
+                   (SELECT COUNT(*) FROM campaign_recipients r WHERE r.campaign_id = c.id
+                        AND r.status = 'sent') AS sent,
+                   (SELECT COUNT(*) FROM campaign_recipients r WHERE r.campaign_id = c.id
+                        AND r.status IN ('failed', 'skipped')) AS failed,
+                   (SELECT COUNT(*) FROM campaign_recipients r WHERE r.campaign_id = c.id
+                        AND r.status = 'blocked') AS blocked,
+                   (SELECT COUNT(*) FROM campaign_recipients r WHERE r.campaign_id = c.id
+                        AND r.status = 'pending') AS pending
+            FROM campaigns c {where} ORDER BY c.id DESC LIMIT ?""", [*params, limit])
+    return [CampaignLine(**dict(r)) for r in rows]

@@ -13,6 +13,9 @@ in the database on every request, as the chat does) and renders a Jinja2 templat
     GET  /dashboard/volunteers      POST: approve / reject / pause / resume / remove, several at once
     GET  /dashboard/exports         POST: CSV or XLSX (with contacts: audited)
     GET  /dashboard/audit           the audit log
+    GET  /dashboard/campaigns       compose (POST: preview, then send now or schedule) and the history
+    GET  /dashboard/campaigns/{id}  one campaign's live progress (…/events: Server-Sent Events); POST: pause,
+                                    resume, cancel
     GET  /dashboard/lang/{vi|en}    the page language
     GET  /dashboard/static/…        CSS and the little JavaScript
 
@@ -23,7 +26,9 @@ time).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -36,7 +41,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -52,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE = "dashboard"
+SSE_EVERY = 0.5  # seconds between two progress events of a campaign being sent
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # a sign-in link's token never leaves in a Referer
@@ -70,6 +76,10 @@ EVENT_WORDS = {
     "relayed": N_("Message passed on"), "corrected": N_("Details corrected"), "unreachable": N_("Could not be told"),
     "offer_withdrawn": N_("Offer withdrawn"), "closed_erased": N_("Closed: the resident erased their data"),
 }
+
+
+CAMPAIGN_STATUS = {"draft": N_("draft"), "scheduled": N_("scheduled"), "sending": N_("sending"),
+                   "paused": N_("paused"), "cancelled": N_("cancelled"), "done": N_("finished")}
 
 
 def _plain(label: str) -> str:
@@ -113,6 +123,12 @@ class Page:
 
     def event(self, kind: str) -> str:
         return self._(EVENT_WORDS[kind]) if kind in EVENT_WORDS else kind
+
+    def campaign_status(self, status: str) -> str:
+        return self._(CAMPAIGN_STATUS[status]) if status in CAMPAIGN_STATUS else status
+
+    def campaign_status_words(self) -> dict[str, str]:
+        return {status: self._(msgid) for status, msgid in CAMPAIGN_STATUS.items()}
 
     def audit_kind(self, kind: str) -> str:
         return self._(dashboard.AUDIT_KINDS[kind]) if kind in dashboard.AUDIT_KINDS else kind
@@ -342,6 +358,98 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             return refused(request, who, exc.message)
         return render(request, who, "audit.html", rows=rows, page_no=page_no, more=len(rows) == dashboard.AUDIT_PAGE)
 
+    # --- Campaigns --------------------------------------------------------------------------------------------
+    def campaign_form(values) -> tuple[dict[str, str], str]:
+        texts = {lang: str(values.get(f"text_{lang}", "")) for lang in LOCALES}
+        return texts, str(values.get("audience", "all"))
+
+    async def campaigns_page(request: Request, *, texts: dict[str, str] | None = None, audience: str = "all",
+                             note: str | None = None, status_code: int = 200) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        try:
+            history = await dashboard.campaign_list(state.svc, await state.dashboard_reader(), who)
+        except Refused as exc:
+            return refused(request, who, exc.message)
+        wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
+        return render(request, who, "campaigns.html", status_code, history=history, wards=wards,
+                      texts=texts or {}, audience=audience, note=note, locales=LOCALES)
+
+    async def campaigns_post(request: Request) -> Response:
+        """Preview (the counts and the messages), then Send now or Schedule from the preview's form."""
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        values = await form(request)
+        if values is None:
+            return await csrf_refused(request)
+        texts, audience = campaign_form(values)
+        step = str(values.get("step", "preview"))
+        try:
+            p = dashboard.plan(state.svc, texts=texts, audience=audience)
+            if step == "preview":
+                shown = await dashboard.preview(state.svc, await state.dashboard_reader(), who, p)
+                return render(request, who, "campaign_preview.html", texts=texts, audience=audience, preview=shown,
+                              locales=LOCALES, default_when="")
+            when = None
+            if step == "schedule":
+                when = dashboard.parse_local(state.svc, str(values.get("when", "")))
+                if when is None:
+                    raise Refused(dashboard.BAD_TIME)
+            cid = await dashboard.send(state.svc, who, p, when)
+        except Refused as exc:
+            return await campaigns_page(request, texts=texts, audience=audience, note=exc.message, status_code=400)
+        return RedirectResponse(f"/dashboard/campaigns/{cid}", status_code=303)
+
+    async def campaign_page(request: Request, note: str | None = None, status_code: int = 200) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        try:
+            line = await dashboard.campaign(state.svc, await state.dashboard_reader(), who, request.path_params["cid"])
+        except Refused as exc:
+            return refused(request, who, exc.message, 404 if who.admin else 403)
+        return render(request, who, "campaign.html", status_code, c=line, progress=dashboard.progress_of(line),
+                      note=note)
+
+    async def campaign_control(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        values = await form(request)
+        if values is None:
+            return await csrf_refused(request)
+        cid = request.path_params["cid"]
+        try:
+            await dashboard.control(state.svc, who, cid, str(values.get("action", "")))
+        except Refused as exc:
+            return await campaign_page(request, note=exc.message, status_code=409 if who.admin else 403)
+        return RedirectResponse(f"/dashboard/campaigns/{cid}", status_code=303)
+
+    async def campaign_events(request: Request) -> Response:
+        """Server-Sent Events: the campaign's progress every SSE_EVERY seconds until it is done or cancelled."""
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        cid = request.path_params["cid"]
+        reader = await state.dashboard_reader()
+        try:
+            await dashboard.campaign(state.svc, reader, who, cid)
+        except Refused as exc:
+            return refused(request, who, exc.message, 404 if who.admin else 403)
+
+        async def stream():
+            while True:
+                line = await dashboard.campaign(state.svc, reader, who, cid)
+                yield f"data: {json.dumps(dashboard.progress_of(line))}\n\n"
+                if line.status in ("done", "cancelled"):
+                    return
+                await asyncio.sleep(SSE_EVERY)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
     routes = [
         Route("/", today, methods=["GET"]),
         Route("/login/{token}", login_page, methods=["GET"]),
@@ -357,6 +465,11 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         Route("/exports", exports_page, methods=["GET"]),
         Route("/exports", exports_download, methods=["POST"]),
         Route("/audit", audit_page, methods=["GET"]),
+        Route("/campaigns", campaigns_page, methods=["GET"]),
+        Route("/campaigns", campaigns_post, methods=["POST"]),
+        Route("/campaigns/{cid:int}", campaign_page, methods=["GET"]),
+        Route("/campaigns/{cid:int}", campaign_control, methods=["POST"]),
+        Route("/campaigns/{cid:int}/events", campaign_events, methods=["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [Middleware(SessionMiddleware, secret_key=secret, session_cookie=COOKIE,
