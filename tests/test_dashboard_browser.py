@@ -1,7 +1,7 @@
 """The web dashboard in a real browser (Playwright driving Debian's Chromium at /usr/bin/chromium): an officer
 signs in by link, sees a request filed a moment earlier through the stand-in, assigns it, approves a volunteer,
-sends a small campaign and watches its progress reach 100% (Server-Sent Events), downloads an XLSX; a screenshot of each page (into docs/ with DASHBOARD_SCREENSHOTS=docs, else a temporary
-folder).
+sends a small campaign and watches its progress reach 100% (Server-Sent Events), downloads an XLSX; a
+screenshot of each page (into docs/ with DASHBOARD_SCREENSHOTS=docs, else a temporary folder).
 
 The only suite that may be skipped, and only where Chromium is absent; .ci/run sets REQUIRE_BROWSER=1, which
 turns that skip into a failure."""
