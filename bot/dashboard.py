@@ -14,11 +14,11 @@ import hmac
 import io
 import json
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl
 
-from bot import campaigns, help_requests, volunteers
+from bot import campaigns, help_requests, outcomes, stats, volunteers
 from bot.clock import iso, parse
 from bot.config import LOCALES
 from bot.data import Database, audit, users
@@ -429,6 +429,43 @@ async def control(svc: Services, who: Viewer, cid: int, action: str) -> None:
     if actor is None:  # an admin from ADMIN_IDS who never wrote to the bot: the same person, no row yet
         actor = users.UserRow(who.user_id, None, None, None, False, True, False, "")
     await campaigns.control(svc, actor, cid, action)
+
+
+# --- Numbers ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Numbers:
+    since: date | None  # local day the figures start (None: all time)
+    period: stats.Period
+    progress: list[outcomes.Progress]
+    trend: outcomes.Trend
+
+
+def _reading(svc: Services, reader: Database) -> Services:
+    """The same services reading through the dashboard's read-only connection (the figures are reads only)."""
+    return replace(svc, db=reader)
+
+
+async def numbers(svc: Services, reader: Database, who: Viewer, since: date | None) -> Numbers:
+    """Admins only: the /stats figures from local day `since` to now (None: all time), and the issue 16
+    progress against targets with its weekly trend."""
+    _admin(who)
+    ro = _reading(svc, reader)
+    start = datetime.combine(since, datetime.min.time(), svc.settings.tz) if since else None
+    return Numbers(since, await stats.period(ro, start), await outcomes.progress_of(ro, outcomes.today(ro)),
+                   await outcomes.trend(ro))
+
+
+async def numbers_chart(svc: Services, reader: Database, who: Viewer, t: Translator, which: str) -> bytes:
+    """Admins only: a PNG, the /stats chart ("requests": the last 7 days per day and per ward) or the
+    /progress chart ("progress")."""
+    _admin(who)
+    ro = _reading(svc, reader)
+    if which == "requests":
+        return await stats.chart_png(ro, t)
+    if which == "progress":
+        return await outcomes.chart_png(ro, t, await outcomes.progress_of(ro, outcomes.today(ro)),
+                                        await outcomes.trend(ro))
+    raise Refused(OUT_OF_DATE)
 
 
 # --- Audit log --------------------------------------------------------------------------------------------

@@ -456,3 +456,28 @@ async def test_volunteers_cannot_reach_campaigns(site):
                        (f"/dashboard/campaigns/{cid}", {"action": "pause"})):
         assert (await client.post(path, data={"csrf": csrf, **data})).status_code == 403, path
     assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaigns"))["n"] == 1
+
+
+# --- Numbers --------------------------------------------------------------------------------------------------
+async def test_numbers_for_a_chosen_start_day_and_charts(site):
+    bot, client = site
+    await people(bot)
+    await file_request(bot, RESIDENT)
+    bot.clock.advance(10 * 24 * 3600)
+    await file_request(bot, 1002, ward="Tân Định")
+    await sign_in(bot, client, ADMIN)
+    week = (await client.get("/dashboard/numbers")).text  # default: the last 7 days
+    assert "Theo phường" in week and "Phường Tân Định" in week and "Phường Bến Thành" not in week
+    everything = (await client.get("/dashboard/numbers", params={"since": "all"})).text
+    assert "Phường Bến Thành" in everything and "Phường Tân Định" in everything
+    from_day = (await client.get("/dashboard/numbers", params={"since": "2026-11-28"})).text
+    assert "Từ 28/11/2026 đến nay" in from_day and "Phường Bến Thành" in from_day
+    assert "Chưa có chỉ tiêu" in from_day
+    for chart in ("requests", "progress"):
+        png = await client.get(f"/dashboard/numbers/{chart}.png")
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG"), chart
+    assert (await client.get("/dashboard/numbers/other.png")).status_code == 403
+    client.cookies.clear()
+    await sign_in(bot, client, VOL)
+    assert (await client.get("/dashboard/numbers")).status_code == 403
+    assert (await client.get("/dashboard/numbers/requests.png")).status_code == 403

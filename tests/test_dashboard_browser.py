@@ -110,6 +110,11 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     assert await page.get_by_text("Duyệt tình nguyện viên").is_visible()
     await page.screenshot(path=folder / "dashboard-audit.png", full_page=True)
 
+    await page.get_by_role("link", name="Số liệu").click()
+    await page.wait_for_selector("text=Theo phường")
+    await page.wait_for_load_state("networkidle")  # the two charts (the CSP forbids evaluating a script here)
+    await page.screenshot(path=folder / "dashboard-numbers.png", full_page=True)
+
     phone = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
     await phone.add_cookies(await context.cookies())
     small = await phone.new_page()

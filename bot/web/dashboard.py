@@ -13,6 +13,8 @@ in the database on every request, as the chat does) and renders a Jinja2 templat
     GET  /dashboard/volunteers      POST: approve / reject / pause / resume / remove, several at once
     GET  /dashboard/exports         POST: CSV or XLSX (with contacts: audited)
     GET  /dashboard/audit           the audit log
+    GET  /dashboard/numbers         the /stats figures from a chosen day (?since=YYYY-MM-DD | all), per ward,
+                                    progress against targets; …/requests.png and …/progress.png: the charts
     GET  /dashboard/campaigns       compose (POST: preview, then send now or schedule) and the history
     GET  /dashboard/campaigns/{id}  one campaign's live progress (…/events: Server-Sent Events); POST: pause,
                                     resume, cancel
@@ -32,6 +34,7 @@ import json
 import logging
 import re
 import secrets
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -45,7 +48,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot import dashboard, help_requests
+from bot import dashboard, help_requests, outcomes
 from bot.clock import parse
 from bot.config import LOCALES
 from bot.i18n import N_
@@ -135,6 +138,16 @@ class Page:
 
     def number(self, n: float) -> str:
         return self.t.number(n)
+
+    def duration(self, seconds: float | None) -> str:
+        return "—" if seconds is None else self.t.age(timedelta(seconds=seconds))
+
+    def guide(self, guide_id: str) -> str:
+        guide = self.svc.guide(guide_id)
+        return guide.title.get(self.t.locale) if guide else guide_id
+
+    def day(self, day) -> str:
+        return day.strftime("%d/%m/%Y") if self.t.locale == "vi" else day.isoformat()
 
 
 def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
@@ -450,6 +463,44 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
+    # --- Numbers ----------------------------------------------------------------------------------------------
+    async def numbers_page(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        local_today = state.svc.clock.now().astimezone(state.svc.settings.tz).date()
+        raw = request.query_params.get("since", "")
+        if raw == "all":
+            since = None
+        else:
+            try:
+                since = date.fromisoformat(raw) if raw else local_today - timedelta(days=6)
+            except ValueError:
+                since = local_today - timedelta(days=6)
+            since = min(since, local_today)
+        try:
+            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since)
+        except Refused as exc:
+            return refused(request, who, exc.message)
+        presets = [(n, (local_today - timedelta(days=n - 1)).isoformat()) for n in (7, 30, 90)]
+        return render(request, who, "numbers.html", n=shown, since=since, presets=presets,
+                      today=local_today.isoformat(), outcome_name=outcome_name)
+
+    async def numbers_chart(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        page = Page(request, state, who)
+        try:
+            png = await dashboard.numbers_chart(state.svc, await state.dashboard_reader(), who, page.t,
+                                                request.path_params["which"])
+        except Refused as exc:
+            return refused(request, who, exc.message)
+        return Response(png, media_type="image/png", headers=HEADERS)
+
+    def outcome_name(page: Page, outcome_id: str) -> str:
+        return outcomes.outcome_name(state.svc, page.t, outcome_id)
+
     routes = [
         Route("/", today, methods=["GET"]),
         Route("/login/{token}", login_page, methods=["GET"]),
@@ -465,6 +516,8 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         Route("/exports", exports_page, methods=["GET"]),
         Route("/exports", exports_download, methods=["POST"]),
         Route("/audit", audit_page, methods=["GET"]),
+        Route("/numbers", numbers_page, methods=["GET"]),
+        Route("/numbers/{which}.png", numbers_chart, methods=["GET"]),
         Route("/campaigns", campaigns_page, methods=["GET"]),
         Route("/campaigns", campaigns_post, methods=["POST"]),
         Route("/campaigns/{cid:int}", campaign_page, methods=["GET"]),
