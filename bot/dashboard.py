@@ -431,6 +431,38 @@ async def control(svc: Services, who: Viewer, cid: int, action: str) -> None:
     await campaigns.control(svc, actor, cid, action)
 
 
+DRAFT_SAVED = N_("Draft saved. It stays here until you send or delete it.")
+
+
+async def save_draft(svc: Services, who: Viewer, texts: dict[str, str], audience: str,
+                     draft_id: int | None = None) -> int:
+    """Admins only: keep what the form holds as a draft (in the database: a restart loses nothing); its id."""
+    _admin(who)
+    if not any(t.strip() for t in texts.values()):
+        raise Refused(NO_TEXT)
+    kept = {lang: text for lang, text in texts.items() if lang in LOCALES}
+    return await data.save_draft(svc.db, draft_id, who.user_id, kept, audience, svc.now())
+
+
+async def draft_list(svc: Services, reader: Database, who: Viewer) -> list[data.DraftRow]:
+    _admin(who)
+    return await data.drafts(reader)
+
+
+async def open_draft(svc: Services, who: Viewer, draft_id: int) -> data.DraftRow:
+    _admin(who)
+    found = await data.drafts(svc.db, draft_id)
+    if not found:
+        raise Refused(OUT_OF_DATE)
+    return found[0]
+
+
+async def delete_draft(svc: Services, who: Viewer, draft_id: int) -> None:
+    _admin(who)
+    if not await data.delete_draft(svc.db, draft_id):
+        raise Refused(OUT_OF_DATE)
+
+
 # --- Numbers ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Numbers:

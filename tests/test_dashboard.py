@@ -481,3 +481,31 @@ async def test_numbers_for_a_chosen_start_day_and_charts(site):
     await sign_in(bot, client, VOL)
     assert (await client.get("/dashboard/numbers")).status_code == 403
     assert (await client.get("/dashboard/numbers/requests.png")).status_code == 403
+
+
+async def test_campaign_drafts_are_kept_in_the_database_until_sent(site):
+    bot, client = site
+    await people(bot)
+    csrf = await sign_in(bot, client, ADMIN)
+    form = {"csrf": csrf, "text_vi": "Bản nháp: lịch hỗ trợ tháng 12", "text_en": "", "audience": "volunteers"}
+    saved = await client.post("/dashboard/campaigns", data={**form, "step": "save"})
+    assert saved.status_code == 200 and "Đã lưu bản nháp" in saved.text
+    draft = await bot.svc.db.fetchone("SELECT id, audience FROM campaign_drafts")
+    assert draft["audience"] == "volunteers"
+    opened = (await client.get("/dashboard/campaigns", params={"draft": draft["id"]})).text
+    assert "Bản nháp: lịch hỗ trợ tháng 12</textarea>" in opened and 'value="volunteers" selected' in opened
+    resaved = await client.post("/dashboard/campaigns", data={**form, "text_vi": "Lịch hỗ trợ tháng 12",
+                                                              "draft_id": str(draft["id"]), "step": "save"})
+    assert resaved.status_code == 200
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 1
+    sent = await client.post("/dashboard/campaigns", data={**form, "text_vi": "Lịch hỗ trợ tháng 12",
+                                                           "draft_id": str(draft["id"]), "step": "send"})
+    assert sent.status_code == 303
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+    await client.post("/dashboard/campaigns", data={**form, "step": "save"})
+    other = (await bot.svc.db.fetchone("SELECT id FROM campaign_drafts"))["id"]
+    assert (await client.post(f"/dashboard/campaigns/drafts/{other}/delete", data={"csrf": "x"})).status_code == 403
+    deleted = await client.post(f"/dashboard/campaigns/drafts/{other}/delete", data={"csrf": csrf})
+    assert deleted.status_code == 303
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+    await bot.svc.sender.wait_idle(10)

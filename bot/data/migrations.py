@@ -280,8 +280,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (user_id, message_id)
         )""",
     ),
-    # 9: the web dashboard (issue 13): one-time sign-in links (only a hash of each token is kept); indexes for
-    # its Today page (open requests of some wards, oldest first) and its audit log (newest first)
+    # 9: the web dashboard (issue 13): one-time sign-in links (only a hash of each token is kept); campaign drafts
+    # composed on the dashboard, kept until sent or deleted; indexes for its Today page (open requests of some
+    # wards, oldest first) and its audit log (newest first)
     (
         """CREATE TABLE dashboard_logins (
             token_hash TEXT PRIMARY KEY,       -- sha256 of the link's token, hex
@@ -291,6 +292,13 @@ MIGRATIONS: list[tuple[str, ...]] = [
             used_at TEXT                       -- set once: a link works one time
         )""",
         "CREATE INDEX dashboard_logins_expires ON dashboard_logins(expires_at)",
+        """CREATE TABLE campaign_drafts (
+            id INTEGER PRIMARY KEY,
+            admin_id INTEGER NOT NULL,         -- who saved it last
+            texts TEXT NOT NULL,               -- JSON {language: text}
+            audience TEXT NOT NULL,            -- "all", "volunteers", "ward:ID", "locale:vi"
+            updated_at TEXT NOT NULL
+        )""",
         "CREATE INDEX help_requests_open_ward ON help_requests(status, ward, opened_at)",
         "CREATE INDEX audit_events_at ON audit_events(at)",
     ),

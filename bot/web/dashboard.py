@@ -15,7 +15,8 @@ in the database on every request, as the chat does) and renders a Jinja2 templat
     GET  /dashboard/audit           the audit log
     GET  /dashboard/numbers         the /stats figures from a chosen day (?since=YYYY-MM-DD | all), per ward,
                                     progress against targets; …/requests.png and …/progress.png: the charts
-    GET  /dashboard/campaigns       compose (POST: preview, then send now or schedule) and the history
+    GET  /dashboard/campaigns       compose (POST: save as a draft, preview, then send now or schedule), the drafts
+                                    (?draft=ID opens one; POST …/drafts/{id}/delete) and the history
     GET  /dashboard/campaigns/{id}  one campaign's live progress (…/events: Server-Sent Events); POST: pause,
                                     resume, cancel
     GET  /dashboard/lang/{vi|en}    the page language
@@ -29,6 +30,7 @@ time).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -377,17 +379,25 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         return texts, str(values.get("audience", "all"))
 
     async def campaigns_page(request: Request, *, texts: dict[str, str] | None = None, audience: str = "all",
-                             note: str | None = None, status_code: int = 200) -> Response:
+                             note: str | None = None, status_code: int = 200, draft_id: int | None = None,
+                             notice: str | None = None) -> Response:
         who = await signed_in(request)
         if isinstance(who, Response):
             return who
         try:
-            history = await dashboard.campaign_list(state.svc, await state.dashboard_reader(), who)
+            reader = await state.dashboard_reader()
+            history = await dashboard.campaign_list(state.svc, reader, who)
+            opened = request.query_params.get("draft", "")
+            if texts is None and opened.isdigit():
+                found = await dashboard.open_draft(state.svc, who, int(opened))
+                texts, audience, draft_id = found.texts, found.audience, found.id
+            drafts = await dashboard.draft_list(state.svc, reader, who)
         except Refused as exc:
             return refused(request, who, exc.message)
         wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
         return render(request, who, "campaigns.html", status_code, history=history, wards=wards,
-                      texts=texts or {}, audience=audience, note=note, locales=LOCALES)
+                      texts=texts or {}, audience=audience, note=note, locales=LOCALES, drafts=drafts,
+                      draft_id=draft_id, notice=notice)
 
     async def campaigns_post(request: Request) -> Response:
         """Preview (the counts and the messages), then Send now or Schedule from the preview's form."""
@@ -399,21 +409,43 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             return await csrf_refused(request)
         texts, audience = campaign_form(values)
         step = str(values.get("step", "preview"))
+        raw_draft = str(values.get("draft_id", ""))
+        draft_id = int(raw_draft) if raw_draft.isdigit() else None
         try:
+            if step == "save":
+                draft_id = await dashboard.save_draft(state.svc, who, texts, audience, draft_id)
+                return await campaigns_page(request, texts=texts, audience=audience, draft_id=draft_id,
+                                            notice=dashboard.DRAFT_SAVED)
             p = dashboard.plan(state.svc, texts=texts, audience=audience)
             if step == "preview":
                 shown = await dashboard.preview(state.svc, await state.dashboard_reader(), who, p)
                 return render(request, who, "campaign_preview.html", texts=texts, audience=audience, preview=shown,
-                              locales=LOCALES, default_when="")
+                              locales=LOCALES, default_when="", draft_id=draft_id)
             when = None
             if step == "schedule":
                 when = dashboard.parse_local(state.svc, str(values.get("when", "")))
                 if when is None:
                     raise Refused(dashboard.BAD_TIME)
             cid = await dashboard.send(state.svc, who, p, when)
+            if draft_id is not None:  # sent: the draft has done its work
+                with contextlib.suppress(Refused):
+                    await dashboard.delete_draft(state.svc, who, draft_id)
         except Refused as exc:
-            return await campaigns_page(request, texts=texts, audience=audience, note=exc.message, status_code=400)
+            return await campaigns_page(request, texts=texts, audience=audience, note=exc.message, status_code=400,
+                                        draft_id=draft_id)
         return RedirectResponse(f"/dashboard/campaigns/{cid}", status_code=303)
+
+    async def draft_delete(request: Request) -> Response:
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        if await form(request) is None:
+            return await csrf_refused(request)
+        try:
+            await dashboard.delete_draft(state.svc, who, request.path_params["did"])
+        except Refused as exc:
+            return refused(request, who, exc.message, 404 if who.admin else 403)
+        return RedirectResponse("/dashboard/campaigns", status_code=303)
 
     async def campaign_page(request: Request, note: str | None = None, status_code: int = 200) -> Response:
         who = await signed_in(request)
@@ -520,6 +552,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         Route("/numbers/{which}.png", numbers_chart, methods=["GET"]),
         Route("/campaigns", campaigns_page, methods=["GET"]),
         Route("/campaigns", campaigns_post, methods=["POST"]),
+        Route("/campaigns/drafts/{did:int}/delete", draft_delete, methods=["POST"]),
         Route("/campaigns/{cid:int}", campaign_page, methods=["GET"]),
         Route("/campaigns/{cid:int}", campaign_control, methods=["POST"]),
         Route("/campaigns/{cid:int}/events", campaign_events, methods=["GET"]),
