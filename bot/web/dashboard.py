@@ -157,14 +157,17 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
 
-    def render(request: Request, who: dashboard.Viewer | None, template: str, status_code: int = 200,
-               **values) -> HTMLResponse:
+    async def render(request: Request, who: dashboard.Viewer | None, template: str, status_code: int = 200,
+                     **values) -> HTMLResponse:
+        """The page in the person's language; rendered in a worker thread, so a long table does not hold up
+        the bot's updates in this event loop."""
         page = Page(request, state, who)
-        body = env.get_template(template).render(page=page, _=page._, **values)
+        body = await asyncio.to_thread(env.get_template(template).render, page=page, _=page._, **values)
         return HTMLResponse(body, status_code=status_code, headers=HEADERS)
 
-    def refused(request: Request, who: dashboard.Viewer | None, msgid: str, status_code: int = 403) -> HTMLResponse:
-        return render(request, who, "message.html", status_code, message=msgid)
+    async def refused(request: Request, who: dashboard.Viewer | None, msgid: str,
+                      status_code: int = 403) -> HTMLResponse:
+        return await render(request, who, "message.html", status_code, message=msgid)
 
     def start_session(request: Request, who: dashboard.Viewer) -> None:
         lang = request.session.get("lang")
@@ -180,12 +183,12 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         age = state.svc.clock.now().timestamp() - float(since or 0)
         if not isinstance(uid, int) or not 0 <= age <= dashboard.SESSION_TTL.total_seconds():
             request.session.pop("uid", None)
-            return render(request, None, "signin.html", 401)
+            return await render(request, None, "signin.html", 401)
         try:
             return await dashboard.viewer(state.svc, uid)
         except Refused as exc:
             request.session.clear()
-            return refused(request, None, exc.message)
+            return await refused(request, None, exc.message)
 
     async def form(request: Request) -> dict | None:
         """The posted form if its CSRF token is this session's, else None."""
@@ -196,30 +199,30 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         return values
 
     async def csrf_refused(request: Request) -> HTMLResponse:
-        return refused(request, None, dashboard.CSRF_REFUSED)
+        return await refused(request, None, dashboard.CSRF_REFUSED)
 
     # --- sign-in ------------------------------------------------------------------------------------------
     async def login_page(request: Request) -> Response:
-        return render(request, None, "login.html", token=request.path_params["token"])
+        return await render(request, None, "login.html", token=request.path_params["token"])
 
     async def login(request: Request) -> Response:
         try:
             who = await dashboard.sign_in(state.svc, request.path_params["token"])
         except Refused as exc:
-            return refused(request, None, exc.message)
+            return await refused(request, None, exc.message)
         start_session(request, who)
         log.info("dashboard sign-in", extra={"user": who.user_id, "how": "link"})
         return RedirectResponse("/dashboard/", status_code=303)
 
     async def mini_app_page(request: Request) -> Response:
-        return render(request, None, "mini_app.html")
+        return await render(request, None, "mini_app.html")
 
     async def mini_app(request: Request) -> Response:
         values = await request.form()
         try:
             who = await dashboard.sign_in_mini_app(state.svc, str(values.get("init_data", "")))
         except Refused as exc:
-            return refused(request, None, exc.message)
+            return await refused(request, None, exc.message)
         start_session(request, who)
         log.info("dashboard sign-in", extra={"user": who.user_id, "how": "mini_app"})
         return RedirectResponse("/dashboard/", status_code=303)
@@ -231,7 +234,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         request.session.clear()
         if lang:
             request.session["lang"] = lang
-        return render(request, None, "message.html", message=dashboard.SIGNED_OUT)
+        return await render(request, None, "message.html", message=dashboard.SIGNED_OUT)
 
     async def language(request: Request) -> Response:
         lang = request.path_params["lang"]
@@ -252,7 +255,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         reader = await state.dashboard_reader()
         rows = await dashboard.today(state.svc, reader, who, only_open=only_open, ward=ward)
         wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
-        return render(request, who, "today.html", rows=rows, only_open=only_open, ward=ward, wards=wards,
+        return await render(request, who, "today.html", rows=rows, only_open=only_open, ward=ward, wards=wards,
                       limit=dashboard.QUEUE_LIMIT)
 
     async def request_page(request: Request, contact: tuple | None = None, note: str | None = None,
@@ -264,9 +267,9 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             view = await dashboard.request_view(state.svc, await state.dashboard_reader(), who,
                                                 request.path_params["rid"])
         except Refused as exc:
-            return refused(request, who, exc.message, 404)
+            return await refused(request, who, exc.message, 404)
         candidates = await dashboard.assignable(state.svc, await state.dashboard_reader(), who)
-        return render(request, who, "request.html", status_code, view=view, r=view.request, contact=contact,
+        return await render(request, who, "request.html", status_code, view=view, r=view.request, contact=contact,
                       note=note, candidates=candidates,
                       description=help_requests.hide_phones(view.request.description or "", "•••"))
 
@@ -308,8 +311,8 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         try:
             lists = await dashboard.volunteer_lists(state.svc, await state.dashboard_reader(), who)
         except Refused as exc:
-            return refused(request, who, exc.message)
-        return render(request, who, "volunteers.html", status_code, lists=lists, note=note, notes=notes or [])
+            return await refused(request, who, exc.message)
+        return await render(request, who, "volunteers.html", status_code, lists=lists, note=note, notes=notes or [])
 
     async def volunteers_action(request: Request) -> Response:
         who = await signed_in(request)
@@ -328,7 +331,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         try:
             done, refusals = await dashboard.decide_many(state.svc, who, ids, action)
         except Refused as exc:
-            return refused(request, who, exc.message)
+            return await refused(request, who, exc.message)
         page = Page(request, state, who)
         note = page._(dashboard.DECIDED).format(n=page.number(done))
         return await volunteers_page(request, note=note, notes=sorted(set(refusals)))
@@ -339,8 +342,8 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         if isinstance(who, Response):
             return who
         if not who.admin:
-            return refused(request, who, dashboard.ADMINS_ONLY)
-        return render(request, who, "exports.html")
+            return await refused(request, who, dashboard.ADMINS_ONLY)
+        return await render(request, who, "exports.html")
 
     async def exports_download(request: Request) -> Response:
         who = await signed_in(request)
@@ -355,7 +358,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
                 state.svc, await state.dashboard_reader(), who, page.t, contacts=values.get("contacts") == "1",
                 fmt=str(values.get("format", "")))
         except Refused as exc:
-            return refused(request, who, exc.message)
+            return await refused(request, who, exc.message)
         return Response(body, media_type=content_type, headers={
             **HEADERS, "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
 
@@ -370,8 +373,9 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         try:
             rows = await dashboard.audit_page(state.svc, await state.dashboard_reader(), who, page_no)
         except Refused as exc:
-            return refused(request, who, exc.message)
-        return render(request, who, "audit.html", rows=rows, page_no=page_no, more=len(rows) == dashboard.AUDIT_PAGE)
+            return await refused(request, who, exc.message)
+        return await render(request, who, "audit.html", rows=rows, page_no=page_no,
+                            more=len(rows) == dashboard.AUDIT_PAGE)
 
     # --- Campaigns --------------------------------------------------------------------------------------------
     def campaign_form(values) -> tuple[dict[str, str], str]:
@@ -393,9 +397,9 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
                 texts, audience, draft_id = found.texts, found.audience, found.id
             drafts = await dashboard.draft_list(state.svc, reader, who)
         except Refused as exc:
-            return refused(request, who, exc.message)
+            return await refused(request, who, exc.message)
         wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
-        return render(request, who, "campaigns.html", status_code, history=history, wards=wards,
+        return await render(request, who, "campaigns.html", status_code, history=history, wards=wards,
                       texts=texts or {}, audience=audience, note=note, locales=LOCALES, drafts=drafts,
                       draft_id=draft_id, notice=notice)
 
@@ -419,8 +423,8 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             p = dashboard.plan(state.svc, texts=texts, audience=audience)
             if step == "preview":
                 shown = await dashboard.preview(state.svc, await state.dashboard_reader(), who, p)
-                return render(request, who, "campaign_preview.html", texts=texts, audience=audience, preview=shown,
-                              locales=LOCALES, default_when="", draft_id=draft_id)
+                return await render(request, who, "campaign_preview.html", texts=texts, audience=audience,
+                                    preview=shown, locales=LOCALES, default_when="", draft_id=draft_id)
             when = None
             if step == "schedule":
                 when = dashboard.parse_local(state.svc, str(values.get("when", "")))
@@ -444,7 +448,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         try:
             await dashboard.delete_draft(state.svc, who, request.path_params["did"])
         except Refused as exc:
-            return refused(request, who, exc.message, 404 if who.admin else 403)
+            return await refused(request, who, exc.message, 404 if who.admin else 403)
         return RedirectResponse("/dashboard/campaigns", status_code=303)
 
     async def campaign_page(request: Request, note: str | None = None, status_code: int = 200) -> Response:
@@ -454,8 +458,8 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         try:
             line = await dashboard.campaign(state.svc, await state.dashboard_reader(), who, request.path_params["cid"])
         except Refused as exc:
-            return refused(request, who, exc.message, 404 if who.admin else 403)
-        return render(request, who, "campaign.html", status_code, c=line, progress=dashboard.progress_of(line),
+            return await refused(request, who, exc.message, 404 if who.admin else 403)
+        return await render(request, who, "campaign.html", status_code, c=line, progress=dashboard.progress_of(line),
                       note=note)
 
     async def campaign_control(request: Request) -> Response:
@@ -482,7 +486,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         try:
             await dashboard.campaign(state.svc, reader, who, cid)
         except Refused as exc:
-            return refused(request, who, exc.message, 404 if who.admin else 403)
+            return await refused(request, who, exc.message, 404 if who.admin else 403)
 
         async def stream():
             while True:
@@ -513,9 +517,9 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         try:
             shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since)
         except Refused as exc:
-            return refused(request, who, exc.message)
+            return await refused(request, who, exc.message)
         presets = [(n, (local_today - timedelta(days=n - 1)).isoformat()) for n in (7, 30, 90)]
-        return render(request, who, "numbers.html", n=shown, since=since, presets=presets,
+        return await render(request, who, "numbers.html", n=shown, since=since, presets=presets,
                       today=local_today.isoformat(), outcome_name=outcome_name)
 
     async def numbers_chart(request: Request) -> Response:
@@ -527,7 +531,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             png = await dashboard.numbers_chart(state.svc, await state.dashboard_reader(), who, page.t,
                                                 request.path_params["which"])
         except Refused as exc:
-            return refused(request, who, exc.message)
+            return await refused(request, who, exc.message)
         return Response(png, media_type="image/png", headers=HEADERS)
 
     def outcome_name(page: Page, outcome_id: str) -> str:
