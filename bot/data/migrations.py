@@ -282,7 +282,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
     ),
     # 9: the web dashboard (issue 13): one-time sign-in links (only a hash of each token is kept); campaign drafts
     # composed on the dashboard, kept until sent or deleted; indexes for its Today page (open requests of some
-    # wards, oldest first) and its audit log (newest first)
+    # wards, oldest first), its Numbers page (requests filed since a day) and its audit log (newest first)
     (
         """CREATE TABLE dashboard_logins (
             token_hash TEXT PRIMARY KEY,       -- sha256 of the link's token, hex
@@ -300,6 +300,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
             updated_at TEXT NOT NULL
         )""",
         "CREATE INDEX help_requests_open_ward ON help_requests(status, ward, opened_at)",
+        "CREATE INDEX help_requests_created ON help_requests(created_at)",  # the Numbers page's date range
         "CREATE INDEX audit_events_at ON audit_events(at)",
     ),
 ]
