@@ -103,8 +103,8 @@ async def main(size: str) -> dict:
             "audit log (admin)": ("/dashboard/audit", BENCH_ADMIN,
                                   "SELECT * FROM audit_events ORDER BY at DESC, id DESC LIMIT 100"),
             "numbers, last 7 days (admin)": ("/dashboard/numbers", BENCH_ADMIN,
-                                             "SELECT status, COUNT(*) FROM help_requests WHERE created_at >= "
-                                             "'2026-11-22' GROUP BY status"),
+                                             "SELECT COALESCE(ward, ''), COUNT(*) FROM help_requests WHERE "
+                                             "created_at >= '2026-11-21T17:00:00+00:00' GROUP BY 1"),
         }
         results: dict = {}
         try:

@@ -300,7 +300,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
             updated_at TEXT NOT NULL
         )""",
         "CREATE INDEX help_requests_open_ward ON help_requests(status, ward, opened_at)",
-        "CREATE INDEX help_requests_created ON help_requests(created_at)",  # the Numbers page's date range
+        # the Numbers page (and /stats): requests filed, claimed, resolved since a day
+        "CREATE INDEX help_requests_created ON help_requests(created_at, ward, status)",  # covers per ward
+        "CREATE INDEX help_requests_claimed ON help_requests(claimed_at)",
+        "CREATE INDEX help_requests_resolved ON help_requests(resolved_at)",
         "CREATE INDEX audit_events_at ON audit_events(at)",
     ),
 ]
