@@ -98,6 +98,17 @@ async def issue_link(svc: Services, user_id: int, base_url: str | None = None) -
     return f"{base}/dashboard/login/{token}"
 
 
+def mini_app_url(svc: Services, user_id: int) -> str | None:
+    """Where the dashboard opens as a Telegram Mini App, for a Telegram person when the address is https
+    (Telegram opens Mini Apps only over https); None otherwise (Zalo has no Mini Apps of this kind)."""
+    from bot.data.accounts import is_zalo
+
+    base = svc.settings.public_base_url.rstrip("/")
+    if not base.startswith("https://") or is_zalo(user_id):
+        return None
+    return f"{base}/dashboard/app"
+
+
 async def sign_in(svc: Services, token: str) -> Viewer:
     """Use a sign-in link: its person, once. Refused with LINK_UNKNOWN, LINK_USED or LINK_EXPIRED, or
     NOT_ALLOWED when they lost their role since."""

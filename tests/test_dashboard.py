@@ -129,6 +129,8 @@ async def test_dashboard_command_in_chat_sends_a_link(site):
     await people(bot)
     sent = await bot.send(VOL, "/dashboard")
     url = re.search(r"https://\S+", sent[-1].text).group(0)
+    button = bot.api.messages[VOL][sent[-1].message_id]["reply_markup"]["inline_keyboard"][0][0]
+    assert button["web_app"]["url"] == f"{BASE}/dashboard/app" and "Mở trong Telegram" in button["text"]
     assert (await client.post(url.removeprefix(BASE))).status_code == 303
     sent = await bot.send(RESIDENT, "/dashboard")
     assert "https://" not in sent[-1].text and "tình nguyện viên" in sent[-1].text
