@@ -126,6 +126,15 @@ def _webhook_secret(env: Mapping[str, str], public_base_url: str) -> str:
     if secret and not SECRET_RE.fullmatch(secret):
         raise ConfigError("WEBHOOK_SECRET must be 1 to 256 of the characters A-Z a-z 0-9 _ -")
     return secret or (secrets.token_urlsafe(32) if public_base_url else "")
+
+
+def _dashboard_secret(env: Mapping[str, str]) -> str:
+    secret = env.get("DASHBOARD_SECRET", "").strip()
+    if secret and len(secret) < 32:
+        raise ConfigError(f"DASHBOARD_SECRET must be at least 32 characters (it signs the dashboard's sessions), "
+                          f"got {len(secret)}: make one with  "
+                          "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return secret
 # --- end server mode -----------------------------------------------------------------------------
 
 
@@ -172,6 +181,9 @@ class Settings:
     public_base_url: str = ""
     webhook_secret: str = ""
     media_ttl: int = 600
+    # The web dashboard (issue 13): the key that signs its session cookies; empty: a new one at each start
+    # (everyone signs in again after a restart).
+    dashboard_secret: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -211,6 +223,7 @@ class Settings:
             public_base_url=public_base_url,
             webhook_secret=_webhook_secret(env, public_base_url),
             media_ttl=_int(env, "MEDIA_TTL", 600, 1),
+            dashboard_secret=_dashboard_secret(env),
             bot_token=token,
             bot_api_base_url=base_url,
             bot_username=username,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from bot.web.app import WebState, create_app
 from tests.conftest import ROOT
@@ -16,11 +16,13 @@ def routes() -> set[str]:
     return {r.path for r in create_app(WebState()).routes if isinstance(r, Route)}
 
 
-def test_caddy_publishes_the_webhooks_media_and_health_only():
+def test_caddy_publishes_the_webhooks_media_health_and_dashboard_only():
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
     public = re.search(r"@public path (.+)", caddyfile).group(1).split()
-    assert public == ["/telegram", "/zalo", "/media/*", "/healthz"]
+    assert public == ["/telegram", "/zalo", "/media/*", "/healthz", "/dashboard", "/dashboard/*"]
     assert {"/{channel}", "/media/{token}", "/healthz", "/readyz", "/metrics"} == routes()
+    mounts = {r.path for r in create_app(WebState()).routes if isinstance(r, Mount)}
+    assert mounts == {"/dashboard"}  # the dashboard's pages and its static files, all under one prefix
     assert "reverse_proxy bot:8080" in caddyfile and "respond 404" in caddyfile  # everything else stays inside
 
 

@@ -264,3 +264,17 @@ async def test_metrics_parse_and_move_when_updates_flow(web):
     assert after[("bot_webhook_refused_total", (("channel", "testchan"), ("reason", "forbidden")))] == 1
     labels = {value for (_, pairs) in after for _, value in pairs}
     assert not any("person" in value for value in labels)  # no person's key in any label
+
+
+def test_the_listening_socket_says_tcp_so_asyncio_turns_nagle_off():
+    """asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; with 0, every response uvicorn writes
+    in two parts waited ~40 ms for the client's delayed ACK (measured: /healthz 44 ms → 1.2 ms)."""
+    import socket
+
+    from bot.web.server import listen
+
+    sock = listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

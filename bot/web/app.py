@@ -6,6 +6,7 @@
     GET  /readyz      200 when ready to take updates: started, not draining, database answers, content
                       loaded, every channel heard from recently; else 503 with the failed checks
     GET  /metrics     Prometheus text (bot/web/metrics.py)
+    /dashboard/…      the ward office's web dashboard (bot/web/dashboard.py); 503 until the bot has started
 
 `create_app(state)` builds it around a `WebState`, which `bot.app.serve` fills as the bot
 starts and drains; tests build one with a test channel and no bot at all.
@@ -13,25 +14,32 @@ starts and drains; tests build one with a test channel and no bot at all.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from bot.clock import Clock
 from bot.data import Database, health
+from bot.data.dashboard import open_reader
+from bot.web.dashboard import dashboard_app
 from bot.web.ingress import Ingress, WebhookChannel
 from bot.web.media import Expired, MediaStore
 from bot.web.metrics import Metrics
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 CONTACT_STALE = 300.0  # seconds without a word from a channel before /readyz says so
@@ -63,6 +71,27 @@ class WebState:
         self.db: Database | None = None  # set once open
         self.content_loaded: Callable[[], bool] = lambda: False
         self._contacts: dict[str, float | None] = {}  # channel -> monotonic time of its last word
+        self.svc: Services | None = None  # the bot's services, once started (the dashboard needs them)
+        # the key signing the dashboard's session cookies: DASHBOARD_SECRET, else new at each start
+        self.dashboard_secret = secrets.token_urlsafe(32)
+        self.dashboard_https = False  # Secure cookies when PUBLIC_BASE_URL is https
+        self._reader: Database | None = None
+        self._reader_lock = asyncio.Lock()
+
+    async def dashboard_reader(self) -> Database:
+        """The dashboard's own read-only connection to the database file (opened at first use): a page
+        never waits behind the bot's writes, nor holds them up."""
+        assert self.svc is not None
+        async with self._reader_lock:
+            if self._reader is None:
+                path = str(self.svc.settings.database_path)
+                self._reader = self.svc.db if path == ":memory:" else await open_reader(path)
+            return self._reader
+
+    async def close_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None and (self.svc is None or reader is not self.svc.db):
+            await reader.close()
 
     def register(self, channel: WebhookChannel) -> None:
         """Serve `channel` at POST /{channel.name} (and expect contact from it)."""
@@ -188,7 +217,18 @@ def create_app(state: WebState) -> Starlette:
         body, content_type = state.metrics.render()
         return Response(body, headers={"Content-Type": content_type})
 
+
+
+    board = dashboard_app(state, state.dashboard_secret, https=state.dashboard_https)
+
+    async def dashboard(scope, receive, send) -> None:
+        if state.svc is None:  # starting: the services are not there yet
+            await Response("starting", status_code=503)(scope, receive, send)
+            return
+        await board(scope, receive, send)
+
     routes = [
+        Mount("/dashboard", app=dashboard),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
