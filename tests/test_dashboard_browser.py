@@ -92,6 +92,7 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     await page.get_by_role("button", name="Gửi ngay").click()
     await page.wait_for_selector("#progress .percent:text('100%')", timeout=20_000)  # by Server-Sent Events
     await page.wait_for_selector("#progress .status:text('đã gửi xong')")
+    assert not await page.get_by_role("button", name="Tạm dừng").is_visible()  # nothing left to pause
     await page.screenshot(path=folder / "dashboard-campaign.png", full_page=True)
     assert any(e.chat_id == RESIDENT and e.text.startswith("Chủ nhật này") for e in bot.api.sent)
 
