@@ -122,6 +122,35 @@ async def sign_in(svc: Services, token: str) -> Viewer:
     return await viewer(svc, user_id)
 
 
+async def open_session(svc: Services, who: Viewer) -> str:
+    """A new server-side session for a signed-in person: the random id the cookie carries (only its hash is
+    stored), valid SESSION_TTL unless they sign out or lose their role first."""
+    token = secrets.token_urlsafe(32)
+    now = svc.clock.now()
+    await data.add_session(svc.db, _hash(token), who.user_id, iso(now), iso(now + SESSION_TTL))
+    return token
+
+
+async def session_viewer(svc: Services, token: str | None) -> Viewer:
+    """The person of a live session, with their roles now. Refused(SIGNED_OUT) for a session that ended
+    (signed out, expired, never made: a copied cookie of an ended session is worth nothing); NOT_ALLOWED when
+    they lost their role, which also ends every session and unused link of theirs."""
+    user_id = await data.session_user(svc.db, _hash(token), svc.now()) if token else None
+    if user_id is None:
+        raise Refused(SIGNED_OUT)
+    try:
+        return await viewer(svc, user_id)
+    except Refused:
+        await data.end_sessions_of(svc.db, user_id)
+        raise
+
+
+async def close_session(svc: Services, token: str | None) -> None:
+    """Sign out: this session ends on the server, so the cookie (or any copy of it) no longer signs in."""
+    if token:
+        await data.end_session(svc.db, _hash(token))
+
+
 def check_init_data(init_data: str, bot_token: str, now: datetime) -> int:
     """The Telegram user id in a Mini App's `initData`, once its signature is checked as FACTS.md says:
     the pairs but `hash`, sorted, joined by newlines, HMAC-SHA256 with the key HMAC_SHA256("WebAppData",

@@ -149,6 +149,65 @@ async def test_session_ends_after_eight_hours_and_at_logout(site):
     assert (await client.get("/dashboard/")).status_code == 401
 
 
+async def test_logout_ends_the_session_on_the_server_so_a_copied_cookie_fails(site):
+    bot, client = site
+    csrf = await sign_in(bot, client, ADMIN)
+    copied = dict(client.cookies)  # what someone could copy from this browser
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM dashboard_sessions WHERE user_id = ?",
+                                      (ADMIN,)))["n"] == 1
+    assert (await client.post("/dashboard/logout", data={"csrf": csrf})).status_code == 200
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM dashboard_sessions"))["n"] == 0
+    async with httpx.AsyncClient(base_url=str(client.base_url), cookies=copied) as thief:
+        page = await thief.get("/dashboard/")
+    assert page.status_code == 401 and "/dashboard" in page.text and 'name="csrf"' not in page.text
+
+
+async def test_a_role_lost_in_chat_ends_the_session_even_if_given_back(site):
+    bot, client = site
+    await people(bot)
+    await sign_in(bot, client, VOL)
+    copied = dict(client.cookies)
+    from bot import volunteers
+
+    await volunteers.decide(bot.svc, ADMIN, VOL, "pause")
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM dashboard_sessions WHERE user_id = ?",
+                                      (VOL,)))["n"] == 0
+    await volunteers.decide(bot.svc, ADMIN, VOL, "resume")
+    async with httpx.AsyncClient(base_url=str(client.base_url), cookies=copied) as old:
+        assert (await old.get("/dashboard/")).status_code == 401
+    await sign_in(bot, client, VOL)  # a new link works again
+    from bot import admins, moderation
+
+    await users.touch(bot.svc.db, 9100, "Phó", None, bot.svc.now())
+    admin_row = await users.get(bot.svc.db, ADMIN)
+    await admins.change(bot.svc, admin_row, 9100, True)
+    other = httpx.AsyncClient(base_url=str(client.base_url))
+    async with other:
+        await sign_in(bot, other, 9100)
+        await admins.change(bot.svc, admin_row, 9100, False)
+        assert (await other.get("/dashboard/")).status_code == 401
+    await moderation.set_ban(bot.svc, admin_row, VOL, True)  # VOL's session from above ends too
+    assert (await client.get("/dashboard/")).status_code == 401
+
+
+async def test_dashboard_sign_ins_are_in_mydata_and_erased_with_the_person(site):
+    bot, client = site
+    await people(bot)
+    await sign_in(bot, client, VOL)
+    await dashboard.issue_link(bot.svc, VOL)  # one more link, never used
+    from bot import privacy
+
+    _name, body = await privacy.export(bot.svc, VOL)
+    mine = json.loads(body)
+    assert len(mine["dashboard_sign_in_links"]) == 2 and len(mine["dashboard_sessions"]) == 1
+    assert "token_hash" not in body.decode()
+    await privacy.delete_person(bot.svc, VOL)
+    for table in ("dashboard_logins", "dashboard_sessions"):
+        n = (await bot.svc.db.fetchone(f"SELECT COUNT(*) AS n FROM {table} WHERE user_id = ?", (VOL,)))["n"]
+        assert n == 0, table
+    assert (await client.get("/dashboard/")).status_code == 401
+
+
 async def test_a_forged_cookie_is_no_session(site):
     _bot, client = site
     client.cookies.set("dashboard", "eyJ1aWQiOiA5MDAxfQ==.forged.sig", domain="127.0.0.1", path="/dashboard")
@@ -163,8 +222,12 @@ async def test_a_role_lost_in_chat_ends_the_dashboard(site):
 
     await volunteers.decide(bot.svc, ADMIN, VOL, "pause")
     page = await client.get("/dashboard/")
-    assert page.status_code == 403
-    assert (await client.get("/dashboard/")).status_code == 401  # and the session is gone
+    assert page.status_code == 401 and 'name="csrf"' not in page.text  # the session ended with the role
+    await volunteers.decide(bot.svc, ADMIN, VOL, "resume")
+    await sign_in(bot, client, VOL)
+    await bot.svc.db.execute("UPDATE users SET banned = 1 WHERE id = ?", (VOL,))  # not through the chat's ban
+    assert (await client.get("/dashboard/")).status_code == 403  # refused when next seen, and ended:
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM dashboard_sessions"))["n"] == 0
 
 
 def init_data(user_id: int, auth_date: int, token: str = TOKEN, **extra) -> str:

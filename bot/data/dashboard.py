@@ -68,6 +68,34 @@ async def forget_logins(db: Database, before: str) -> None:
     await db.execute("DELETE FROM dashboard_logins WHERE expires_at < ?", (before,))
 
 
+# --- sessions (server-side: the cookie holds a random id; only its hash is kept) ----------------------------
+async def add_session(db: Database, token_hash: str, user_id: int, now: str, expires_at: str) -> None:
+    """A new session; sessions (and sign-in links) that ended before `now` are dropped on the way."""
+    async with db.transaction():
+        await db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (now,))
+        await db.execute("INSERT INTO dashboard_sessions (token_hash, user_id, created_at, expires_at) "
+                         "VALUES (?, ?, ?, ?)", (token_hash, user_id, now, expires_at))
+
+
+async def session_user(db: Database, token_hash: str, now: str) -> int | None:
+    """The user id of a live session, None for one that ended (logged out, expired, never made)."""
+    row = await db.fetchone("SELECT user_id FROM dashboard_sessions WHERE token_hash = ? AND expires_at > ?",
+                            (token_hash, now))
+    return None if row is None else int(row["user_id"])
+
+
+async def end_session(db: Database, token_hash: str) -> None:
+    await db.execute("DELETE FROM dashboard_sessions WHERE token_hash = ?", (token_hash,))
+
+
+async def end_sessions_of(db: Database, user_id: int) -> int:
+    """Every session and unused sign-in link of one person (their role is gone, or their data is erased)."""
+    async with db.transaction():
+        cur = await db.execute("DELETE FROM dashboard_sessions WHERE user_id = ?", (user_id,))
+        await db.execute("DELETE FROM dashboard_logins WHERE user_id = ?", (user_id,))
+    return cur.rowcount
+
+
 # --- Today --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class QueueRow:

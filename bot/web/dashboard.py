@@ -23,7 +23,9 @@ in the database on every request, as the chat does) and renders a Jinja2 templat
     GET  /dashboard/static/…        CSS and the little JavaScript
 
 Sessions are Starlette's signed cookies (itsdangerous, HttpOnly, SameSite=Lax, Path=/dashboard, Secure behind
-https) and end SESSION_TTL after sign-in; every POST carries the session's CSRF token (compared in constant
+https) carrying a random session id that the server checks on every request (bot.dashboard.session_viewer): a
+session ends SESSION_TTL after sign-in, at logout, or when the person loses their role in chat, and a copy of
+its cookie ends with it; every POST carries the session's CSRF token (compared in constant
 time).
 """
 
@@ -169,25 +171,29 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
                       status_code: int = 403) -> HTMLResponse:
         return await render(request, who, "message.html", status_code, message=msgid)
 
-    def start_session(request: Request, who: dashboard.Viewer) -> None:
+    async def start_session(request: Request, who: dashboard.Viewer) -> None:
+        """A new session on the server; the cookie carries its random id (and the CSRF token, the language)."""
         lang = request.session.get("lang")
+        await dashboard.close_session(state.svc, request.session.get("sid"))  # signing in again ends the old one
         request.session.clear()
-        request.session.update({"uid": who.user_id, "since": state.svc.clock.now().timestamp(),
+        request.session.update({"sid": await dashboard.open_session(state.svc, who),
                                 "csrf": secrets.token_urlsafe(24)})
         if lang:
             request.session["lang"] = lang
 
     async def signed_in(request: Request) -> dashboard.Viewer | Response:
-        """The person of a live session, re-checked now; else the page that says how to sign in."""
-        uid, since = request.session.get("uid"), request.session.get("since")
-        age = state.svc.clock.now().timestamp() - float(since or 0)
-        if not isinstance(uid, int) or not 0 <= age <= dashboard.SESSION_TTL.total_seconds():
-            request.session.pop("uid", None)
-            return await render(request, None, "signin.html", 401)
+        """The person of a live session (checked on the server: a copy of a cookie whose session ended signs
+        nobody in), re-checked now; else the page that says how to sign in."""
+        sid = request.session.get("sid")
         try:
-            return await dashboard.viewer(state.svc, uid)
+            return await dashboard.session_viewer(state.svc, sid if isinstance(sid, str) else None)
         except Refused as exc:
+            lang = request.session.get("lang")
             request.session.clear()
+            if lang:
+                request.session["lang"] = lang
+            if exc.message == dashboard.SIGNED_OUT:
+                return await render(request, None, "signin.html", 401)
             return await refused(request, None, exc.message)
 
     async def form(request: Request) -> dict | None:
@@ -210,7 +216,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             who = await dashboard.sign_in(state.svc, request.path_params["token"])
         except Refused as exc:
             return await refused(request, None, exc.message)
-        start_session(request, who)
+        await start_session(request, who)
         log.info("dashboard sign-in", extra={"user": who.user_id, "how": "link"})
         return RedirectResponse("/dashboard/", status_code=303)
 
@@ -223,13 +229,14 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             who = await dashboard.sign_in_mini_app(state.svc, str(values.get("init_data", "")))
         except Refused as exc:
             return await refused(request, None, exc.message)
-        start_session(request, who)
+        await start_session(request, who)
         log.info("dashboard sign-in", extra={"user": who.user_id, "how": "mini_app"})
         return RedirectResponse("/dashboard/", status_code=303)
 
     async def logout(request: Request) -> Response:
         if await form(request) is None:
             return await csrf_refused(request)
+        await dashboard.close_session(state.svc, request.session.get("sid"))
         lang = request.session.get("lang")
         request.session.clear()
         if lang:
