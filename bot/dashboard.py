@@ -22,7 +22,6 @@ from bot import campaigns, help_requests, outcomes, stats, volunteers
 from bot.clock import iso, parse
 from bot.config import LOCALES
 from bot.data import Database, audit, users
-from bot.data import campaigns as cdata
 from bot.data import dashboard as data
 from bot.data import requests as rdata
 from bot.data import stats as sdata
@@ -369,21 +368,22 @@ def _xlsx_cell(value: object) -> object:
 CAMPAIGN_HISTORY = 20
 NO_TEXT = N_("Write the message first.")
 TOO_LONG = N_("The message is too long for one message. Make it shorter.")
-BAD_AUDIENCE = N_("Choose who receives it.")
+BAD_AUDIENCE = campaigns.BAD_AUDIENCE
 BAD_TIME = N_("Choose a date and time in the future.")
 
 
 @dataclass(frozen=True)
 class CampaignPlan:
-    """A composed campaign before it is saved: the chat's Draft, and what the form said."""
+    """A composed campaign before it is saved: the chat's Draft, and its audience."""
 
     draft: campaigns.Draft
-    audience: str  # the form's value: "all", "volunteers", "ward:ID", "locale:vi"
+    audience: campaigns.Audience
 
 
-def plan(svc: Services, *, texts: dict[str, str], audience: str) -> CampaignPlan:
+def plan(svc: Services, *, texts: dict[str, str], audience: campaigns.Audience | str) -> CampaignPlan:
     """A campaign from the form: a text per language (the default language's is required; another language's,
-    when given, goes to the people who chose it), and one audience. Refused with what to fix."""
+    when given, goes to the people who chose it), and its audience (wards × languages × role, the rule of
+    bot.campaigns.Audience). Refused with what to fix."""
     main = (texts.get(svc.settings.default_locale) or "").strip()
     if not main:
         raise Refused(NO_TEXT)
@@ -391,13 +391,13 @@ def plan(svc: Services, *, texts: dict[str, str], audience: str) -> CampaignPlan
     for text in per_language.values():
         if not campaigns.fits(svc, text["text"], photo=False):
             raise Refused(TOO_LONG)
-    kind, _, value = audience.partition(":")
-    if kind not in ("all", "volunteers", "ward", "locale") or (kind in ("ward", "locale") and not value):
+    who = campaigns.Audience.parse(audience) if isinstance(audience, str) else audience
+    if who is None:
         raise Refused(BAD_AUDIENCE)
-    if (kind == "ward" and value not in svc.content.wards) or (kind == "locale" and value not in LOCALES):
-        raise Refused(BAD_AUDIENCE)
-    draft = campaigns.Draft(main, [], None, kind, value or None, per_language if len(per_language) > 1 else None)
-    return CampaignPlan(draft, audience)
+    who = who.checked(svc)
+    draft = campaigns.Draft(main, [], None, texts=per_language if len(per_language) > 1 else None)
+    draft.address(who)
+    return CampaignPlan(draft, who)
 
 
 @dataclass(frozen=True)
@@ -412,12 +412,10 @@ async def preview(svc: Services, reader: Database, who: Viewer, p: CampaignPlan)
     """Admins only: the exact recipient count per language and per channel now, and each language's message."""
     _admin(who)
     d = p.draft
-    per_language = await cdata.audience_size(reader, d.audience_kind, d.audience_value, svc.settings.default_locale)
-    per_channel = await data.audience_by_channel(reader, d.audience_kind, d.audience_value,
-                                                 svc.settings.default_locale)
+    counted = await campaigns.reach(_reading(svc, reader), p.audience)
     messages = {lang: campaigns.message_for(svc, d.text, d.entities, d.texts, lang)[0] for lang in LOCALES
-                if per_language.get(lang) or lang == svc.settings.default_locale}
-    return CampaignPreview(per_language, per_channel, sum(per_language.values()), messages)
+                if counted.per_language.get(lang) or lang == svc.settings.default_locale}
+    return CampaignPreview(counted.per_language, counted.per_channel, counted.total, messages)
 
 
 async def send(svc: Services, who: Viewer, p: CampaignPlan, when: datetime | None) -> int:

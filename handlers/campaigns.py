@@ -214,7 +214,7 @@ async def after_audience(update: Update, context: BotContext) -> int:
     await _answer(update)
     draft = _draft(context)
     draft.texts = None
-    sizes = await campaigns.audience(context.svc, draft.audience_kind, draft.audience_value)
+    sizes = await campaigns.audience(context.svc, draft.who)
     if not sum(sizes.values()):
         await update.effective_message.reply_text(
             _("Nobody in this audience gets campaign messages. Please choose another audience."))
@@ -236,7 +236,7 @@ async def choose_mode(update: Update, context: BotContext) -> int:
     await _answer(update)
     if A.parse(update.callback_query.data) == A.BroadcastMode("each"):
         draft = _draft(context)
-        sizes = await campaigns.audience(context.svc, draft.audience_kind, draft.audience_value)
+        sizes = await campaigns.audience(context.svc, draft.who)
         context.user_data["bc_langs"] = [lang for lang in LOCALES if lang in sizes]
         draft.texts = {}
         return await ask_language_text(update, context)
@@ -273,15 +273,19 @@ async def confirm(update: Update, context: BotContext) -> int:
     _ = context.t.gettext
     svc, draft = context.svc, _draft(context)
     chat = update.effective_chat.id
-    sizes = await campaigns.audience(svc, draft.audience_kind, draft.audience_value)
+    counted = await campaigns.reach(svc, draft.who)
+    sizes = counted.per_language
     for lang in (lang for lang in LOCALES if lang in sizes):
         await context.bot.send_message(chat, _("👀 Preview for residents who read {language}:")
                                        .format(language=LANGUAGE_NAMES[lang]))
         text, entities = campaigns.message_for(svc, draft.text, draft.entities, draft.texts, lang)
         await svc.outbox.send(chat, text, photo=draft.photo, entities=entities or None)
-    total = sum(sizes.values())
+    channels = _("On Telegram: {telegram} · On Zalo: {zalo}").format(
+        telegram=context.t.number(counted.per_channel.get("telegram", 0)),
+        zalo=context.t.number(counted.per_channel.get("zalo", 0)))
     await context.bot.send_message(
-        chat, _("It will go to {n} residents. Send it now, or schedule it?").format(n=context.t.number(total)),
+        chat, _("It will go to {n} residents. Send it now, or schedule it?").format(n=context.t.number(counted.total))
+        + "\n" + channels,
         reply_markup=keyboard([(_("📣 Send now"), A.BroadcastSend().pack()),
                                (_("🗓 Schedule"), A.BroadcastSchedule().pack())], [_cancel_button(context)]))
     return CONFIRM

@@ -471,7 +471,9 @@ async def test_campaign_preview_counts_send_now_and_progress_by_sse(site):
     assert shown.status_code == 200
     total = (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM users WHERE subscribed = 1 AND reachable = 1 "
                                        "AND banned = 0"))["n"]
-    assert f"{total} người" in shown.text and "Telegram: " in shown.text and "VNeID help this Sunday" in shown.text
+    assert f"{total} người" in shown.text and "VNeID help this Sunday" in shown.text
+    assert re.search(rf"<td>Telegram</td><td class=\"n\">{total}</td>", shown.text)
+    assert re.search(r"<td>Zalo</td><td class=\"n\">0</td>", shown.text)
     assert await bot.svc.db.fetchone("SELECT id FROM campaigns") is None  # a preview saves nothing
     sent = await client.post("/dashboard/campaigns", data={**form, "step": "send"})
     assert sent.status_code == 303
@@ -486,6 +488,54 @@ async def test_campaign_preview_counts_send_now_and_progress_by_sse(site):
     assert any(e.chat_id == RESIDENT and e.text.startswith("Chủ nhật này") for e in bot.api.sent)
     history = (await client.get("/dashboard/campaigns")).text
     assert "đã gửi xong" in history
+
+
+async def test_campaign_audience_by_ward_language_and_role_combined_counted_per_channel(site):
+    bot, client = site
+    await people(bot)
+    people_now = {1001: ("ben-thanh", "vi"), 1002: ("ben-thanh", "en"), 1003: ("tan-dinh", "vi"),
+                  1004: ("ben-thanh", "vi"), VOL: ("ben-thanh", "vi")}
+    for uid, (ward, lang) in people_now.items():
+        await users.touch(bot.svc.db, uid, f"P{uid}", None, bot.svc.now())
+        await bot.svc.db.execute("UPDATE users SET ward = ?, locale = ? WHERE id = ?", (ward, lang, uid))
+    await bot.svc.db.execute("UPDATE accounts SET channel = 'zalo', external_id = 'z-1004' WHERE user_id = 1004")
+    csrf = await sign_in(bot, client, ADMIN)
+    form = {"csrf": csrf, "text_vi": "Họp tổ dân phố", "role": "residents", "ward": ["ben-thanh"], "lang": ["vi"]}
+    shown = await client.post("/dashboard/campaigns", data={**form, "step": "preview"})
+    assert shown.status_code == 200 and "2 người" in shown.text  # 1001 on Telegram, 1004 on Zalo; not VOL
+    assert '<td>Telegram</td><td class="n">1</td>' in shown.text and '<td>Zalo</td><td class="n">1</td>' in shown.text
+    key = re.search(r'name="audience" value="([^"]+)"', shown.text).group(1)
+    assert key == "role=residents;ward=ben-thanh;lang=vi"
+    later = await client.post("/dashboard/campaigns", data={"csrf": csrf, "text_vi": "Họp tổ dân phố",
+                                                            "audience": key, "step": "schedule",
+                                                            "when": "2026-12-01T08:00"})
+    assert later.status_code == 303
+    got = await bot.svc.db.fetchall("SELECT user_id FROM campaign_recipients ORDER BY user_id")
+    assert [r["user_id"] for r in got] == [1001, 1004]
+    volunteers_only = await client.post("/dashboard/campaigns", data={
+        **form, "role": "volunteers", "lang": [], "ward": ["ben-thanh", "tan-dinh"], "step": "preview"})
+    assert "1 người" in volunteers_only.text  # VOL, by the chat's own rule (the same service counts both)
+    from bot import campaigns
+
+    assert await campaigns.audience(bot.svc, campaigns.Audience(("ben-thanh", "tan-dinh"), (), "volunteers")) == \
+        {"vi": 1}
+    assert await campaigns.audience(bot.svc, "ward", "ben-thanh") == {"vi": 3, "en": 1}  # the chat's "By ward"
+    unknown = await client.post("/dashboard/campaigns", data={**form, "ward": ["nowhere"], "step": "preview"})
+    assert unknown.status_code == 400 and "chọn người nhận" in unknown.text
+
+
+def test_an_audience_is_stored_as_the_chat_stores_its_own():
+    from bot.campaigns import Audience
+
+    assert Audience().stored() == ("all", None)
+    assert Audience(wards=("ben-thanh",)).stored() == ("ward", "ben-thanh")
+    assert Audience(langs=("en",)).stored() == ("locale", "en")
+    assert Audience(role="volunteers").stored() == ("volunteers", None)
+    mixed = Audience(("a", "b"), ("vi",), "residents")
+    assert mixed.stored() == ("all", "role=residents;ward=a,b;lang=vi")
+    assert Audience.of(*mixed.stored()) == mixed and Audience.parse(mixed.key()) == mixed
+    assert Audience.parse("ward:ben-thanh") == Audience(wards=("ben-thanh",))
+    assert Audience.parse("nonsense") is None and Audience.parse("role=x;role=y") is None
 
 
 async def test_campaign_schedule_then_cancel_and_refusals(site):

@@ -39,26 +39,41 @@ def _row(r) -> CampaignRow:
                        r["total"], r["progress_chat_id"], r["progress_message_id"])
 
 
-def _audience(kind: str, value: str | None, default_locale: str) -> tuple[str, list]:
-    """The WHERE clause (over `users u`) of one audience; subscribed residents only."""
-    if kind == "all":
-        return SUBSCRIBED, []
-    if kind == "ward":
-        return f"{SUBSCRIBED} AND u.ward = ?", [value]
-    if kind == "locale":
-        return f"{SUBSCRIBED} AND COALESCE(u.locale, ?) = ?", [default_locale, value]
-    if kind == "volunteers":
-        return f"{SUBSCRIBED} AND u.id IN (SELECT user_id FROM volunteers WHERE status = 'active')", []
-    raise ValueError(f"unknown audience {kind!r}")
+def audience_where(wards: tuple[str, ...], langs: tuple[str, ...], role: str,
+                   default_locale: str) -> tuple[str, list]:
+    """The WHERE clause (over `users u`) of an audience: subscribed people, narrowed by ward (any of `wards`),
+    by language (any of `langs`, a person without one reads the default) and by role ("all", "volunteers":
+    active volunteers, "residents": everyone else). An empty tuple does not narrow. bot.campaigns.Audience
+    decides what an audience is; this is only its SQL."""
+    where, params = [SUBSCRIBED], []
+    if wards:
+        where.append(f"u.ward IN ({','.join('?' * len(wards))})")
+        params += list(wards)
+    if langs:
+        where.append(f"COALESCE(u.locale, ?) IN ({','.join('?' * len(langs))})")
+        params += [default_locale, *langs]
+    if role == "volunteers":
+        where.append(f"u.id IN ({ACTIVE_VOLUNTEERS})")
+    elif role == "residents":
+        where.append(f"u.id NOT IN ({ACTIVE_VOLUNTEERS})")
+    elif role != "all":
+        raise ValueError(f"unknown role {role!r}")
+    return " AND ".join(where), params
 
 
-async def audience_size(db: Database, kind: str, value: str | None, default_locale: str) -> dict[str, int]:
-    """Recipients per language (the stored locale, or the default one)."""
-    where, params = _audience(kind, value, default_locale)
+ACTIVE_VOLUNTEERS = "SELECT user_id FROM volunteers WHERE status = 'active'"
+Where = tuple[tuple[str, ...], tuple[str, ...], str]  # (wards, languages, role) of bot.campaigns.Audience
+
+
+async def audience_size(db: Database, who: Where, default_locale: str) -> dict[tuple[str, str], int]:
+    """Recipients of an audience now, per (language, channel): the stored language or the default one; the
+    person's channel account ("zalo"), else "telegram"."""
+    where, params = audience_where(*who, default_locale)
     rows = await db.fetchall(
-        f"SELECT COALESCE(u.locale, ?) AS lang, COUNT(*) AS n FROM users u WHERE {where} GROUP BY lang",
+        f"""SELECT COALESCE(u.locale, ?) AS lang, COALESCE(a.channel, 'telegram') AS channel, COUNT(*) AS n
+            FROM users u LEFT JOIN accounts a ON a.user_id = u.id WHERE {where} GROUP BY lang, channel""",
         [default_locale, *params])
-    return {r["lang"]: r["n"] for r in rows}
+    return {(r["lang"], r["channel"]): r["n"] for r in rows}
 
 
 async def wards(db: Database) -> list[tuple[str, int]]:
@@ -70,10 +85,11 @@ async def wards(db: Database) -> list[tuple[str, int]]:
 
 
 async def create(db: Database, *, admin_id: int, text: str, entities: list[dict], photo: str | None,
-                 audience_kind: str, audience_value: str | None, texts: dict[str, dict] | None,
+                 audience_kind: str, audience_value: str | None, who: Where, texts: dict[str, dict] | None,
                  status: str, scheduled_at: str | None, now: str, default_locale: str) -> tuple[int, int]:
-    """The campaign and the snapshot of its recipients, in one transaction; (id, recipients)."""
-    where, params = _audience(audience_kind, audience_value, default_locale)
+    """The campaign (its audience stored as `audience_kind`, `audience_value`) and the snapshot of its
+    recipients, `who`, in one transaction; (id, recipients)."""
+    where, params = audience_where(*who, default_locale)
     async with db.transaction() as conn:
         cur = await conn.execute(
             """INSERT INTO campaigns (admin_id, text, entities, photo, audience_kind, audience_value, texts,

@@ -231,17 +231,6 @@ async def audit_log(db: Database, limit: int, offset: int = 0) -> list[AuditRow]
 
 
 # --- Campaigns ----------------------------------------------------------------------------------------
-async def audience_by_channel(db: Database, kind: str, value: str | None, default_locale: str) -> dict[str, int]:
-    """Recipients of an audience per channel (telegram, zalo): the campaign snapshot's own WHERE clause."""
-    from bot.data.campaigns import _audience  # the one definition of who receives a campaign
-
-    where, params = _audience(kind, value, default_locale)
-    rows = await db.fetchall(
-        f"SELECT COALESCE(a.channel, 'telegram') AS channel, COUNT(*) AS n FROM users u "
-        f"LEFT JOIN accounts a ON a.user_id = u.id WHERE {where} GROUP BY channel ORDER BY channel", params)
-    return {r["channel"]: r["n"] for r in rows}
-
-
 @dataclass(frozen=True)
 class CampaignLine:
     id: int

@@ -52,7 +52,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot import dashboard, help_requests, outcomes
+from bot import campaigns, dashboard, help_requests, outcomes
 from bot.clock import parse
 from bot.config import LOCALES
 from bot.i18n import N_
@@ -386,8 +386,14 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
 
     # --- Campaigns --------------------------------------------------------------------------------------------
     def campaign_form(values) -> tuple[dict[str, str], str]:
+        """(text per language, the audience's key): from the compose form's role, wards and languages, or
+        from the preview's hidden `audience`."""
         texts = {lang: str(values.get(f"text_{lang}", "")) for lang in LOCALES}
-        return texts, str(values.get("audience", "all"))
+        if "role" not in values:
+            return texts, str(values.get("audience", "all"))
+        who = campaigns.Audience(tuple(sorted({str(w) for w in values.getlist("ward")})),
+                                 tuple(sorted({str(v) for v in values.getlist("lang")})), str(values.get("role")))
+        return texts, who.key()
 
     async def campaigns_page(request: Request, *, texts: dict[str, str] | None = None, audience: str = "all",
                              note: str | None = None, status_code: int = 200, draft_id: int | None = None,
@@ -407,8 +413,9 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             return await refused(request, who, exc.message)
         wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
         return await render(request, who, "campaigns.html", status_code, history=history, wards=wards,
-                      texts=texts or {}, audience=audience, note=note, locales=LOCALES, drafts=drafts,
-                      draft_id=draft_id, notice=notice)
+                      texts=texts or {}, audience=audience,
+                      aud=campaigns.Audience.parse(audience) or campaigns.Audience(), note=note, locales=LOCALES,
+                      drafts=drafts, draft_id=draft_id, notice=notice)
 
     async def campaigns_post(request: Request) -> Response:
         """Preview (the counts and the messages), then Send now or Schedule from the preview's form."""
