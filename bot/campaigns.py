@@ -159,6 +159,36 @@ class Draft:
         self.audience_kind, self.audience_value = who.stored()
 
 
+def draft_parts(svc: Services, draft: Draft) -> tuple[dict[str, str], dict[str, list[dict]]]:
+    """(text per language, entities per language) of a Draft, as the drafts table keeps them: one text for all
+    is the default language's."""
+    default = svc.settings.default_locale
+    texts, entities = {default: draft.text}, {default: list(draft.entities)}
+    for lang, part in (draft.texts or {}).items():
+        texts[lang], entities[lang] = part["text"], list(part["entities"])
+    return texts, entities
+
+
+async def keep_draft(svc: Services, admin_id: int, draft: Draft) -> int:
+    """Keep the admin's /broadcast draft in the database as it stands (it survives a restart and shows on the
+    dashboard's Campaigns page); its id. Refused(ADMINS_ONLY) for anyone else."""
+    if not svc.is_admin(await users.get(svc.db, admin_id)):
+        raise Refused(ADMINS_ONLY)
+    texts, entities = draft_parts(svc, draft)
+    return await data.keep_chat_draft(svc.db, admin_id, texts, entities, draft.photo, draft.who.key(), svc.now())
+
+
+async def set_aside_draft(svc: Services, admin_id: int) -> bool:
+    """A new /broadcast: the admin's earlier unsent chat draft stays as a dashboard draft; whether there was
+    one (the chat tells them where it is)."""
+    return await data.set_aside_chat_draft(svc.db, admin_id)
+
+
+async def drop_draft(svc: Services, admin_id: int) -> None:
+    """The /broadcast draft was sent, scheduled or cancelled in chat."""
+    await data.drop_chat_draft(svc.db, admin_id)
+
+
 def footer(t: Translator) -> str:
     return t.gettext(FOOTER)
 

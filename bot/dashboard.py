@@ -22,6 +22,7 @@ from bot import campaigns, help_requests, outcomes, stats, volunteers
 from bot.clock import iso, parse
 from bot.config import LOCALES
 from bot.data import Database, audit, users
+from bot.data import campaigns as cdata
 from bot.data import dashboard as data
 from bot.data import requests as rdata
 from bot.data import stats as sdata
@@ -380,24 +381,44 @@ class CampaignPlan:
     audience: campaigns.Audience
 
 
-def plan(svc: Services, *, texts: dict[str, str], audience: campaigns.Audience | str) -> CampaignPlan:
+def plan(svc: Services, *, texts: dict[str, str], audience: campaigns.Audience | str,
+         base: cdata.DraftRow | None = None) -> CampaignPlan:
     """A campaign from the form: a text per language (the default language's is required; another language's,
     when given, goes to the people who chose it), and its audience (wards × languages × role, the rule of
-    bot.campaigns.Audience). Refused with what to fix."""
-    main = (texts.get(svc.settings.default_locale) or "").strip()
-    if not main:
+    bot.campaigns.Audience). From a draft (`base`, e.g. one composed in chat), a language whose text is
+    unchanged keeps its formatting (entities), and the photo comes along. Refused with what to fix."""
+    photo = base.photo if base else None
+    per_language: dict[str, dict] = {}
+    for lang, text in texts.items():
+        if not text.strip():
+            continue
+        kept = base.texts.get(lang) if base else None
+        if kept is not None and kept.strip() == text.strip():
+            per_language[lang] = {"text": kept, "entities": base.entities.get(lang, [])}
+        else:
+            per_language[lang] = {"text": text.strip(), "entities": []}
+    main = per_language.get(svc.settings.default_locale)
+    if main is None:
         raise Refused(NO_TEXT)
-    per_language = {lang: {"text": text.strip(), "entities": []} for lang, text in texts.items() if text.strip()}
-    for text in per_language.values():
-        if not campaigns.fits(svc, text["text"], photo=False):
+    for part in per_language.values():
+        if not campaigns.fits(svc, part["text"], photo=photo is not None):
             raise Refused(TOO_LONG)
     who = campaigns.Audience.parse(audience) if isinstance(audience, str) else audience
     if who is None:
         raise Refused(BAD_AUDIENCE)
     who = who.checked(svc)
-    draft = campaigns.Draft(main, [], None, texts=per_language if len(per_language) > 1 else None)
+    draft = campaigns.Draft(main["text"], main["entities"], photo,
+                            texts=per_language if len(per_language) > 1 else None)
     draft.address(who)
     return CampaignPlan(draft, who)
+
+
+async def compose(svc: Services, who: Viewer, *, texts: dict[str, str], audience: str,
+                  draft_id: int | None) -> CampaignPlan:
+    """Admins only: `plan`, from draft `draft_id` when it still exists."""
+    _admin(who)
+    found = await cdata.drafts(svc.db, draft_id) if draft_id is not None else []
+    return plan(svc, texts=texts, audience=audience, base=found[0] if found else None)
 
 
 @dataclass(frozen=True)
@@ -474,22 +495,29 @@ DRAFT_SAVED = N_("Draft saved. It stays here until you send or delete it.")
 
 async def save_draft(svc: Services, who: Viewer, texts: dict[str, str], audience: str,
                      draft_id: int | None = None) -> int:
-    """Admins only: keep what the form holds as a draft (in the database: a restart loses nothing); its id."""
+    """Admins only: keep what the form holds as a draft (in the database: a restart loses nothing); its id.
+    A language whose text is unchanged keeps its formatting, and the draft keeps its photo."""
     _admin(who)
     if not any(t.strip() for t in texts.values()):
         raise Refused(NO_TEXT)
     kept = {lang: text for lang, text in texts.items() if lang in LOCALES}
-    return await data.save_draft(svc.db, draft_id, who.user_id, kept, audience, svc.now())
+    found = await cdata.drafts(svc.db, draft_id) if draft_id is not None else []
+    base = found[0] if found else None
+    entities = {lang: base.entities.get(lang, []) for lang, text in kept.items()
+                if base and base.texts.get(lang, "").strip() == text.strip() and base.entities.get(lang)}
+    return await cdata.save_draft(svc.db, draft_id, who.user_id, kept, entities, base.photo if base else None,
+                                  audience, svc.now())
 
 
-async def draft_list(svc: Services, reader: Database, who: Viewer) -> list[data.DraftRow]:
+async def draft_list(svc: Services, reader: Database, who: Viewer) -> list[cdata.DraftRow]:
+    """Admins only: every draft, the dashboard's and the chat's /broadcast ones, newest first."""
     _admin(who)
-    return await data.drafts(reader)
+    return await cdata.drafts(reader)
 
 
-async def open_draft(svc: Services, who: Viewer, draft_id: int) -> data.DraftRow:
+async def open_draft(svc: Services, who: Viewer, draft_id: int) -> cdata.DraftRow:
     _admin(who)
-    found = await data.drafts(svc.db, draft_id)
+    found = await cdata.drafts(svc.db, draft_id)
     if not found:
         raise Refused(OUT_OF_DATE)
     return found[0]
@@ -497,7 +525,7 @@ async def open_draft(svc: Services, who: Viewer, draft_id: int) -> data.DraftRow
 
 async def delete_draft(svc: Services, who: Viewer, draft_id: int) -> None:
     _admin(who)
-    if not await data.delete_draft(svc.db, draft_id):
+    if not await cdata.delete_draft(svc.db, draft_id):
         raise Refused(OUT_OF_DATE)
 
 

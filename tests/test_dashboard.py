@@ -624,3 +624,60 @@ async def test_campaign_drafts_are_kept_in_the_database_until_sent(site):
     assert deleted.status_code == 303
     assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
     await bot.svc.sender.wait_idle(10)
+
+
+async def test_a_broadcast_draft_from_chat_survives_a_restart_and_is_sent_from_the_dashboard(tmp_path):
+    from tests.handlers.test_admin import send_formatted
+
+    settings = make_settings(tmp_path, public_base_url=BASE, bot_token=TOKEN)
+    bold = [{"type": "bold", "offset": 0, "length": 8}]
+    async with open_bot(settings) as bot:
+        for uid in (ADMIN, RESIDENT, 1002):
+            await bot.send(uid, "/start")
+        await bot.send(ADMIN, "/broadcast")
+        await send_formatted(bot, ADMIN, "Tiêm chủng miễn phí thứ Bảy", bold)
+        await bot.press(ADMIN, "Tiếp")
+        await bot.press(ADMIN, "Tất cả")  # at "send now or schedule?" the bot stops
+        clock, api = bot.clock, bot.api
+    async with open_bot(settings, clock, api) as bot:  # the same database file: a restart
+        row = await bot.svc.db.fetchone("SELECT id, texts, entities, audience, chat_of FROM campaign_drafts")
+        assert json.loads(row["texts"]) == {"vi": "Tiêm chủng miễn phí thứ Bảy"} and row["chat_of"] == ADMIN
+        assert json.loads(row["entities"]) == {"vi": bold} and row["audience"] == "all"
+        state = WebState(clock=bot.clock)
+        state.db, state.svc, state.phase = bot.svc.db, bot.svc, "ready"
+        try:
+            async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+                csrf = await sign_in(bot, client, ADMIN)
+                listed = (await client.get("/dashboard/campaigns")).text
+                assert "Tiêm chủng miễn phí thứ Bảy" in listed and "soạn trong trò chuyện" in listed
+                [_told] = [e for e in await bot.send(ADMIN, "/broadcast") if "bảng điều khiển" in e.text]
+                assert (await bot.svc.db.fetchone("SELECT chat_of FROM campaign_drafts"))["chat_of"] is None
+                await bot.send(ADMIN, "/cancel")  # cancels the new one only
+                opened = (await client.get("/dashboard/campaigns", params={"draft": row["id"]})).text
+                assert "Tiêm chủng miễn phí thứ Bảy</textarea>" in opened
+                form = {"csrf": csrf, "text_vi": "Tiêm chủng miễn phí thứ Bảy", "text_en": "", "audience": "all",
+                        "draft_id": str(row["id"])}
+                sent = await client.post("/dashboard/campaigns", data={**form, "step": "send"})
+                assert sent.status_code == 303
+                await bot.svc.sender.wait_idle(10)
+        finally:
+            await state.close_reader()
+        campaign = await bot.svc.db.fetchone("SELECT text, entities FROM campaigns")
+        assert json.loads(campaign["entities"]) == bold  # the chat's formatting, kept through the dashboard
+        assert bot.api.messages[RESIDENT][max(bot.api.messages[RESIDENT])]["entities"] == bold
+        assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+
+
+async def test_a_broadcast_sent_or_cancelled_in_chat_leaves_no_draft(site):
+    bot, _client = site
+    from tests.handlers.test_admin import compose_to_everyone
+
+    await bot.send(RESIDENT, "/start")
+    await compose_to_everyone(bot, "Lịch tiêm")
+    assert (await bot.svc.db.fetchone("SELECT chat_of FROM campaign_drafts"))["chat_of"] == ADMIN
+    await bot.press(ADMIN, "Gửi ngay")
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+    await compose_to_everyone(bot, "Lịch tiêm 2")
+    await bot.press(ADMIN, "Hủy")
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+    await bot.svc.sender.wait_idle(10)

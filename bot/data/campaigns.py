@@ -230,3 +230,77 @@ async def resend_failed(db: Database, cid: int) -> int | None:
             """UPDATE campaign_recipients SET status = 'pending', attempts = 0, error = NULL
                WHERE campaign_id = ? AND status = 'failed'""", (cid,))
         return cur.rowcount
+
+
+# --- drafts (the dashboard's and the chat's /broadcast: one table, so a restart loses neither) -------------
+@dataclass(frozen=True)
+class DraftRow:
+    id: int
+    admin_id: int
+    texts: dict[str, str]  # language -> text
+    entities: dict[str, list[dict]]  # language -> Telegram entity dicts of that text
+    photo: str | None  # the channel's file id
+    audience: str  # bot.campaigns.Audience's key
+    chat_of: int | None  # the admin whose chat /broadcast is composing it; None: a dashboard draft
+    updated_at: str
+
+
+def _draft(r) -> DraftRow:
+    return DraftRow(r["id"], r["admin_id"], json.loads(r["texts"]), json.loads(r["entities"] or "{}"), r["photo"],
+                    r["audience"], r["chat_of"], r["updated_at"])
+
+
+async def save_draft(db: Database, draft_id: int | None, admin_id: int, texts: dict[str, str],
+                     entities: dict[str, list[dict]], photo: str | None, audience: str, now: str) -> int:
+    """Insert a dashboard draft, or update draft `draft_id` (a new one if it was deleted meanwhile; a chat's
+    draft saved on the dashboard becomes the dashboard's); its id."""
+    body = json.dumps(texts, ensure_ascii=False)
+    marks = json.dumps(entities, ensure_ascii=False)
+    if draft_id is not None:
+        cur = await db.execute("UPDATE campaign_drafts SET admin_id = ?, texts = ?, entities = ?, photo = ?, "
+                               "audience = ?, chat_of = NULL, updated_at = ? WHERE id = ?",
+                               (admin_id, body, marks, photo, audience, now, draft_id))
+        if cur.rowcount == 1:
+            return draft_id
+    cur = await db.execute("INSERT INTO campaign_drafts (admin_id, texts, entities, photo, audience, updated_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (admin_id, body, marks, photo, audience, now))
+    return int(cur.lastrowid)
+
+
+async def keep_chat_draft(db: Database, admin_id: int, texts: dict[str, str], entities: dict[str, list[dict]],
+                          photo: str | None, audience: str, now: str) -> int:
+    """The admin's /broadcast draft as it stands (one per admin's chat, replaced at each step); its id."""
+    row = await db.fetchone(
+        """INSERT INTO campaign_drafts (admin_id, texts, entities, photo, audience, chat_of, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (chat_of) WHERE chat_of IS NOT NULL DO UPDATE SET texts = excluded.texts,
+               entities = excluded.entities, photo = excluded.photo, audience = excluded.audience,
+               updated_at = excluded.updated_at
+           RETURNING id""",
+        (admin_id, json.dumps(texts, ensure_ascii=False), json.dumps(entities, ensure_ascii=False), photo, audience,
+         admin_id, now))
+    return int(row["id"])
+
+
+async def set_aside_chat_draft(db: Database, admin_id: int) -> bool:
+    """The admin's /broadcast draft stays, as a dashboard draft (a new /broadcast starts afresh); whether
+    there was one."""
+    cur = await db.execute("UPDATE campaign_drafts SET chat_of = NULL WHERE chat_of = ?", (admin_id,))
+    return cur.rowcount > 0
+
+
+async def drop_chat_draft(db: Database, admin_id: int) -> None:
+    """Sent, scheduled or cancelled in chat: the draft has done its work."""
+    await db.execute("DELETE FROM campaign_drafts WHERE chat_of = ?", (admin_id,))
+
+
+async def drafts(db: Database, draft_id: int | None = None) -> list[DraftRow]:
+    """Every draft, newest first (or one)."""
+    where, params = ("WHERE id = ?", (draft_id,)) if draft_id is not None else ("", ())
+    rows = await db.fetchall(f"SELECT * FROM campaign_drafts {where} ORDER BY updated_at DESC, id DESC", params)
+    return [_draft(r) for r in rows]
+
+
+async def delete_draft(db: Database, draft_id: int) -> bool:
+    cur = await db.execute("DELETE FROM campaign_drafts WHERE id = ?", (draft_id,))
+    return cur.rowcount == 1

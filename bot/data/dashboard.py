@@ -7,7 +7,6 @@ the bot's connection as the chat does.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,38 +263,3 @@ async def campaign_lines(db: Database, limit: int, cid: int | None = None) -> li
                         AND r.status = 'pending') AS pending
             FROM campaigns c {where} ORDER BY c.id DESC LIMIT ?""", [*params, limit])
     return [CampaignLine(**dict(r)) for r in rows]
-
-
-@dataclass(frozen=True)
-class DraftRow:
-    id: int
-    admin_id: int
-    texts: dict[str, str]
-    audience: str
-    updated_at: str
-
-
-async def save_draft(db: Database, draft_id: int | None, admin_id: int, texts: dict[str, str], audience: str,
-                     now: str) -> int:
-    """Insert a draft, or update draft `draft_id` (a new one if it was deleted meanwhile); its id."""
-    body = json.dumps(texts, ensure_ascii=False)
-    if draft_id is not None:
-        cur = await db.execute("UPDATE campaign_drafts SET admin_id = ?, texts = ?, audience = ?, updated_at = ? "
-                               "WHERE id = ?", (admin_id, body, audience, now, draft_id))
-        if cur.rowcount == 1:
-            return draft_id
-    cur = await db.execute("INSERT INTO campaign_drafts (admin_id, texts, audience, updated_at) VALUES (?, ?, ?, ?)",
-                           (admin_id, body, audience, now))
-    return int(cur.lastrowid)
-
-
-async def drafts(db: Database, draft_id: int | None = None) -> list[DraftRow]:
-    """Every draft, newest first (or one)."""
-    where, params = ("WHERE id = ?", (draft_id,)) if draft_id is not None else ("", ())
-    rows = await db.fetchall(f"SELECT * FROM campaign_drafts {where} ORDER BY updated_at DESC, id DESC", params)
-    return [DraftRow(r["id"], r["admin_id"], json.loads(r["texts"]), r["audience"], r["updated_at"]) for r in rows]
-
-
-async def delete_draft(db: Database, draft_id: int) -> bool:
-    cur = await db.execute("DELETE FROM campaign_drafts WHERE id = ?", (draft_id,))
-    return cur.rowcount == 1

@@ -434,7 +434,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
                 draft_id = await dashboard.save_draft(state.svc, who, texts, audience, draft_id)
                 return await campaigns_page(request, texts=texts, audience=audience, draft_id=draft_id,
                                             notice=dashboard.DRAFT_SAVED)
-            p = dashboard.plan(state.svc, texts=texts, audience=audience)
+            p = await dashboard.compose(state.svc, who, texts=texts, audience=audience, draft_id=draft_id)
             if step == "preview":
                 shown = await dashboard.preview(state.svc, await state.dashboard_reader(), who, p)
                 return await render(request, who, "campaign_preview.html", texts=texts, audience=audience,
