@@ -532,8 +532,10 @@ async def delete_draft(svc: Services, who: Viewer, draft_id: int) -> None:
 # --- Numbers ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Numbers:
-    since: date | None  # local day the figures start (None: all time)
+    since: date | None  # first local day of the range (None: from the start)
+    until: date  # last local day of the range (included)
     period: stats.Period
+    new_per_ward: list[tuple[str, int]]  # (ward, new residents in the range)
     progress: list[outcomes.Progress]
     trend: outcomes.Trend
 
@@ -543,13 +545,22 @@ def _reading(svc: Services, reader: Database) -> Services:
     return replace(svc, db=reader)
 
 
-async def numbers(svc: Services, reader: Database, who: Viewer, since: date | None) -> Numbers:
-    """Admins only: the /stats figures from local day `since` to now (None: all time), and the issue 16
-    progress against targets with its weekly trend."""
+async def numbers(svc: Services, reader: Database, who: Viewer, since: date | None,
+                  until: date | None = None) -> Numbers:
+    """Admins only: the /stats figures for the local days `since` to `until`, both included, in TIMEZONE
+    (`since` None: from the start; `until` None: today; a reversed range is read the right way round), per
+    ward, and the issue 16 progress against targets with its weekly trend."""
     _admin(who)
     ro = _reading(svc, reader)
+    today = svc.clock.now().astimezone(svc.settings.tz).date()
+    until = min(until or today, today)
+    if since is not None and since > until:
+        since, until = until, since
     start = datetime.combine(since, datetime.min.time(), svc.settings.tz) if since else None
-    return Numbers(since, await stats.period(ro, start), await outcomes.progress_of(ro, outcomes.today(ro)),
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), svc.settings.tz)
+    period = await stats.period(ro, start, end)
+    new_per_ward = await sdata.new_residents_per_ward(reader, iso(start) if start else None, iso(end))
+    return Numbers(since, until, period, new_per_ward, await outcomes.progress_of(ro, outcomes.today(ro)),
                    await outcomes.trend(ro))
 
 

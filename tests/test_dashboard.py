@@ -12,6 +12,7 @@ import json
 import re
 import time
 from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -596,6 +597,35 @@ async def test_numbers_for_a_chosen_start_day_and_charts(site):
     await sign_in(bot, client, VOL)
     assert (await client.get("/dashboard/numbers")).status_code == 403
     assert (await client.get("/dashboard/numbers/requests.png")).status_code == 403
+
+
+async def test_numbers_for_a_date_range_in_the_time_zone_with_per_ward_tables(site):
+    bot, client = site
+    await people(bot)
+    start = bot.clock.now().astimezone(bot.svc.settings.tz).date()
+    await file_request(bot, RESIDENT)  # Bến Thành, on the first day
+    await bot.svc.db.execute("UPDATE users SET ward = 'ben-thanh' WHERE id = ?", (RESIDENT,))
+    bot.clock.advance(10 * 24 * 3600)
+    await file_request(bot, 1002, ward="Tân Định")
+    await bot.svc.db.execute("UPDATE users SET ward = 'tan-dinh' WHERE id = 1002")
+    await sign_in(bot, client, ADMIN)
+    first = (start.isoformat(), (start + timedelta(days=1)).isoformat())
+    page = (await client.get("/dashboard/numbers", params={"from": first[0], "to": first[1]})).text
+    assert f"Từ {start:%d/%m/%Y} đến {start + timedelta(days=1):%d/%m/%Y}" in page
+    per_ward = page.split("Theo phường")[1].split("Người dân mới theo phường")[0]
+    assert "Phường Bến Thành" in per_ward and "Phường Tân Định" not in per_ward
+    new_per_ward = page.split("Người dân mới theo phường")[1].split("</table>")[0]
+    assert "Phường Tân Định" not in new_per_ward
+    assert f'name="to" value="{first[1]}"' in page
+    reversed_ = (await client.get("/dashboard/numbers", params={"from": first[1], "to": first[0]})).text
+    assert f"Từ {start:%d/%m/%Y} đến {start + timedelta(days=1):%d/%m/%Y}" in reversed_  # read the right way round
+    later = bot.clock.now().astimezone(bot.svc.settings.tz).date().isoformat()
+    last = (await client.get("/dashboard/numbers", params={"from": later, "to": later})).text
+    per_ward = last.split("Theo phường")[1].split("Người dân mới theo phường")[0]
+    assert "Phường Tân Định" in per_ward and "Phường Bến Thành" not in per_ward
+    assert "Phường Tân Định" in last.split("Người dân mới theo phường")[1].split("</table>")[0]
+    odd = await client.get("/dashboard/numbers", params={"from": "x", "to": "31/12/2026"})
+    assert odd.status_code == 200 and "đến nay" in odd.text  # unreadable days: the last 7 days
 
 
 async def test_campaign_drafts_are_kept_in_the_database_until_sent(site):

@@ -116,6 +116,12 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
 
     await page.get_by_role("link", name="Số liệu").click()
     await page.wait_for_selector("text=Theo phường")
+    today = bot.clock.now().astimezone(bot.svc.settings.tz).date()
+    await page.get_by_label("Từ ngày").fill(today.isoformat())  # the date pickers: a range in TIMEZONE
+    await page.get_by_label("Đến ngày").fill(today.isoformat())
+    await page.get_by_role("button", name="Xem", exact=True).click()
+    await page.wait_for_selector(f"text=Từ {today:%d/%m/%Y} đến nay")
+    assert await page.locator("h2", has_text="Người dân mới theo phường").is_visible()
     await page.wait_for_load_state("networkidle")  # the two charts (the CSP forbids evaluating a script here)
     await page.screenshot(path=folder / "dashboard-numbers.png", full_page=True)
 

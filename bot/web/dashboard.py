@@ -13,7 +13,8 @@ in the database on every request, as the chat does) and renders a Jinja2 templat
     GET  /dashboard/volunteers      POST: approve / reject / pause / resume / remove, several at once
     GET  /dashboard/exports         POST: CSV or XLSX (with contacts: audited)
     GET  /dashboard/audit           the audit log
-    GET  /dashboard/numbers         the /stats figures from a chosen day (?since=YYYY-MM-DD | all), per ward,
+    GET  /dashboard/numbers         the /stats figures for a date range in TIMEZONE (?from=YYYY-MM-DD|all
+                                    &to=YYYY-MM-DD, both days included; ?since= as from), per ward,
                                     progress against targets; …/requests.png and …/progress.png: the charts
     GET  /dashboard/campaigns       compose (POST: save as a draft, preview, then send now or schedule), the drafts
                                     (?draft=ID opens one; POST …/drafts/{id}/delete) and the history
@@ -519,21 +520,21 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         if isinstance(who, Response):
             return who
         local_today = state.svc.clock.now().astimezone(state.svc.settings.tz).date()
-        raw = request.query_params.get("since", "")
-        if raw == "all":
-            since = None
-        else:
+
+        def day(name: str) -> date | None:
             try:
-                since = date.fromisoformat(raw) if raw else local_today - timedelta(days=6)
+                return date.fromisoformat(request.query_params.get(name, ""))
             except ValueError:
-                since = local_today - timedelta(days=6)
-            since = min(since, local_today)
+                return None
+
+        raw = request.query_params.get("from", request.query_params.get("since", ""))
+        since = None if raw == "all" else day("from") or day("since") or local_today - timedelta(days=6)
         try:
-            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since)
+            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since, day("to"))
         except Refused as exc:
             return await refused(request, who, exc.message)
         presets = [(n, (local_today - timedelta(days=n - 1)).isoformat()) for n in (7, 30, 90)]
-        return await render(request, who, "numbers.html", n=shown, since=since, presets=presets,
+        return await render(request, who, "numbers.html", n=shown, since=shown.since, presets=presets,
                       today=local_today.isoformat(), outcome_name=outcome_name)
 
     async def numbers_chart(request: Request) -> Response:
