@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl
 
-from bot import campaigns, help_requests, outcomes, stats, volunteers
+from bot import campaigns, formatting, help_requests, outcomes, stats, volunteers
 from bot.clock import iso, parse
 from bot.config import LOCALES
 from bot.data import Database, audit, users
@@ -381,22 +381,32 @@ class CampaignPlan:
     audience: campaigns.Audience
 
 
+def _parts(texts: dict[str, str], base: cdata.DraftRow | None) -> dict[str, dict]:
+    """{language: {"text", "entities"}} of the form's texts in the dashboard's markup (bot.formatting); a
+    language whose markup is what its draft opened with keeps the draft's own text and entities exactly."""
+    parts: dict[str, dict] = {}
+    for lang, markup in texts.items():
+        if not markup.strip():
+            continue
+        if base is not None and lang in base.texts:
+            opened = formatting.to_markup(base.texts[lang], base.entities.get(lang, []))
+            if opened.strip() == markup.strip():
+                parts[lang] = {"text": base.texts[lang], "entities": base.entities.get(lang, [])}
+                continue
+        text, entities = formatting.from_markup(markup.strip())
+        parts[lang] = {"text": text, "entities": entities}
+    return parts
+
+
 def plan(svc: Services, *, texts: dict[str, str], audience: campaigns.Audience | str,
          base: cdata.DraftRow | None = None) -> CampaignPlan:
-    """A campaign from the form: a text per language (the default language's is required; another language's,
-    when given, goes to the people who chose it), and its audience (wards × languages × role, the rule of
-    bot.campaigns.Audience). From a draft (`base`, e.g. one composed in chat), a language whose text is
-    unchanged keeps its formatting (entities), and the photo comes along. Refused with what to fix."""
+    """A campaign from the form: a text per language in the dashboard's markup (**bold**, __italic__,
+    [words](https://link): kept as Telegram entities, as the chat's /broadcast keeps them; the default
+    language's is required; another language's, when given, goes to the people who chose it), and its audience
+    (wards × languages × role, the rule of bot.campaigns.Audience). From a draft (`base`, e.g. one composed in
+    chat) the photo comes along. Refused with what to fix."""
     photo = base.photo if base else None
-    per_language: dict[str, dict] = {}
-    for lang, text in texts.items():
-        if not text.strip():
-            continue
-        kept = base.texts.get(lang) if base else None
-        if kept is not None and kept.strip() == text.strip():
-            per_language[lang] = {"text": kept, "entities": base.entities.get(lang, [])}
-        else:
-            per_language[lang] = {"text": text.strip(), "entities": []}
+    per_language = _parts(texts, base)
     main = per_language.get(svc.settings.default_locale)
     if main is None:
         raise Refused(NO_TEXT)
@@ -426,17 +436,19 @@ class CampaignPreview:
     per_language: dict[str, int]
     per_channel: dict[str, int]
     total: int
-    messages: dict[str, str]  # language -> the message exactly as residents see it (with the footer)
+    messages: dict[str, str]  # language -> HTML of the message as residents see it on Telegram (with the footer)
+    photo: bool  # it goes with the photo of the draft
 
 
 async def preview(svc: Services, reader: Database, who: Viewer, p: CampaignPlan) -> CampaignPreview:
-    """Admins only: the exact recipient count per language and per channel now, and each language's message."""
+    """Admins only: the exact recipient count per language and per channel now, and each language's message
+    with its formatting, as Telegram shows it (Zalo shows the same text without formatting)."""
     _admin(who)
     d = p.draft
     counted = await campaigns.reach(_reading(svc, reader), p.audience)
-    messages = {lang: campaigns.message_for(svc, d.text, d.entities, d.texts, lang)[0] for lang in LOCALES
-                if counted.per_language.get(lang) or lang == svc.settings.default_locale}
-    return CampaignPreview(counted.per_language, counted.per_channel, counted.total, messages)
+    messages = {lang: formatting.to_html(*campaigns.message_for(svc, d.text, d.entities, d.texts, lang))
+                for lang in LOCALES if counted.per_language.get(lang) or lang == svc.settings.default_locale}
+    return CampaignPreview(counted.per_language, counted.per_channel, counted.total, messages, d.photo is not None)
 
 
 async def send(svc: Services, who: Viewer, p: CampaignPlan, when: datetime | None) -> int:
@@ -500,13 +512,17 @@ async def save_draft(svc: Services, who: Viewer, texts: dict[str, str], audience
     _admin(who)
     if not any(t.strip() for t in texts.values()):
         raise Refused(NO_TEXT)
-    kept = {lang: text for lang, text in texts.items() if lang in LOCALES}
     found = await cdata.drafts(svc.db, draft_id) if draft_id is not None else []
     base = found[0] if found else None
-    entities = {lang: base.entities.get(lang, []) for lang, text in kept.items()
-                if base and base.texts.get(lang, "").strip() == text.strip() and base.entities.get(lang)}
-    return await cdata.save_draft(svc.db, draft_id, who.user_id, kept, entities, base.photo if base else None,
-                                  audience, svc.now())
+    parts = _parts({lang: text for lang, text in texts.items() if lang in LOCALES}, base)
+    return await cdata.save_draft(svc.db, draft_id, who.user_id, {lang: p["text"] for lang, p in parts.items()},
+                                  {lang: p["entities"] for lang, p in parts.items() if p["entities"]},
+                                  base.photo if base else None, audience, svc.now())
+
+
+def draft_markup(found: cdata.DraftRow) -> dict[str, str]:
+    """A draft's texts as the compose form shows them: in the dashboard's markup, formatting included."""
+    return {lang: formatting.to_markup(text, found.entities.get(lang, [])) for lang, text in found.texts.items()}
 
 
 async def draft_list(svc: Services, reader: Database, who: Viewer) -> list[cdata.DraftRow]:

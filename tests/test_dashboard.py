@@ -684,9 +684,11 @@ async def test_a_broadcast_draft_from_chat_survives_a_restart_and_is_sent_from_t
                 assert (await bot.svc.db.fetchone("SELECT chat_of FROM campaign_drafts"))["chat_of"] is None
                 await bot.send(ADMIN, "/cancel")  # cancels the new one only
                 opened = (await client.get("/dashboard/campaigns", params={"draft": row["id"]})).text
-                assert "Tiêm chủng miễn phí thứ Bảy</textarea>" in opened
-                form = {"csrf": csrf, "text_vi": "Tiêm chủng miễn phí thứ Bảy", "text_en": "", "audience": "all",
+                assert "**Tiêm chủ**ng miễn phí thứ Bảy</textarea>" in opened  # the chat's bold, as markup
+                form = {"csrf": csrf, "text_vi": "**Tiêm chủ**ng miễn phí thứ Bảy", "text_en": "", "audience": "all",
                         "draft_id": str(row["id"])}
+                shown = (await client.post("/dashboard/campaigns", data={**form, "step": "preview"})).text
+                assert '<div class="bubble"><b>Tiêm chủ</b>ng miễn phí thứ Bảy' in shown
                 sent = await client.post("/dashboard/campaigns", data={**form, "step": "send"})
                 assert sent.status_code == 303
                 await bot.svc.sender.wait_idle(10)
@@ -711,3 +713,49 @@ async def test_a_broadcast_sent_or_cancelled_in_chat_leaves_no_draft(site):
     await bot.press(ADMIN, "Hủy")
     assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
     await bot.svc.sender.wait_idle(10)
+
+
+async def test_compose_keeps_formatting_as_entities_and_the_preview_shows_it(site):
+    bot, client = site
+    await people(bot)
+    await bot.send(RESIDENT, "/start")
+    csrf = await sign_in(bot, client, ADMIN)
+    markup = "📣 **Tiêm chủng** miễn phí <thứ Bảy>: [xem lịch](https://example.vn/lich?a=1&b=2)"
+    form = {"csrf": csrf, "text_vi": markup, "role": "residents"}
+    shown = await client.post("/dashboard/campaigns", data={**form, "step": "preview"})
+    assert ('<div class="bubble">📣 <b>Tiêm chủng</b> miễn phí &lt;thứ Bảy&gt;: <a href="https://example.vn/lich?a=1'
+            '&amp;b=2" rel="noopener noreferrer" target="_blank">xem lịch</a>\n\nĐể ngừng') in shown.text
+    assert shown.text.count("<b>") == 1 and "&lt;thứ Bảy&gt;" in shown.text  # the text itself is escaped
+    saved = await client.post("/dashboard/campaigns", data={**form, "step": "save"})
+    assert saved.status_code == 200 and "📣 **Tiêm chủng** miễn phí &lt;thứ Bảy&gt;: [xem lịch](" in saved.text
+    draft = await bot.svc.db.fetchone("SELECT texts, entities FROM campaign_drafts")
+    assert json.loads(draft["texts"])["vi"] == "📣 Tiêm chủng miễn phí <thứ Bảy>: xem lịch"
+    sent = await client.post("/dashboard/campaigns", data={**form, "step": "send"})
+    assert sent.status_code == 303
+    await bot.svc.sender.wait_idle(10)
+    got = bot.api.messages[RESIDENT][max(bot.api.messages[RESIDENT])]
+    assert got["text"].startswith("📣 Tiêm chủng miễn phí <thứ Bảy>: xem lịch\n\n")
+    assert got["entities"] == [{"type": "bold", "offset": 3, "length": 10},
+                               {"type": "text_link", "offset": 34, "length": 8,
+                                "url": "https://example.vn/lich?a=1&b=2"}]
+
+
+async def test_a_chat_draft_with_a_photo_is_sent_with_it_from_the_dashboard(site):
+    bot, client = site
+    await bot.send(RESIDENT, "/start")
+    await bot.send(ADMIN, "/broadcast")
+    await bot.driver.send_kind(ADMIN, "photo", caption="Điểm hỗ trợ mới")
+    draft = await bot.svc.db.fetchone("SELECT id, photo FROM campaign_drafts")
+    assert draft["photo"].startswith("in-photo-")
+    csrf = await sign_in(bot, client, ADMIN)
+    listed = (await client.get("/dashboard/campaigns")).text
+    assert "có ảnh" in listed
+    opened = (await client.get("/dashboard/campaigns", params={"draft": draft["id"]})).text
+    assert "Kèm ảnh đã gửi trong trò chuyện" in opened
+    form = {"csrf": csrf, "text_vi": "Điểm hỗ trợ mới ở UBND phường", "audience": "all", "draft_id": str(draft["id"])}
+    shown = (await client.post("/dashboard/campaigns", data={**form, "step": "preview"})).text
+    assert "Kèm ảnh đã gửi trong trò chuyện" in shown and "Điểm hỗ trợ mới ở UBND phường" in shown
+    assert (await client.post("/dashboard/campaigns", data={**form, "step": "send"})).status_code == 303
+    await bot.svc.sender.wait_idle(10)
+    assert (await bot.svc.db.fetchone("SELECT photo FROM campaigns"))["photo"] == draft["photo"]
+    assert bot.last(RESIDENT).kind == "photo" and bot.last(RESIDENT).text.startswith("Điểm hỗ trợ mới ở UBND")

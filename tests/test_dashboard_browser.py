@@ -85,12 +85,13 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     await page.screenshot(path=folder / "dashboard-volunteers.png", full_page=True)
 
     await page.get_by_role("link", name="Thông báo chiến dịch").click()
-    await page.get_by_label("Nội dung tiếng Việt").fill("Chủ nhật này phường có điểm hỗ trợ cài VNeID.")
+    await page.get_by_label("Nội dung tiếng Việt").fill("**Chủ nhật này** phường có điểm hỗ trợ cài VNeID.")
     await page.get_by_label("Vai trò").select_option(label="Người dân (không phải tình nguyện viên)")
     await page.get_by_label("Người đọc tiếng Việt").check()  # combined: residents × Vietnamese (every ward)
     await page.get_by_role("button", name="Xem trước và đếm người nhận").click()
     await page.wait_for_selector("text=Người dân sẽ thấy")
     assert await page.locator("table.counts td", has_text="Zalo").is_visible()
+    assert await page.locator(".bubble b", has_text="Chủ nhật này").first.is_visible()  # bold, as residents see it
     await page.screenshot(path=folder / "dashboard-campaign-preview.png", full_page=True)
     await page.get_by_role("button", name="Gửi ngay").click()
     await page.wait_for_selector("#progress .percent:text('100%')", timeout=20_000)  # by Server-Sent Events

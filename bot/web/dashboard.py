@@ -408,15 +408,16 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             opened = request.query_params.get("draft", "")
             if texts is None and opened.isdigit():
                 found = await dashboard.open_draft(state.svc, who, int(opened))
-                texts, audience, draft_id = found.texts, found.audience, found.id
+                texts, audience, draft_id = dashboard.draft_markup(found), found.audience, found.id
             drafts = await dashboard.draft_list(state.svc, reader, who)
         except Refused as exc:
             return await refused(request, who, exc.message)
+        draft_photo = any(d.photo for d in drafts if d.id == draft_id)
         wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
         return await render(request, who, "campaigns.html", status_code, history=history, wards=wards,
                       texts=texts or {}, audience=audience,
                       aud=campaigns.Audience.parse(audience) or campaigns.Audience(), note=note, locales=LOCALES,
-                      drafts=drafts, draft_id=draft_id, notice=notice)
+                      drafts=drafts, draft_id=draft_id, notice=notice, draft_photo=draft_photo)
 
     async def campaigns_post(request: Request) -> Response:
         """Preview (the counts and the messages), then Send now or Schedule from the preview's form."""
