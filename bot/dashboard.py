@@ -561,6 +561,15 @@ def _reading(svc: Services, reader: Database) -> Services:
     return replace(svc, db=reader)
 
 
+def _range(svc: Services, since: date | None, until: date | None) -> tuple[date | None, date]:
+    """The local days a Numbers range covers: `until` None or in the future is today; reversed is turned round."""
+    today = svc.clock.now().astimezone(svc.settings.tz).date()
+    until = min(until or today, today)
+    if since is not None and since > until:
+        since, until = until, since
+    return since, until
+
+
 async def numbers(svc: Services, reader: Database, who: Viewer, since: date | None,
                   until: date | None = None) -> Numbers:
     """Admins only: the /stats figures for the local days `since` to `until`, both included, in TIMEZONE
@@ -568,10 +577,7 @@ async def numbers(svc: Services, reader: Database, who: Viewer, since: date | No
     ward, and the issue 16 progress against targets with its weekly trend."""
     _admin(who)
     ro = _reading(svc, reader)
-    today = svc.clock.now().astimezone(svc.settings.tz).date()
-    until = min(until or today, today)
-    if since is not None and since > until:
-        since, until = until, since
+    since, until = _range(svc, since, until)
     start = datetime.combine(since, datetime.min.time(), svc.settings.tz) if since else None
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), svc.settings.tz)
     period = await stats.period(ro, start, end)
@@ -580,13 +586,19 @@ async def numbers(svc: Services, reader: Database, who: Viewer, since: date | No
                    await outcomes.trend(ro))
 
 
-async def numbers_chart(svc: Services, reader: Database, who: Viewer, t: Translator, which: str) -> bytes:
-    """Admins only: a PNG, the /stats chart ("requests": the last 7 days per day and per ward) or the
-    /progress chart ("progress")."""
+async def numbers_chart(svc: Services, reader: Database, who: Viewer, t: Translator, which: str,
+                        since: date | None = None, until: date | None = None) -> bytes:
+    """Admins only: a PNG, the /stats chart drawn for the local days `since` to `until` as `numbers` reads
+    them ("requests": per day, per week for a long range, and per ward; `since` None: from the first
+    request) or the /progress chart ("progress")."""
     _admin(who)
     ro = _reading(svc, reader)
     if which == "requests":
-        return await stats.chart_png(ro, t)
+        since, until = _range(svc, since, until)
+        if since is None:
+            first = await sdata.first_request_at(reader)
+            since = datetime.fromisoformat(first).astimezone(svc.settings.tz).date() if first else until
+        return await stats.chart_png(ro, t, min(since, until), until)
     if which == "progress":
         return await outcomes.chart_png(ro, t, await outcomes.progress_of(ro, outcomes.today(ro)),
                                         await outcomes.trend(ro))

@@ -12,7 +12,7 @@ import json
 import re
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -626,6 +626,43 @@ async def test_numbers_for_a_date_range_in_the_time_zone_with_per_ward_tables(si
     assert "Phường Tân Định" in last.split("Người dân mới theo phường")[1].split("</table>")[0]
     odd = await client.get("/dashboard/numbers", params={"from": "x", "to": "31/12/2026"})
     assert odd.status_code == 200 and "đến nay" in odd.text  # unreadable days: the last 7 days
+
+
+async def test_numbers_chart_is_drawn_for_the_chosen_range_by_day_or_by_week(site, monkeypatch):
+    from bot import stats
+
+    drawn: list[stats.ChartData] = []
+    real = stats.draw_chart
+    monkeypatch.setattr(stats, "draw_chart", lambda chart, t: drawn.append(chart) or real(chart, t))
+    bot, client = site
+    await people(bot)
+    start = bot.clock.now().astimezone(bot.svc.settings.tz).date()
+    await file_request(bot, RESIDENT)  # on the first day
+    bot.clock.advance(10 * 24 * 3600)
+    await file_request(bot, 1002, ward="Tân Định")  # ten days later
+    await sign_in(bot, client, ADMIN)
+    page = (await client.get("/dashboard/numbers", params={"from": start.isoformat(),
+                                                           "to": (start + timedelta(days=13)).isoformat()})).text
+    src = re.search(r'<img class="chart" src="(/dashboard/numbers/requests\.png[^"]*)"', page).group(1)
+    png = await client.get(src.replace("&amp;", "&"))
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    days = drawn[-1].days  # the range up to today (a future "to" is today): one bar per day, both requests drawn
+    assert days[0] == start.isoformat() and days[-1] == (start + timedelta(days=10)).isoformat() and len(days) == 11
+    total = [sum(v[i] for v in drawn[-1].series.values()) for i in range(len(days))]
+    assert total[0] == 1 and total[-1] == 1 and sum(total) == 2 and not drawn[-1].weekly
+    def drawn_total() -> int:
+        return sum(map(sum, drawn[-1].series.values()))
+
+    await client.get("/dashboard/numbers/requests.png", params={"from": (start + timedelta(days=5)).isoformat()})
+    assert drawn[-1].days[0] == (start + timedelta(days=5)).isoformat() and drawn_total() == 1
+    long = start - timedelta(days=100)  # a long range: one bar per week, Monday first
+    await client.get("/dashboard/numbers/requests.png", params={"from": long.isoformat()})
+    weeks = [date.fromisoformat(d) for d in drawn[-1].days]
+    assert drawn[-1].weekly and all(d.weekday() == 0 for d in weeks)
+    assert weeks[0] <= long < weeks[0] + timedelta(days=7) and drawn_total() == 2
+    assert weeks[-1] <= start + timedelta(days=10) < weeks[-1] + timedelta(days=7)
+    await client.get("/dashboard/numbers/requests.png", params={"from": "all"})  # all time: from the first request
+    assert drawn[-1].days[0] == start.isoformat() and drawn_total() == 2
 
 
 async def test_campaign_drafts_are_kept_in_the_database_until_sent(site):

@@ -90,6 +90,14 @@ CAMPAIGN_STATUS = {"draft": N_("draft"), "scheduled": N_("scheduled"), "sending"
                    "paused": N_("paused"), "cancelled": N_("cancelled"), "done": N_("finished")}
 
 
+def _day(request: Request, name: str) -> date | None:
+    """The date in query parameter `name` (YYYY-MM-DD), or None when absent or not a date."""
+    try:
+        return date.fromisoformat(request.query_params.get(name, ""))
+    except ValueError:
+        return None
+
+
 def _plain(label: str) -> str:
     """A chat label without its leading emoji signpost: in a table the column says what it is, and a desk
     computer may have no emoji font."""
@@ -543,9 +551,12 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         if isinstance(who, Response):
             return who
         page = Page(request, state, who)
+        since, until = _day(request, "from"), _day(request, "to")
+        if since is None and request.query_params.get("from") != "all":
+            since = (until or state.svc.clock.now().astimezone(state.svc.settings.tz).date()) - timedelta(days=6)
         try:
             png = await dashboard.numbers_chart(state.svc, await state.dashboard_reader(), who, page.t,
-                                                request.path_params["which"])
+                                                request.path_params["which"], since, until)
         except Refused as exc:
             return await refused(request, who, exc.message)
         return Response(png, media_type="image/png", headers=HEADERS)
