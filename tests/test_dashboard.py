@@ -796,3 +796,110 @@ async def test_a_chat_draft_with_a_photo_is_sent_with_it_from_the_dashboard(site
     await bot.svc.sender.wait_idle(10)
     assert (await bot.svc.db.fetchone("SELECT photo FROM campaigns"))["photo"] == draft["photo"]
     assert bot.last(RESIDENT).kind == "photo" and bot.last(RESIDENT).text.startswith("Điểm hỗ trợ mới ở UBND")
+
+
+def a_photo(fmt: str = "PNG") -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 12), "orange").save(out, fmt)
+    return out.getvalue()
+
+
+async def test_a_photo_uploaded_with_a_campaign_is_previewed_and_sent_to_everyone_uploaded_once(site):
+    bot, client = site
+    await people(bot)
+    residents = list(range(1101, 1131))  # more residents than the sender has workers: they race for the upload
+    for uid in residents:
+        await bot.send(uid, "/start")
+    csrf = await sign_in(bot, client, ADMIN)
+    photo = a_photo()
+    form = {"csrf": csrf, "text_vi": "📣 **Điểm tiêm** mới ở UBND phường", "role": "residents", "step": "preview"}
+    shown = await client.post("/dashboard/campaigns", data=form, files={"photo": ("poster.png", photo, "image/png")})
+    assert shown.status_code == 200 and "<b>Điểm tiêm</b> mới ở UBND phường" in shown.text
+    image_id = re.search(r'name="image_id" value="(\d+)"', shown.text).group(1)
+    assert f'<img src="/dashboard/campaigns/photos/{image_id}"' in shown.text  # the preview shows it
+    served = await client.get(f"/dashboard/campaigns/photos/{image_id}")
+    assert served.content == photo and served.headers["content-type"] == "image/png"
+    audience = re.search(r'name="audience" value="([^"]*)"', shown.text).group(1)
+    send = {"csrf": csrf, "text_vi": form["text_vi"], "audience": audience, "image_id": image_id, "step": "send"}
+    photos: list[dict] = []
+    bot.api.fault = lambda method, params: photos.append(params) if method == "sendPhoto" else None
+    assert (await client.post("/dashboard/campaigns", data=send)).status_code == 303
+    await bot.svc.sender.wait_idle(10)
+    recipients = [r["user_id"] for r in await bot.svc.db.fetchall("SELECT user_id FROM campaign_recipients")]
+    assert set(residents) <= set(recipients)
+    for uid in recipients:  # each exactly once, as a photo with the message as its caption
+        got = [e.kind for e in bot.api.sent if e.chat_id == uid and e.text.startswith("📣 Điểm tiêm mới ở UBND")]
+        assert got == ["photo"], uid
+    assert [data for _chat, data in bot.api.uploads] == [photo]  # the bytes went up once; the rest by its file id
+    row = await bot.svc.db.fetchone("SELECT telegram_file_id FROM campaign_images WHERE id = ?", (int(image_id),))
+    assert row["telegram_file_id"].startswith("photo-")
+    by_id = [p for p in photos if p.get("photo") == row["telegram_file_id"]]
+    assert len(photos) == len(recipients) and len(by_id) == len(recipients) - 1  # the others by the file id
+    client.cookies.clear()
+    await sign_in(bot, client, VOL)
+    assert (await client.get(f"/dashboard/campaigns/photos/{image_id}")).status_code == 403
+
+
+async def test_a_bad_photo_is_refused_kindly_and_the_typed_text_stays(site, monkeypatch):
+    bot, client = site
+    await people(bot)
+    csrf = await sign_in(bot, client, ADMIN)
+    form = {"csrf": csrf, "text_vi": "Lịch tiêm **thứ Bảy**", "text_en": "Saturday", "role": "residents",
+            "step": "preview"}
+    for name, body, kind, says in (
+            ("notes.txt", b"not a picture at all", "text/plain", "Tệp này không phải là ảnh"),
+            ("fake.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png", "Tệp này không phải là ảnh"),
+            ("huge.jpg", b"\xff\xd8\xff" + b"0" * dashboard.PHOTO_MAX_BYTES, "image/jpeg", "Ảnh này quá lớn")):
+        page = await client.post("/dashboard/campaigns", data=form, files={"photo": (name, body, kind)})
+        assert page.status_code == 400 and says in page.text, name
+        assert "Lịch tiêm **thứ Bảy**</textarea>" in page.text and "Saturday</textarea>" in page.text, name
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_images"))["n"] == 0
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaigns"))["n"] == 0
+
+
+async def test_a_draft_with_an_uploaded_photo_survives_a_restart_and_is_sent_with_it(tmp_path):
+    settings = make_settings(tmp_path, public_base_url=BASE, bot_token=TOKEN)
+    photo = a_photo("JPEG")
+
+    async def site_of(bot):
+        state = WebState(clock=bot.clock)
+        state.db, state.svc, state.phase = bot.svc.db, bot.svc, "ready"
+        return state
+
+    async with open_bot(settings) as bot:
+        for uid in (RESIDENT, 1002, 1003):
+            await bot.send(uid, "/start")
+        state = await site_of(bot)
+        try:
+            async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+                csrf = await sign_in(bot, client, ADMIN)
+                form = {"csrf": csrf, "text_vi": "Điểm hỗ trợ mới", "role": "residents", "step": "save"}
+                saved = await client.post("/dashboard/campaigns", data=form,
+                                          files={"photo": ("p.jpg", photo, "image/jpeg")})
+                assert saved.status_code == 200 and "Đã lưu bản nháp" in saved.text
+        finally:
+            await state.close_reader()
+        clock, api = bot.clock, bot.api
+    async with open_bot(settings, clock, api) as bot:  # the same database file: a restart
+        draft = await bot.svc.db.fetchone("SELECT id, image_id FROM campaign_drafts")
+        assert draft["image_id"] is not None
+        state = await site_of(bot)
+        try:
+            async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+                csrf = await sign_in(bot, client, ADMIN)
+                opened = (await client.get("/dashboard/campaigns", params={"draft": draft["id"]})).text
+                assert f'<img src="/dashboard/campaigns/photos/{draft["image_id"]}"' in opened
+                image_id = re.search(r'name="image_id" value="(\d+)"', opened).group(1)
+                send = {"csrf": csrf, "text_vi": "Điểm hỗ trợ mới", "role": "residents", "step": "send",
+                        "draft_id": str(draft["id"]), "image_id": image_id}
+                assert (await client.post("/dashboard/campaigns", data=send)).status_code == 303
+                await bot.svc.sender.wait_idle(10)
+        finally:
+            await state.close_reader()
+        for uid in (RESIDENT, 1002, 1003):
+            assert bot.last(uid).kind == "photo" and bot.last(uid).text.startswith("Điểm hỗ trợ mới"), uid
+        assert [data for _chat, data in bot.api.uploads] == [photo]
+        assert (await bot.svc.db.fetchone("SELECT image_id FROM campaigns"))["image_id"] == draft["image_id"]
+        assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
