@@ -903,3 +903,16 @@ async def test_a_draft_with_an_uploaded_photo_survives_a_restart_and_is_sent_wit
         assert [data for _chat, data in bot.api.uploads] == [photo]
         assert (await bot.svc.db.fetchone("SELECT image_id FROM campaigns"))["image_id"] == draft["image_id"]
         assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+
+
+async def test_a_photo_uploaded_for_a_preview_and_never_used_is_forgotten_a_day_later(site):
+    bot, _client = site
+    await people(bot)
+    viewer = await dashboard.viewer(bot.svc, ADMIN)
+    kept = await dashboard.keep_photo(bot.svc, viewer, a_photo())
+    used = await dashboard.keep_photo(bot.svc, viewer, a_photo("JPEG"))
+    await dashboard.save_draft(bot.svc, viewer, {"vi": "Nháp có ảnh"}, "all", image_id=used)
+    bot.clock.advance(2 * 24 * 3600)
+    await dashboard.keep_photo(bot.svc, viewer, a_photo())
+    left = {r["id"] for r in await bot.svc.db.fetchall("SELECT id FROM campaign_images")}
+    assert kept not in left and used in left and len(left) == 2

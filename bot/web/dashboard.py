@@ -558,17 +558,11 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         if isinstance(who, Response):
             return who
         local_today = state.svc.clock.now().astimezone(state.svc.settings.tz).date()
-
-        def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(request.query_params.get(name, ""))
-            except ValueError:
-                return None
-
         raw = request.query_params.get("from", request.query_params.get("since", ""))
-        since = None if raw == "all" else day("from") or day("since") or local_today - timedelta(days=6)
+        since = (None if raw == "all" else _day(request, "from") or _day(request, "since")
+                 or local_today - timedelta(days=6))
         try:
-            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since, day("to"))
+            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since, _day(request, "to"))
         except Refused as exc:
             return await refused(request, who, exc.message)
         presets = [(n, (local_today - timedelta(days=n - 1)).isoformat()) for n in (7, 30, 90)]
