@@ -102,6 +102,7 @@ class FakeBotAPI(BaseRequest):
         self.sent: list[Sent] = []
         self.listeners: list[Callable[[Sent], None]] = []
         self.calls: Counter[str] = Counter()
+        self.uploads: list[tuple[int, bytes]] = []  # (chat, bytes) of every file uploaded with a send
         self.commands: dict[tuple[str, str], list[dict]] = {}  # (scope, language) -> commands; scope "chat:ID"
         self.blocked: set[int] = set()  # chats that blocked the bot: 403
         self.fault: Callable[[str, dict], None] | None = None  # may raise ApiFault / TimedOut
@@ -203,6 +204,8 @@ class FakeBotAPI(BaseRequest):
         if len(caption) > 1024:
             raise ApiFault(400, "Bad Request: message caption is too long")
         name = next(iter(files.values()))[0] if files else str(params.get(field_name, field_name))
+        if files:  # the bytes of an uploaded file, as Telegram received them
+            self.uploads.append((int(params["chat_id"]), next(iter(files.values()))[1]))
         media: Any
         if field_name == "photo":
             media = [{"file_id": f"photo-{self.calls[kind]}", "file_unique_id": f"p{self.calls[kind]}",

@@ -150,6 +150,7 @@ class Draft:
     audience_kind: str = "all"
     audience_value: str | None = None
     texts: dict[str, dict] | None = None  # per language {"text", "entities"}; None = one text for all
+    image_id: int | None = None  # a photo uploaded on the dashboard (campaign_images), instead of `photo`
 
     @property
     def who(self) -> Audience:
@@ -255,7 +256,7 @@ async def create(svc: Services, admin_id: int, draft: Draft, when: datetime | No
         audience_kind=draft.audience_kind, audience_value=draft.audience_value, who=draft.who.where(),
         texts=draft.texts,
         status="scheduled" if when else "sending", scheduled_at=iso(when) if when else None, now=svc.now(),
-        default_locale=svc.settings.default_locale)
+        default_locale=svc.settings.default_locale, image_id=draft.image_id)
     if progress:
         await data.set_progress_message(svc.db, cid, *progress)
     log.info("campaign saved", extra={"campaign": cid, "recipients": total, "admin": admin_id})
@@ -373,6 +374,7 @@ class Sender:
         self._last_edit: dict[int, datetime] = {}
         self._progress_every: dict[int, float] = {}  # seconds between progress edits, by the admin's channel
         self._outages = 0  # failed probes of the API so far (see _through_outage)
+        self._uploads: dict[int, asyncio.Lock] = {}  # campaign image id -> held while its bytes go to Telegram
         # Told each outcome as (channel, "sent" | "failed" | "blocked" | "retry_after"): the metrics (bot/web).
         self.observe: Callable[[str, str], None] = lambda channel, outcome: None
 
@@ -464,7 +466,7 @@ class Sender:
             await self.limiter(svc.settings.broadcast_rate).acquire()
             epoch = self._outages  # failed probes before this send: more afterwards means an outage
             try:
-                await svc.outbox.send(r.user_id, text, photo=c.photo, entities=entities or None)
+                await self._send(svc, c, r.user_id, text, entities or None)
             except RetryLater as exc:  # Telegram says slow down: everyone waits, nothing is dropped
                 self.observe(channel, "retry_after")
                 await self._hold(exc.seconds)
@@ -493,6 +495,36 @@ class Sender:
             await data.mark(db, c.id, r.user_id, "sent", svc.now())
             self.observe(channel, "sent")
             return
+
+    async def _send(self, svc: Services, c: data.CampaignRow, user_id: int, text: str,
+                    entities: list[dict] | None) -> None:
+        """One recipient's message. A photo uploaded on the dashboard goes to Telegram as bytes the first time
+        (one send at a time, so it goes up once) and by the file id Telegram returned ever after (kept in the
+        database, so a restart does not upload it again); a Zalo person always gets the bytes, which the Zalo
+        channel turns into a media link (or the text alone without PUBLIC_BASE_URL)."""
+        if c.image_id is None:
+            await svc.outbox.send(user_id, text, photo=c.photo, entities=entities)
+            return
+        if accounts.is_zalo(user_id):  # a Telegram file id means nothing to Zalo
+            image = await data.image(svc.db, c.image_id)
+            if image is None:
+                await svc.outbox.send(user_id, text, entities=entities)
+            else:
+                await svc.outbox.send_photo_file(user_id, image.data, image.content_type, text, entities=entities)
+            return
+        async with self._uploads.setdefault(c.image_id, asyncio.Lock()):
+            file_id = await data.image_file_id(svc.db, c.image_id)
+            if file_id is None:
+                image = await data.image(svc.db, c.image_id)
+                if image is None:  # never deleted while a campaign uses it; the text still goes
+                    await svc.outbox.send(user_id, text, entities=entities)
+                    return
+                _mid, file_id = await svc.outbox.send_photo_file(user_id, image.data, image.content_type, text,
+                                                                 entities=entities)
+                if file_id:
+                    await data.set_image_file_id(svc.db, c.image_id, file_id)
+                return
+        await svc.outbox.send(user_id, text, photo=file_id, entities=entities)
 
     async def _through_outage(self, svc: Services, cid: int) -> bool:
         """After a connection error: ask the API whether it is up (by showing the admin the progress) and,

@@ -371,6 +371,12 @@ NO_TEXT = N_("Write the message first.")
 TOO_LONG = N_("The message is too long for one message. Make it shorter.")
 BAD_AUDIENCE = campaigns.BAD_AUDIENCE
 BAD_TIME = N_("Choose a date and time in the future.")
+# A phone's photo is 2–4 MB; Telegram takes photos up to 10 MB. Kept in the database until the campaign is sent.
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}  # Pillow's format -> content type
+NOT_A_PHOTO = N_("This file is not a photo. Choose a picture (JPEG, PNG or WebP).")
+PHOTO_TOO_LARGE = N_("This photo is too large: at most 5 MB. Choose a smaller one.")
+PHOTO_FORGOTTEN = timedelta(days=1)  # a photo uploaded for a preview that was never saved nor sent
 
 
 @dataclass(frozen=True)
@@ -399,36 +405,77 @@ def _parts(texts: dict[str, str], base: cdata.DraftRow | None) -> dict[str, dict
 
 
 def plan(svc: Services, *, texts: dict[str, str], audience: campaigns.Audience | str,
-         base: cdata.DraftRow | None = None) -> CampaignPlan:
+         base: cdata.DraftRow | None = None, image_id: int | None = None) -> CampaignPlan:
     """A campaign from the form: a text per language in the dashboard's markup (**bold**, __italic__,
     [words](https://link): kept as Telegram entities, as the chat's /broadcast keeps them; the default
     language's is required; another language's, when given, goes to the people who chose it), and its audience
     (wards × languages × role, the rule of bot.campaigns.Audience). From a draft (`base`, e.g. one composed in
-    chat) the photo comes along. Refused with what to fix."""
-    photo = base.photo if base else None
+    chat) the photo comes along; `image_id`, a photo uploaded on the dashboard (`keep_photo`), replaces it.
+    Refused with what to fix."""
+    photo = base.photo if base and image_id is None else None
     per_language = _parts(texts, base)
     main = per_language.get(svc.settings.default_locale)
     if main is None:
         raise Refused(NO_TEXT)
     for part in per_language.values():
-        if not campaigns.fits(svc, part["text"], photo=photo is not None):
+        if not campaigns.fits(svc, part["text"], photo=photo is not None or image_id is not None):
             raise Refused(TOO_LONG)
     who = campaigns.Audience.parse(audience) if isinstance(audience, str) else audience
     if who is None:
         raise Refused(BAD_AUDIENCE)
     who = who.checked(svc)
     draft = campaigns.Draft(main["text"], main["entities"], photo,
-                            texts=per_language if len(per_language) > 1 else None)
+                            texts=per_language if len(per_language) > 1 else None, image_id=image_id)
     draft.address(who)
     return CampaignPlan(draft, who)
 
 
 async def compose(svc: Services, who: Viewer, *, texts: dict[str, str], audience: str,
-                  draft_id: int | None) -> CampaignPlan:
-    """Admins only: `plan`, from draft `draft_id` when it still exists."""
+                  draft_id: int | None, image_id: int | None = None) -> CampaignPlan:
+    """Admins only: `plan`, from draft `draft_id` when it still exists, with uploaded photo `image_id` if any."""
     _admin(who)
     found = await cdata.drafts(svc.db, draft_id) if draft_id is not None else []
-    return plan(svc, texts=texts, audience=audience, base=found[0] if found else None)
+    if image_id is not None and await cdata.image(svc.db, image_id) is None:
+        raise Refused(OUT_OF_DATE)
+    return plan(svc, texts=texts, audience=audience, base=found[0] if found else None, image_id=image_id)
+
+
+def photo_type(data: bytes) -> str:
+    """The content type of an uploaded campaign photo (image/jpeg, image/png or image/webp), read from the bytes
+    themselves (never from what the browser says). Refused(PHOTO_TOO_LARGE) over PHOTO_MAX_BYTES,
+    Refused(NOT_A_PHOTO) for anything Pillow cannot read as one of those."""
+    from PIL import Image
+
+    if len(data) > PHOTO_MAX_BYTES:
+        raise Refused(PHOTO_TOO_LARGE)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format
+            image.verify()
+    except Exception as exc:  # Pillow raises many kinds for a file that is not a picture (or a decompression bomb)
+        raise Refused(NOT_A_PHOTO) from exc
+    if kind not in PHOTO_TYPES:
+        raise Refused(NOT_A_PHOTO)
+    return PHOTO_TYPES[kind]
+
+
+async def keep_photo(svc: Services, who: Viewer, data: bytes) -> int:
+    """Admins only: check an uploaded photo (`photo_type`) and keep it in the database for a draft or campaign
+    (it must outlive the upload and a restart); its id. Campaign photos are the ward office's own pictures, not
+    personal data: erasure leaves them."""
+    _admin(who)
+    content_type = photo_type(data)
+    return await cdata.keep_image(svc.db, data, content_type, svc.now(), iso(svc.clock.now() - PHOTO_FORGOTTEN))
+
+
+async def photo(svc: Services, reader: Database, who: Viewer, image_id: int) -> tuple[bytes, str]:
+    """Admins only: an uploaded campaign photo, (bytes, content type), for the preview. Refused(OUT_OF_DATE)
+    when there is none."""
+    _admin(who)
+    found = await cdata.image(reader, image_id)
+    if found is None:
+        raise Refused(OUT_OF_DATE)
+    return found.data, found.content_type
 
 
 @dataclass(frozen=True)
@@ -437,7 +484,8 @@ class CampaignPreview:
     per_channel: dict[str, int]
     total: int
     messages: dict[str, str]  # language -> HTML of the message as residents see it on Telegram (with the footer)
-    photo: bool  # it goes with the photo of the draft
+    photo: bool  # it goes with the photo of the draft composed in chat
+    image_id: int | None = None  # it goes with this photo uploaded on the dashboard
 
 
 async def preview(svc: Services, reader: Database, who: Viewer, p: CampaignPlan) -> CampaignPreview:
@@ -448,7 +496,8 @@ async def preview(svc: Services, reader: Database, who: Viewer, p: CampaignPlan)
     counted = await campaigns.reach(_reading(svc, reader), p.audience)
     messages = {lang: formatting.to_html(*campaigns.message_for(svc, d.text, d.entities, d.texts, lang))
                 for lang in LOCALES if counted.per_language.get(lang) or lang == svc.settings.default_locale}
-    return CampaignPreview(counted.per_language, counted.per_channel, counted.total, messages, d.photo is not None)
+    return CampaignPreview(counted.per_language, counted.per_channel, counted.total, messages, d.photo is not None,
+                           d.image_id)
 
 
 async def send(svc: Services, who: Viewer, p: CampaignPlan, when: datetime | None) -> int:
@@ -506,9 +555,10 @@ DRAFT_SAVED = N_("Draft saved. It stays here until you send or delete it.")
 
 
 async def save_draft(svc: Services, who: Viewer, texts: dict[str, str], audience: str,
-                     draft_id: int | None = None) -> int:
+                     draft_id: int | None = None, image_id: int | None = None) -> int:
     """Admins only: keep what the form holds as a draft (in the database: a restart loses nothing); its id.
-    A language whose text is unchanged keeps its formatting, and the draft keeps its photo."""
+    A language whose text is unchanged keeps its formatting, and the draft keeps its photo (a chat's), or
+    `image_id`, a photo uploaded on the dashboard, in its place."""
     _admin(who)
     if not any(t.strip() for t in texts.values()):
         raise Refused(NO_TEXT)
@@ -517,7 +567,7 @@ async def save_draft(svc: Services, who: Viewer, texts: dict[str, str], audience
     parts = _parts({lang: text for lang, text in texts.items() if lang in LOCALES}, base)
     return await cdata.save_draft(svc.db, draft_id, who.user_id, {lang: p["text"] for lang, p in parts.items()},
                                   {lang: p["entities"] for lang, p in parts.items() if p["entities"]},
-                                  base.photo if base else None, audience, svc.now())
+                                  base.photo if base and image_id is None else None, audience, svc.now(), image_id)
 
 
 def draft_markup(found: cdata.DraftRow) -> dict[str, str]:
@@ -561,6 +611,15 @@ def _reading(svc: Services, reader: Database) -> Services:
     return replace(svc, db=reader)
 
 
+def _range(svc: Services, since: date | None, until: date | None) -> tuple[date | None, date]:
+    """The local days a Numbers range covers: `until` None or in the future is today; reversed is turned round."""
+    today = svc.clock.now().astimezone(svc.settings.tz).date()
+    until = min(until or today, today)
+    if since is not None and since > until:
+        since, until = until, since
+    return since, until
+
+
 async def numbers(svc: Services, reader: Database, who: Viewer, since: date | None,
                   until: date | None = None) -> Numbers:
     """Admins only: the /stats figures for the local days `since` to `until`, both included, in TIMEZONE
@@ -568,10 +627,7 @@ async def numbers(svc: Services, reader: Database, who: Viewer, since: date | No
     ward, and the issue 16 progress against targets with its weekly trend."""
     _admin(who)
     ro = _reading(svc, reader)
-    today = svc.clock.now().astimezone(svc.settings.tz).date()
-    until = min(until or today, today)
-    if since is not None and since > until:
-        since, until = until, since
+    since, until = _range(svc, since, until)
     start = datetime.combine(since, datetime.min.time(), svc.settings.tz) if since else None
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), svc.settings.tz)
     period = await stats.period(ro, start, end)
@@ -580,13 +636,19 @@ async def numbers(svc: Services, reader: Database, who: Viewer, since: date | No
                    await outcomes.trend(ro))
 
 
-async def numbers_chart(svc: Services, reader: Database, who: Viewer, t: Translator, which: str) -> bytes:
-    """Admins only: a PNG, the /stats chart ("requests": the last 7 days per day and per ward) or the
-    /progress chart ("progress")."""
+async def numbers_chart(svc: Services, reader: Database, who: Viewer, t: Translator, which: str,
+                        since: date | None = None, until: date | None = None) -> bytes:
+    """Admins only: a PNG, the /stats chart drawn for the local days `since` to `until` as `numbers` reads
+    them ("requests": per day, per week for a long range, and per ward; `since` None: from the first
+    request) or the /progress chart ("progress")."""
     _admin(who)
     ro = _reading(svc, reader)
     if which == "requests":
-        return await stats.chart_png(ro, t)
+        since, until = _range(svc, since, until)
+        if since is None:
+            first = await sdata.first_request_at(reader)
+            since = datetime.fromisoformat(first).astimezone(svc.settings.tz).date() if first else until
+        return await stats.chart_png(ro, t, min(since, until), until)
     if which == "progress":
         return await outcomes.chart_png(ro, t, await outcomes.progress_of(ro, outcomes.today(ro)),
                                         await outcomes.trend(ro))

@@ -41,6 +41,12 @@ class Outbox(Protocol):
                    photo: str | None = None, entities: list[dict] | None = None) -> int:
         """Send a message; return its id in that chat."""
 
+    async def send_photo_file(self, chat_id: int, data: bytes, content_type: str, caption: str, *,
+                              entities: list[dict] | None = None) -> tuple[int, str | None]:
+        """Send a photo from its bytes (JPEG, PNG or WebP, `content_type`) with `caption`; return the message's
+        id and the channel's file id to send the same photo again without its bytes (None: the channel has none,
+        e.g. Zalo, which gets it as a link)."""
+
     async def edit(self, chat_id: int, message_id: int, text: str, buttons: Buttons | None = None) -> None:
         """Replace a message's text and buttons (a no-op edit is not an error)."""
 

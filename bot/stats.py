@@ -12,7 +12,7 @@ import csv
 import io
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.clock import iso
@@ -94,11 +94,17 @@ def ward_name(svc: Services, t: Translator, ward_id: str | None) -> str:
 
 
 # --- chart ------------------------------------------------------------------------------------
+WEEKLY_AFTER = 62  # days: a longer range is drawn per week (Monday to Sunday), else its bars are unreadable
+
+
 @dataclass(frozen=True)
 class ChartData:
-    days: list[str]  # local dates, oldest first
-    series: dict[str, list[int]]  # status -> count per day
+    days: list[str]  # first local date of each bar, oldest first: every day of the range, or every week's Monday
+    series: dict[str, list[int]]  # status -> count per bar
     wards: list[tuple[str, int]]  # ward name (in the reader's language) -> requests
+    weekly: bool = False  # one bar per week instead of per day
+    since: date | None = None  # the range drawn (local days, both included); None: the last DAYS days
+    until: date | None = None
 
 
 def _offset(svc: Services) -> str:
@@ -106,21 +112,37 @@ def _offset(svc: Services) -> str:
     return f"{int(delta.total_seconds() // 60):+d} minutes"
 
 
-async def chart_data(svc: Services, t: Translator) -> ChartData:
-    now = svc.clock.now().astimezone(svc.settings.tz)
-    days = [(now.date() - timedelta(days=n)).isoformat() for n in range(DAYS - 1, -1, -1)]
-    start = datetime.fromisoformat(days[0]).replace(tzinfo=svc.settings.tz)
-    since = iso(start)
-    series = {s: [0] * DAYS for s in STATUSES}
-    for day, status, n in await data.requests_per_day(svc.db, since, _offset(svc)):
-        if day in days and status in series:
-            series[status][days.index(day)] = n
-    wards = [(ward_name(svc, t, w), n) for w, n, _r, _o in await data.requests_per_ward(svc.db, since)]
-    return ChartData(days, series, wards)
+async def chart_data(svc: Services, t: Translator, since: date | None = None,
+                     until: date | None = None) -> ChartData:
+    """Requests filed per local day (per week for a range longer than WEEKLY_AFTER days) by status, and per
+    ward, for the local days `since` to `until`, both included. Without `since`: the last DAYS days up to
+    `until` (default today), as /stats draws it."""
+    tz = svc.settings.tz
+    today = svc.clock.now().astimezone(tz).date()
+    last = until or today
+    first = since or last - timedelta(days=DAYS - 1)
+    weekly = (last - first).days + 1 > WEEKLY_AFTER
+    start = first - timedelta(days=first.weekday()) if weekly else first
+    step = 7 if weekly else 1
+    days = [(start + timedelta(days=n)).isoformat() for n in range(0, (last - start).days + 1, step)]
+    since_iso = iso(datetime.combine(first, datetime.min.time(), tz))
+    until_iso = iso(datetime.combine(last + timedelta(days=1), datetime.min.time(), tz))
+    series = {s: [0] * len(days) for s in STATUSES}
+    for day, status, n in await data.requests_per_day(svc.db, since_iso, _offset(svc), until_iso):
+        if status not in series:
+            continue
+        d = date.fromisoformat(day)
+        index = ((d - start).days // step) if first <= d <= last else -1
+        if 0 <= index < len(days):
+            series[status][index] += n
+    wards = [(ward_name(svc, t, w), n)
+             for w, n, _r, _o in await data.requests_per_ward(svc.db, since_iso, until_iso)]
+    return ChartData(days, series, wards, weekly, since, until)
 
 
 def draw_chart(chart: ChartData, t: Translator) -> bytes:
-    """Per day (stacked by status) and per ward, labelled in the admin's language; PNG bytes."""
+    """Per day or per week (stacked by status) and per ward, labelled in the admin's language; PNG bytes.
+    The one chart of /stats (the last 7 days) and of the dashboard's Numbers page (its date range)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -130,18 +152,21 @@ def draw_chart(chart: ChartData, t: Translator) -> bytes:
     fig.set_layout_engine("tight")
     font = {"fontfamily": "DejaVu Sans"}
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    labels = [f"{d[8:10]}/{d[5:7]}" for d in chart.days]
+    labels = [f"{d[8:10]}/{d[5:7]}" + (f"/{d[2:4]}" if chart.weekly else "") for d in chart.days]
     colours = {"open": "#e4572e", "claimed": "#f3a712", "resolved": "#29bf12", "cancelled": "#a8a8a8"}
+    x = list(range(len(labels)))
     bottom = [0] * len(labels)
     for key, values in chart.series.items():
-        left.bar(labels, values, bottom=bottom, color=colours[key], label=_(STATUS_LABELS[key]))
+        left.bar(x, values, bottom=bottom, color=colours[key], label=_(STATUS_LABELS[key]))
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    left.set_title(_("Help requests per day"), **font)
+    every = max(1, -(-len(labels) // 12))  # at most about 12 dates under the bars, so they never overlap
+    left.set_xticks(x[::every], labels[::every], rotation=45 if len(labels) > 8 else 0, fontsize=8)
+    left.set_title(_("Help requests per week") if chart.weekly else _("Help requests per day"), **font)
     left.legend(prop={"family": "DejaVu Sans"})
     left.yaxis.get_major_locator().set_params(integer=True)
     wards = chart.wards[:10][::-1]
     right.barh([w for w, _n in wards] or [""], [n for _w, n in wards] or [0], color="#2e86ab")
-    right.set_title(_("Per ward (last 7 days)"), **font)
+    right.set_title(_("Per ward") if chart.since else _("Per ward (last 7 days)"), **font)
     right.xaxis.get_major_locator().set_params(integer=True)
     for label in [*left.get_xticklabels(), *right.get_yticklabels()]:
         label.set_fontfamily("DejaVu Sans")
@@ -150,8 +175,9 @@ def draw_chart(chart: ChartData, t: Translator) -> bytes:
     return buf.getvalue()
 
 
-async def chart_png(svc: Services, t: Translator) -> bytes:
-    chart = await chart_data(svc, t)
+async def chart_png(svc: Services, t: Translator, since: date | None = None, until: date | None = None) -> bytes:
+    """The chart of `chart_data(svc, t, since, until)` as PNG bytes, drawn in a worker thread."""
+    chart = await chart_data(svc, t, since, until)
     return await asyncio.to_thread(draw_chart, chart, t)
 
 

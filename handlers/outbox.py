@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Bot, BotCommand, BotCommandScopeChat, MessageEntity
+from telegram import Bot, BotCommand, BotCommandScopeChat, InputFile, MessageEntity
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.messaging import BadRecipient, Buttons, RetryLater, Transient, Unreachable
@@ -26,6 +26,15 @@ class TelegramOutbox:
             else:
                 msg = await self.bot.send_message(chat_id, text, entities=ents, reply_markup=markup)
         return msg.message_id
+
+    async def send_photo_file(self, chat_id: int, data: bytes, content_type: str, caption: str, *,
+                              entities: list[dict] | None = None) -> tuple[int, str | None]:
+        ents = [MessageEntity.de_json(e, self.bot) for e in entities] if entities else None
+        name = "photo." + {"image/png": "png", "image/webp": "webp"}.get(content_type, "jpg")
+        async with _mapped():
+            msg = await self.bot.send_photo(chat_id, InputFile(data, filename=name), caption=caption,
+                                            caption_entities=ents)
+        return msg.message_id, (msg.photo[-1].file_id if msg.photo else None)
 
     async def edit(self, chat_id: int, message_id: int, text: str, buttons: Buttons | None = None) -> None:
         try:

@@ -12,7 +12,7 @@ import json
 import re
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -628,6 +628,43 @@ async def test_numbers_for_a_date_range_in_the_time_zone_with_per_ward_tables(si
     assert odd.status_code == 200 and "đến nay" in odd.text  # unreadable days: the last 7 days
 
 
+async def test_numbers_chart_is_drawn_for_the_chosen_range_by_day_or_by_week(site, monkeypatch):
+    from bot import stats
+
+    drawn: list[stats.ChartData] = []
+    real = stats.draw_chart
+    monkeypatch.setattr(stats, "draw_chart", lambda chart, t: drawn.append(chart) or real(chart, t))
+    bot, client = site
+    await people(bot)
+    start = bot.clock.now().astimezone(bot.svc.settings.tz).date()
+    await file_request(bot, RESIDENT)  # on the first day
+    bot.clock.advance(10 * 24 * 3600)
+    await file_request(bot, 1002, ward="Tân Định")  # ten days later
+    await sign_in(bot, client, ADMIN)
+    page = (await client.get("/dashboard/numbers", params={"from": start.isoformat(),
+                                                           "to": (start + timedelta(days=13)).isoformat()})).text
+    src = re.search(r'<img class="chart" src="(/dashboard/numbers/requests\.png[^"]*)"', page).group(1)
+    png = await client.get(src.replace("&amp;", "&"))
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    days = drawn[-1].days  # the range up to today (a future "to" is today): one bar per day, both requests drawn
+    assert days[0] == start.isoformat() and days[-1] == (start + timedelta(days=10)).isoformat() and len(days) == 11
+    total = [sum(v[i] for v in drawn[-1].series.values()) for i in range(len(days))]
+    assert total[0] == 1 and total[-1] == 1 and sum(total) == 2 and not drawn[-1].weekly
+    def drawn_total() -> int:
+        return sum(map(sum, drawn[-1].series.values()))
+
+    await client.get("/dashboard/numbers/requests.png", params={"from": (start + timedelta(days=5)).isoformat()})
+    assert drawn[-1].days[0] == (start + timedelta(days=5)).isoformat() and drawn_total() == 1
+    long = start - timedelta(days=100)  # a long range: one bar per week, Monday first
+    await client.get("/dashboard/numbers/requests.png", params={"from": long.isoformat()})
+    weeks = [date.fromisoformat(d) for d in drawn[-1].days]
+    assert drawn[-1].weekly and all(d.weekday() == 0 for d in weeks)
+    assert weeks[0] <= long < weeks[0] + timedelta(days=7) and drawn_total() == 2
+    assert weeks[-1] <= start + timedelta(days=10) < weeks[-1] + timedelta(days=7)
+    await client.get("/dashboard/numbers/requests.png", params={"from": "all"})  # all time: from the first request
+    assert drawn[-1].days[0] == start.isoformat() and drawn_total() == 2
+
+
 async def test_campaign_drafts_are_kept_in_the_database_until_sent(site):
     bot, client = site
     await people(bot)
@@ -759,3 +796,123 @@ async def test_a_chat_draft_with_a_photo_is_sent_with_it_from_the_dashboard(site
     await bot.svc.sender.wait_idle(10)
     assert (await bot.svc.db.fetchone("SELECT photo FROM campaigns"))["photo"] == draft["photo"]
     assert bot.last(RESIDENT).kind == "photo" and bot.last(RESIDENT).text.startswith("Điểm hỗ trợ mới ở UBND")
+
+
+def a_photo(fmt: str = "PNG") -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 12), "orange").save(out, fmt)
+    return out.getvalue()
+
+
+async def test_a_photo_uploaded_with_a_campaign_is_previewed_and_sent_to_everyone_uploaded_once(site):
+    bot, client = site
+    await people(bot)
+    residents = list(range(1101, 1131))  # more residents than the sender has workers: they race for the upload
+    for uid in residents:
+        await bot.send(uid, "/start")
+    csrf = await sign_in(bot, client, ADMIN)
+    photo = a_photo()
+    form = {"csrf": csrf, "text_vi": "📣 **Điểm tiêm** mới ở UBND phường", "role": "residents", "step": "preview"}
+    shown = await client.post("/dashboard/campaigns", data=form, files={"photo": ("poster.png", photo, "image/png")})
+    assert shown.status_code == 200 and "<b>Điểm tiêm</b> mới ở UBND phường" in shown.text
+    image_id = re.search(r'name="image_id" value="(\d+)"', shown.text).group(1)
+    assert f'<img src="/dashboard/campaigns/photos/{image_id}"' in shown.text  # the preview shows it
+    served = await client.get(f"/dashboard/campaigns/photos/{image_id}")
+    assert served.content == photo and served.headers["content-type"] == "image/png"
+    audience = re.search(r'name="audience" value="([^"]*)"', shown.text).group(1)
+    send = {"csrf": csrf, "text_vi": form["text_vi"], "audience": audience, "image_id": image_id, "step": "send"}
+    photos: list[dict] = []
+    bot.api.fault = lambda method, params: photos.append(params) if method == "sendPhoto" else None
+    assert (await client.post("/dashboard/campaigns", data=send)).status_code == 303
+    await bot.svc.sender.wait_idle(10)
+    recipients = [r["user_id"] for r in await bot.svc.db.fetchall("SELECT user_id FROM campaign_recipients")]
+    assert set(residents) <= set(recipients)
+    for uid in recipients:  # each exactly once, as a photo with the message as its caption
+        got = [e.kind for e in bot.api.sent if e.chat_id == uid and e.text.startswith("📣 Điểm tiêm mới ở UBND")]
+        assert got == ["photo"], uid
+    assert [data for _chat, data in bot.api.uploads] == [photo]  # the bytes went up once; the rest by its file id
+    row = await bot.svc.db.fetchone("SELECT telegram_file_id FROM campaign_images WHERE id = ?", (int(image_id),))
+    assert row["telegram_file_id"].startswith("photo-")
+    by_id = [p for p in photos if p.get("photo") == row["telegram_file_id"]]
+    assert len(photos) == len(recipients) and len(by_id) == len(recipients) - 1  # the others by the file id
+    client.cookies.clear()
+    await sign_in(bot, client, VOL)
+    assert (await client.get(f"/dashboard/campaigns/photos/{image_id}")).status_code == 403
+
+
+async def test_a_bad_photo_is_refused_kindly_and_the_typed_text_stays(site, monkeypatch):
+    bot, client = site
+    await people(bot)
+    csrf = await sign_in(bot, client, ADMIN)
+    form = {"csrf": csrf, "text_vi": "Lịch tiêm **thứ Bảy**", "text_en": "Saturday", "role": "residents",
+            "step": "preview"}
+    for name, body, kind, says in (
+            ("notes.txt", b"not a picture at all", "text/plain", "Tệp này không phải là ảnh"),
+            ("fake.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png", "Tệp này không phải là ảnh"),
+            ("huge.jpg", b"\xff\xd8\xff" + b"0" * dashboard.PHOTO_MAX_BYTES, "image/jpeg", "Ảnh này quá lớn")):
+        page = await client.post("/dashboard/campaigns", data=form, files={"photo": (name, body, kind)})
+        assert page.status_code == 400 and says in page.text, name
+        assert "Lịch tiêm **thứ Bảy**</textarea>" in page.text and "Saturday</textarea>" in page.text, name
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_images"))["n"] == 0
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaigns"))["n"] == 0
+
+
+async def test_a_draft_with_an_uploaded_photo_survives_a_restart_and_is_sent_with_it(tmp_path):
+    settings = make_settings(tmp_path, public_base_url=BASE, bot_token=TOKEN)
+    photo = a_photo("JPEG")
+
+    async def site_of(bot):
+        state = WebState(clock=bot.clock)
+        state.db, state.svc, state.phase = bot.svc.db, bot.svc, "ready"
+        return state
+
+    async with open_bot(settings) as bot:
+        for uid in (RESIDENT, 1002, 1003):
+            await bot.send(uid, "/start")
+        state = await site_of(bot)
+        try:
+            async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+                csrf = await sign_in(bot, client, ADMIN)
+                form = {"csrf": csrf, "text_vi": "Điểm hỗ trợ mới", "role": "residents", "step": "save"}
+                saved = await client.post("/dashboard/campaigns", data=form,
+                                          files={"photo": ("p.jpg", photo, "image/jpeg")})
+                assert saved.status_code == 200 and "Đã lưu bản nháp" in saved.text
+        finally:
+            await state.close_reader()
+        clock, api = bot.clock, bot.api
+    async with open_bot(settings, clock, api) as bot:  # the same database file: a restart
+        draft = await bot.svc.db.fetchone("SELECT id, image_id FROM campaign_drafts")
+        assert draft["image_id"] is not None
+        state = await site_of(bot)
+        try:
+            async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+                csrf = await sign_in(bot, client, ADMIN)
+                opened = (await client.get("/dashboard/campaigns", params={"draft": draft["id"]})).text
+                assert f'<img src="/dashboard/campaigns/photos/{draft["image_id"]}"' in opened
+                image_id = re.search(r'name="image_id" value="(\d+)"', opened).group(1)
+                send = {"csrf": csrf, "text_vi": "Điểm hỗ trợ mới", "role": "residents", "step": "send",
+                        "draft_id": str(draft["id"]), "image_id": image_id}
+                assert (await client.post("/dashboard/campaigns", data=send)).status_code == 303
+                await bot.svc.sender.wait_idle(10)
+        finally:
+            await state.close_reader()
+        for uid in (RESIDENT, 1002, 1003):
+            assert bot.last(uid).kind == "photo" and bot.last(uid).text.startswith("Điểm hỗ trợ mới"), uid
+        assert [data for _chat, data in bot.api.uploads] == [photo]
+        assert (await bot.svc.db.fetchone("SELECT image_id FROM campaigns"))["image_id"] == draft["image_id"]
+        assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+
+
+async def test_a_photo_uploaded_for_a_preview_and_never_used_is_forgotten_a_day_later(site):
+    bot, _client = site
+    await people(bot)
+    viewer = await dashboard.viewer(bot.svc, ADMIN)
+    kept = await dashboard.keep_photo(bot.svc, viewer, a_photo())
+    used = await dashboard.keep_photo(bot.svc, viewer, a_photo("JPEG"))
+    await dashboard.save_draft(bot.svc, viewer, {"vi": "Nháp có ảnh"}, "all", image_id=used)
+    bot.clock.advance(2 * 24 * 3600)
+    await dashboard.keep_photo(bot.svc, viewer, a_photo())
+    left = {r["id"] for r in await bot.svc.db.fetchall("SELECT id FROM campaign_images")}
+    assert kept not in left and used in left and len(left) == 2

@@ -88,8 +88,11 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     await page.get_by_label("Nội dung tiếng Việt").fill("**Chủ nhật này** phường có điểm hỗ trợ cài VNeID.")
     await page.get_by_label("Vai trò").select_option(label="Người dân (không phải tình nguyện viên)")
     await page.get_by_label("Người đọc tiếng Việt").check()  # combined: residents × Vietnamese (every ward)
+    await page.locator("input[type=file][name=photo]").set_input_files(  # an optional photo, uploaded
+        files=[{"name": "poster.png", "mimeType": "image/png", "buffer": poster()}])
     await page.get_by_role("button", name="Xem trước và đếm người nhận").click()
     await page.wait_for_selector("text=Người dân sẽ thấy")
+    assert await page.locator("figure.photo img").first.is_visible()  # the preview shows the photo
     assert await page.locator("table.counts td", has_text="Zalo").is_visible()
     assert await page.locator(".bubble b", has_text="Chủ nhật này").first.is_visible()  # bold, as residents see it
     await page.screenshot(path=folder / "dashboard-campaign-preview.png", full_page=True)
@@ -98,7 +101,7 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     await page.wait_for_selector("#progress .status:text('đã gửi xong')")
     assert not await page.get_by_role("button", name="Tạm dừng").is_visible()  # nothing left to pause
     await page.screenshot(path=folder / "dashboard-campaign.png", full_page=True)
-    assert any(e.chat_id == RESIDENT and e.text.startswith("Chủ nhật này") for e in bot.api.sent)
+    assert any(e.chat_id == RESIDENT and e.kind == "photo" and e.text.startswith("Chủ nhật này") for e in bot.api.sent)
 
     await page.get_by_role("link", name="Tải dữ liệu").click()
     await page.screenshot(path=folder / "dashboard-exports.png", full_page=True)
@@ -143,3 +146,14 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     assert response.status == 401 and not await again.get_by_role("link", name="Thông báo chiến dịch").count()
     await other.close()
     await context.close()
+
+
+def poster() -> bytes:
+    """A small PNG, as an officer's campaign photo."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 270), "#2e86ab")
+    ImageDraw.Draw(image).rectangle((40, 40, 440, 230), outline="white", width=8)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

@@ -740,3 +740,37 @@ async def test_on_zalo_mydata_comes_as_a_link_that_works_once(tmp_path):
             assert json.loads(first.content)["accounts"][0]["external_id"] == R
             assert (await client.get(link + "?download=1")).status_code == 404  # used: nobody else can open it
             assert (await client.get(link)).status_code == 404
+
+
+async def test_a_campaign_photo_uploaded_on_the_dashboard_reaches_zalo_by_link_or_the_text_alone(tmp_path):
+    """Bytes kept in campaign_images: Telegram gets them uploaded once, a Zalo person through the media link;
+    without one (no PUBLIC_BASE_URL), the Zalo person gets the text alone."""
+    from bot.data import campaigns as cdata
+
+    photo = b"\x89PNG\r\n\x1a\n poster"
+    linked: list[tuple[bytes, str]] = []
+
+    def media_url(data: bytes, content_type: str) -> str:
+        linked.append((data, content_type))
+        return f"https://bot.example/media/t{len(linked)}"
+
+    for seam in (media_url, None):
+        async with open_zalo_bot(zalo_settings(tmp_path / str(bool(seam)), zalo_rate=30), media_url=seam) as zbot:
+            await zbot.say(R, "/start")
+            for tg in (3001, 3002):
+                await users.touch(zbot.svc.db, tg, "Dân", None, zbot.svc.now())
+            zbot.svc.sender.sleep = lambda s: asyncio.sleep(0)
+            image_id = await cdata.keep_image(zbot.svc.db, photo, "image/png", zbot.svc.now(), zbot.svc.now())
+            await campaigns.create(zbot.svc, ADMIN, Draft("📣 Điểm tiêm mới", image_id=image_id), None)
+            for _name, _every, tick in TICKS:
+                await tick(zbot.svc)
+            await zbot.svc.sender.wait_idle()
+            for tg in (3001, 3002):
+                assert [e.kind for e in zbot.api.sent if e.chat_id == tg and "Điểm tiêm mới" in e.text] == ["photo"]
+            assert [data for _chat, data in zbot.api.uploads] == [photo]  # Telegram: once
+            to_zalo = [e for e in zbot.zalo.sent if e.chat_id == R and ("Điểm tiêm mới" in e.text or e.photo)]
+            if seam:
+                assert [e.photo for e in to_zalo if e.photo] == ["https://bot.example/media/t1"]
+                assert linked == [(photo, "image/png")]
+            else:
+                assert not any(e.photo for e in to_zalo) and len(to_zalo) == 1  # the text alone

@@ -30,13 +30,14 @@ class CampaignRow:
     total: int
     progress_chat_id: int | None
     progress_message_id: int | None
+    image_id: int | None = None  # a photo uploaded on the dashboard (campaign_images), sent instead of `photo`
 
 
 def _row(r) -> CampaignRow:
     return CampaignRow(r["id"], r["admin_id"], r["text"], json.loads(r["entities"] or "[]"), r["photo"],
                        r["audience_kind"], r["audience_value"], json.loads(r["texts"]) if r["texts"] else None,
                        r["status"], r["scheduled_at"], r["created_at"], r["started_at"], r["finished_at"],
-                       r["total"], r["progress_chat_id"], r["progress_message_id"])
+                       r["total"], r["progress_chat_id"], r["progress_message_id"], r["image_id"])
 
 
 def audience_where(wards: tuple[str, ...], langs: tuple[str, ...], role: str,
@@ -86,16 +87,18 @@ async def wards(db: Database) -> list[tuple[str, int]]:
 
 async def create(db: Database, *, admin_id: int, text: str, entities: list[dict], photo: str | None,
                  audience_kind: str, audience_value: str | None, who: Where, texts: dict[str, dict] | None,
-                 status: str, scheduled_at: str | None, now: str, default_locale: str) -> tuple[int, int]:
+                 status: str, scheduled_at: str | None, now: str, default_locale: str,
+                 image_id: int | None = None) -> tuple[int, int]:
     """The campaign (its audience stored as `audience_kind`, `audience_value`) and the snapshot of its
     recipients, `who`, in one transaction; (id, recipients)."""
     where, params = audience_where(*who, default_locale)
     async with db.transaction() as conn:
         cur = await conn.execute(
             """INSERT INTO campaigns (admin_id, text, entities, photo, audience_kind, audience_value, texts,
-                                      status, scheduled_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                      status, scheduled_at, created_at, image_id)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (admin_id, text, json.dumps(entities, ensure_ascii=False), photo, audience_kind, audience_value,
-             json.dumps(texts, ensure_ascii=False) if texts else None, status, scheduled_at, now))
+             json.dumps(texts, ensure_ascii=False) if texts else None, status, scheduled_at, now, image_id))
         cid = cur.lastrowid
         cur = await conn.execute(
             f"""INSERT INTO campaign_recipients (campaign_id, user_id, locale)
@@ -243,27 +246,30 @@ class DraftRow:
     audience: str  # bot.campaigns.Audience's key
     chat_of: int | None  # the admin whose chat /broadcast is composing it; None: a dashboard draft
     updated_at: str
+    image_id: int | None = None  # a photo uploaded on the dashboard (campaign_images)
 
 
 def _draft(r) -> DraftRow:
     return DraftRow(r["id"], r["admin_id"], json.loads(r["texts"]), json.loads(r["entities"] or "{}"), r["photo"],
-                    r["audience"], r["chat_of"], r["updated_at"])
+                    r["audience"], r["chat_of"], r["updated_at"], r["image_id"])
 
 
 async def save_draft(db: Database, draft_id: int | None, admin_id: int, texts: dict[str, str],
-                     entities: dict[str, list[dict]], photo: str | None, audience: str, now: str) -> int:
+                     entities: dict[str, list[dict]], photo: str | None, audience: str, now: str,
+                     image_id: int | None = None) -> int:
     """Insert a dashboard draft, or update draft `draft_id` (a new one if it was deleted meanwhile; a chat's
-    draft saved on the dashboard becomes the dashboard's); its id."""
+    draft saved on the dashboard becomes the dashboard's); its id. `image_id`: an uploaded photo (campaign_images)."""
     body = json.dumps(texts, ensure_ascii=False)
     marks = json.dumps(entities, ensure_ascii=False)
     if draft_id is not None:
         cur = await db.execute("UPDATE campaign_drafts SET admin_id = ?, texts = ?, entities = ?, photo = ?, "
-                               "audience = ?, chat_of = NULL, updated_at = ? WHERE id = ?",
-                               (admin_id, body, marks, photo, audience, now, draft_id))
+                               "audience = ?, chat_of = NULL, updated_at = ?, image_id = ? WHERE id = ?",
+                               (admin_id, body, marks, photo, audience, now, image_id, draft_id))
         if cur.rowcount == 1:
             return draft_id
-    cur = await db.execute("INSERT INTO campaign_drafts (admin_id, texts, entities, photo, audience, updated_at) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", (admin_id, body, marks, photo, audience, now))
+    cur = await db.execute("INSERT INTO campaign_drafts (admin_id, texts, entities, photo, audience, updated_at, "
+                           "image_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (admin_id, body, marks, photo, audience, now, image_id))
     return int(cur.lastrowid)
 
 
@@ -304,3 +310,42 @@ async def drafts(db: Database, draft_id: int | None = None) -> list[DraftRow]:
 async def delete_draft(db: Database, draft_id: int) -> bool:
     cur = await db.execute("DELETE FROM campaign_drafts WHERE id = ?", (draft_id,))
     return cur.rowcount == 1
+
+
+# --- photos uploaded on the dashboard (no personal data: the ward office's own pictures) --------------------------
+@dataclass(frozen=True)
+class ImageRow:
+    id: int
+    data: bytes
+    content_type: str  # image/jpeg, image/png or image/webp
+    telegram_file_id: str | None  # after the first upload to Telegram: what later sends use
+
+
+async def keep_image(db: Database, data: bytes, content_type: str, now: str, forget_before: str) -> int:
+    """Keep an uploaded campaign photo; its id. Photos uploaded before `forget_before` that no draft or campaign
+    uses (a preview never sent) are deleted at the same time."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            """DELETE FROM campaign_images WHERE created_at < ?
+                 AND id NOT IN (SELECT image_id FROM campaign_drafts WHERE image_id IS NOT NULL)
+                 AND id NOT IN (SELECT image_id FROM campaigns WHERE image_id IS NOT NULL)""", (forget_before,))
+        cur = await conn.execute("INSERT INTO campaign_images (bytes, content_type, created_at) VALUES (?, ?, ?)",
+                                 (data, content_type, now))
+    assert cur.lastrowid is not None
+    return int(cur.lastrowid)
+
+
+async def image(db: Database, image_id: int) -> ImageRow | None:
+    row = await db.fetchone("SELECT id, bytes, content_type, telegram_file_id FROM campaign_images WHERE id = ?",
+                            (image_id,))
+    return ImageRow(row[0], bytes(row[1]), row[2], row[3]) if row else None
+
+
+async def image_file_id(db: Database, image_id: int) -> str | None:
+    """Telegram's file id of the photo once it has been uploaded, else None."""
+    row = await db.fetchone("SELECT telegram_file_id FROM campaign_images WHERE id = ?", (image_id,))
+    return row[0] if row else None
+
+
+async def set_image_file_id(db: Database, image_id: int, file_id: str) -> None:
+    await db.execute("UPDATE campaign_images SET telegram_file_id = ? WHERE id = ?", (file_id, image_id))

@@ -322,4 +322,18 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE campaign_drafts ADD COLUMN chat_of INTEGER",  # the admin whose /broadcast it is; NULL: dashboard
         "CREATE UNIQUE INDEX campaign_drafts_chat ON campaign_drafts(chat_of) WHERE chat_of IS NOT NULL",
     ),
+    # 11: a photo uploaded on the dashboard for a campaign, kept in the database (a restart between saving the draft
+    # and sending loses nothing); Telegram's file id is kept after the first upload so the bytes go up once.
+    # Campaign photos are the ward office's own pictures, not anyone's personal data: erasure leaves them.
+    (
+        """CREATE TABLE campaign_images (
+            id INTEGER PRIMARY KEY,
+            bytes BLOB NOT NULL,               -- the image as uploaded (JPEG, PNG or WebP, checked)
+            content_type TEXT NOT NULL,        -- image/jpeg, image/png or image/webp
+            telegram_file_id TEXT,             -- set after the first upload to Telegram; resent by it
+            created_at TEXT NOT NULL
+        )""",
+        "ALTER TABLE campaign_drafts ADD COLUMN image_id INTEGER REFERENCES campaign_images(id)",
+        "ALTER TABLE campaigns ADD COLUMN image_id INTEGER REFERENCES campaign_images(id)",
+    ),
 ]

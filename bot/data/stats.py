@@ -115,10 +115,19 @@ async def new_residents_per_ward(db: Database, since: str | None,
     return [(r[0], r[1]) for r in rows]
 
 
-async def requests_per_day(db: Database, since: str, offset: str) -> list[tuple[str, str, int]]:
-    """(local day filed, status, count)."""
+async def first_request_at(db: Database) -> str | None:
+    """When the first help request was filed (UTC ISO), or None when there is none."""
+    row = await db.fetchone("SELECT MIN(created_at) FROM help_requests")
+    return row[0] if row else None
+
+
+async def requests_per_day(db: Database, since: str, offset: str,
+                           until: str | None = None) -> list[tuple[str, str, int]]:
+    """(local day filed, status, count) for requests filed from `since` to `until` (exclusive; None: now)."""
     rows = await db.fetchall("SELECT date(created_at, ?) AS day, status, COUNT(*) FROM help_requests "
-                             "WHERE created_at >= ? GROUP BY day, status ORDER BY day", (offset, since))
+                             "WHERE created_at >= ? AND (? IS NULL OR created_at < ?) "
+                             "GROUP BY day, status ORDER BY day",
+                             (offset, since, until, until))
     return [(r[0], r[1], r[2]) for r in rows]
 
 

@@ -18,6 +18,7 @@ in the database on every request, as the chat does) and renders a Jinja2 templat
                                     progress against targets; …/requests.png and …/progress.png: the charts
     GET  /dashboard/campaigns       compose (POST: save as a draft, preview, then send now or schedule), the drafts
                                     (?draft=ID opens one; POST …/drafts/{id}/delete) and the history
+    GET  /dashboard/campaigns/photos/{id}  a photo uploaded with a campaign (compose: file input "photo")
     GET  /dashboard/campaigns/{id}  one campaign's live progress (…/events: Server-Sent Events); POST: pause,
                                     resume, cancel
     GET  /dashboard/lang/{vi|en}    the page language
@@ -46,6 +47,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -66,6 +68,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE = "dashboard"
 SSE_EVERY = 0.5  # seconds between two progress events of a campaign being sent
+UPLOAD_MAX = 2 * dashboard.PHOTO_MAX_BYTES + 1024 * 1024  # a compose form's body: beyond it, not even read
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",  # a sign-in link's token never leaves in a Referer
@@ -88,6 +91,14 @@ EVENT_WORDS = {
 
 CAMPAIGN_STATUS = {"draft": N_("draft"), "scheduled": N_("scheduled"), "sending": N_("sending"),
                    "paused": N_("paused"), "cancelled": N_("cancelled"), "done": N_("finished")}
+
+
+def _day(request: Request, name: str) -> date | None:
+    """The date in query parameter `name` (YYYY-MM-DD), or None when absent or not a date."""
+    try:
+        return date.fromisoformat(request.query_params.get(name, ""))
+    except ValueError:
+        return None
 
 
 def _plain(label: str) -> str:
@@ -398,7 +409,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
 
     async def campaigns_page(request: Request, *, texts: dict[str, str] | None = None, audience: str = "all",
                              note: str | None = None, status_code: int = 200, draft_id: int | None = None,
-                             notice: str | None = None) -> Response:
+                             notice: str | None = None, image_id: int | None = None) -> Response:
         who = await signed_in(request)
         if isinstance(who, Response):
             return who
@@ -409,34 +420,48 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             if texts is None and opened.isdigit():
                 found = await dashboard.open_draft(state.svc, who, int(opened))
                 texts, audience, draft_id = dashboard.draft_markup(found), found.audience, found.id
+                image_id = found.image_id
             drafts = await dashboard.draft_list(state.svc, reader, who)
         except Refused as exc:
             return await refused(request, who, exc.message)
-        draft_photo = any(d.photo for d in drafts if d.id == draft_id)
+        draft_photo = image_id is None and any(d.photo for d in drafts if d.id == draft_id)
         wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
         return await render(request, who, "campaigns.html", status_code, history=history, wards=wards,
                       texts=texts or {}, audience=audience,
                       aud=campaigns.Audience.parse(audience) or campaigns.Audience(), note=note, locales=LOCALES,
-                      drafts=drafts, draft_id=draft_id, notice=notice, draft_photo=draft_photo)
+                      drafts=drafts, draft_id=draft_id, notice=notice, draft_photo=draft_photo, image_id=image_id,
+                      photo_types=",".join(dashboard.PHOTO_TYPES.values()))
 
     async def campaigns_post(request: Request) -> Response:
         """Preview (the counts and the messages), then Send now or Schedule from the preview's form."""
         who = await signed_in(request)
         if isinstance(who, Response):
             return who
+        if int(request.headers.get("content-length") or 0) > UPLOAD_MAX:  # not read: far over the photo limit
+            return await campaigns_page(request, note=dashboard.PHOTO_TOO_LARGE, status_code=413)
         values = await form(request)
         if values is None:
             return await csrf_refused(request)
         texts, audience = campaign_form(values)
         step = str(values.get("step", "preview"))
-        raw_draft = str(values.get("draft_id", ""))
+        raw_draft, raw_image = str(values.get("draft_id", "")), str(values.get("image_id", ""))
         draft_id = int(raw_draft) if raw_draft.isdigit() else None
+        image_id = int(raw_image) if raw_image.isdigit() and not values.get("no_photo") else None
+        try:
+            upload = values.get("photo")
+            if isinstance(upload, UploadFile) and (upload.filename or upload.size):
+                # one byte over the limit is enough to refuse; the rest stays in Starlette's spool file
+                image_id = await dashboard.keep_photo(state.svc, who, await upload.read(dashboard.PHOTO_MAX_BYTES + 1))
+        except Refused as exc:  # the texts and audience stay as typed; the previous photo too
+            return await campaigns_page(request, texts=texts, audience=audience, note=exc.message, status_code=400,
+                                        draft_id=draft_id, image_id=image_id)
         try:
             if step == "save":
-                draft_id = await dashboard.save_draft(state.svc, who, texts, audience, draft_id)
+                draft_id = await dashboard.save_draft(state.svc, who, texts, audience, draft_id, image_id)
                 return await campaigns_page(request, texts=texts, audience=audience, draft_id=draft_id,
-                                            notice=dashboard.DRAFT_SAVED)
-            p = await dashboard.compose(state.svc, who, texts=texts, audience=audience, draft_id=draft_id)
+                                            notice=dashboard.DRAFT_SAVED, image_id=image_id)
+            p = await dashboard.compose(state.svc, who, texts=texts, audience=audience, draft_id=draft_id,
+                                        image_id=image_id)
             if step == "preview":
                 shown = await dashboard.preview(state.svc, await state.dashboard_reader(), who, p)
                 return await render(request, who, "campaign_preview.html", texts=texts, audience=audience,
@@ -452,8 +477,20 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
                     await dashboard.delete_draft(state.svc, who, draft_id)
         except Refused as exc:
             return await campaigns_page(request, texts=texts, audience=audience, note=exc.message, status_code=400,
-                                        draft_id=draft_id)
+                                        draft_id=draft_id, image_id=image_id)
         return RedirectResponse(f"/dashboard/campaigns/{cid}", status_code=303)
+
+    async def campaign_photo(request: Request) -> Response:
+        """An uploaded campaign photo, for the compose form and the preview (admins only)."""
+        who = await signed_in(request)
+        if isinstance(who, Response):
+            return who
+        try:
+            data, content_type = await dashboard.photo(state.svc, await state.dashboard_reader(), who,
+                                                       request.path_params["iid"])
+        except Refused as exc:
+            return await refused(request, who, exc.message, 404 if who.admin else 403)
+        return Response(data, media_type=content_type, headers=HEADERS)
 
     async def draft_delete(request: Request) -> Response:
         who = await signed_in(request)
@@ -521,17 +558,11 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         if isinstance(who, Response):
             return who
         local_today = state.svc.clock.now().astimezone(state.svc.settings.tz).date()
-
-        def day(name: str) -> date | None:
-            try:
-                return date.fromisoformat(request.query_params.get(name, ""))
-            except ValueError:
-                return None
-
         raw = request.query_params.get("from", request.query_params.get("since", ""))
-        since = None if raw == "all" else day("from") or day("since") or local_today - timedelta(days=6)
+        since = (None if raw == "all" else _day(request, "from") or _day(request, "since")
+                 or local_today - timedelta(days=6))
         try:
-            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since, day("to"))
+            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since, _day(request, "to"))
         except Refused as exc:
             return await refused(request, who, exc.message)
         presets = [(n, (local_today - timedelta(days=n - 1)).isoformat()) for n in (7, 30, 90)]
@@ -543,9 +574,12 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         if isinstance(who, Response):
             return who
         page = Page(request, state, who)
+        since, until = _day(request, "from"), _day(request, "to")
+        if since is None and request.query_params.get("from") != "all":
+            since = (until or state.svc.clock.now().astimezone(state.svc.settings.tz).date()) - timedelta(days=6)
         try:
             png = await dashboard.numbers_chart(state.svc, await state.dashboard_reader(), who, page.t,
-                                                request.path_params["which"])
+                                                request.path_params["which"], since, until)
         except Refused as exc:
             return await refused(request, who, exc.message)
         return Response(png, media_type="image/png", headers=HEADERS)
@@ -573,6 +607,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         Route("/campaigns", campaigns_page, methods=["GET"]),
         Route("/campaigns", campaigns_post, methods=["POST"]),
         Route("/campaigns/drafts/{did:int}/delete", draft_delete, methods=["POST"]),
+        Route("/campaigns/photos/{iid:int}", campaign_photo, methods=["GET"]),
         Route("/campaigns/{cid:int}", campaign_page, methods=["GET"]),
         Route("/campaigns/{cid:int}", campaign_control, methods=["POST"]),
         Route("/campaigns/{cid:int}/events", campaign_events, methods=["GET"]),
