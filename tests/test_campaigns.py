@@ -75,7 +75,7 @@ async def recipient_status(bot: Harness, cid: int) -> dict[int, str]:
     return {r[0]: r[1] for r in rows}
 
 
-async def test_two_thousand_residents_with_every_fault(tmp_path):
+async def test_two_thousand_residents_with_every_fault(store, tmp_path):
     async with open_bot(tmp_path, broadcast_rate=2000) as bot:
         ids = await seed(bot, 2000)
         blocked = {u for u in ids if u % 50 == 0}
@@ -136,7 +136,7 @@ async def test_two_thousand_residents_with_every_fault(tmp_path):
         assert busiest_second(times) <= 2000
 
 
-async def test_small_rate_holds_in_every_one_second_window(tmp_path):
+async def test_small_rate_holds_in_every_one_second_window(store, tmp_path):
     async with open_bot(tmp_path, broadcast_rate=20) as bot:
         await seed(bot, 45)
         loop = asyncio.get_running_loop()
@@ -150,7 +150,7 @@ async def test_small_rate_holds_in_every_one_second_window(tmp_path):
         assert sends[-1] - sends[0] >= 44 / 20 - 0.05  # it really was throttled, not bursted
 
 
-async def test_restart_halfway_resumes_without_loss_or_duplicates(tmp_path):
+async def test_restart_halfway_resumes_without_loss_or_duplicates(store, tmp_path):
     clock = FakeClock()
     async with open_bot(tmp_path, clock, broadcast_rate=2000) as first:
         ids = await seed(first, 400)
@@ -170,7 +170,7 @@ async def test_restart_halfway_resumes_without_loss_or_duplicates(tmp_path):
         assert set((await recipient_status(second, cid)).values()) == {"sent"}
 
 
-async def test_crash_resends_at_most_the_messages_in_flight(tmp_path):
+async def test_crash_resends_at_most_the_messages_in_flight(store, tmp_path):
     clock = FakeClock()
     async with open_bot(tmp_path, clock, broadcast_rate=2000) as first:
         ids = await seed(first, 300)
@@ -205,7 +205,7 @@ async def test_scheduled_campaign_waits_for_its_time(bot: Harness):
     assert (await bot.svc.db.fetchone("SELECT status FROM campaigns WHERE id = ?", (cid,)))[0] == "done"
 
 
-async def test_pause_mid_campaign_then_resume_then_cancel_another(tmp_path):
+async def test_pause_mid_campaign_then_resume_then_cancel_another(store, tmp_path):
     async with open_bot(tmp_path, broadcast_rate=2000) as bot:
         ids = await seed(bot, 120)
         admin = await users.touch(bot.svc.db, ADMIN, "Cán bộ", None, bot.svc.now())
@@ -240,7 +240,7 @@ async def test_pause_mid_campaign_then_resume_then_cancel_another(tmp_path):
             await campaigns.control(bot.svc, resident, cid, "cancel")
 
 
-async def test_progress_is_edited_at_most_every_three_seconds(tmp_path):
+async def test_progress_is_edited_at_most_every_three_seconds(store, tmp_path):
     async with open_bot(tmp_path, broadcast_rate=2000) as bot:
         await seed(bot, 100)
 
@@ -313,7 +313,7 @@ async def test_audiences_by_ward_language_and_volunteers(bot: Harness):
     assert await campaigns.audience(bot.svc, "all", None) == {"vi": 7, "en": 2}
 
 
-async def test_limiter_keeps_every_one_second_window_under_the_rate():
+async def test_limiter_keeps_every_one_second_window_under_the_rate(store):
     """Twelve workers share the limiter: no 1-second window exceeds the rate, and it is nearly reached."""
     limiter = campaigns.limiter(1000)
     loop = asyncio.get_running_loop()

@@ -75,12 +75,13 @@ async def create(db: Database, *, admin_id: int, text: str, entities: list[dict]
     """The campaign and the snapshot of its recipients, in one transaction; (id, recipients)."""
     where, params = _audience(audience_kind, audience_value, default_locale)
     async with db.transaction() as conn:
-        cur = await conn.execute(
+        row = await conn.fetchone(
             """INSERT INTO campaigns (admin_id, text, entities, photo, audience_kind, audience_value, texts,
-                                      status, scheduled_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                      status, scheduled_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               RETURNING id""",
             (admin_id, text, json.dumps(entities, ensure_ascii=False), photo, audience_kind, audience_value,
              json.dumps(texts, ensure_ascii=False) if texts else None, status, scheduled_at, now))
-        cid = cur.lastrowid
+        cid = row["id"] if row else None
         cur = await conn.execute(
             f"""INSERT INTO campaign_recipients (campaign_id, user_id, locale)
                 SELECT ?, u.id, COALESCE(u.locale, ?) FROM users u WHERE {where}""",
@@ -143,7 +144,7 @@ async def pending(db: Database, cid: int, limit: int) -> list[Pending]:
     """The next recipients still to send, with whether they may still receive campaign messages."""
     rows = await db.fetchall(
         f"""SELECT r.user_id, r.locale, r.attempts,
-                   COALESCE(({SUBSCRIBED}), 0) AS ok
+                   CASE WHEN {SUBSCRIBED} THEN 1 ELSE 0 END AS ok
             FROM campaign_recipients r LEFT JOIN users u ON u.id = r.user_id
             WHERE r.campaign_id = ? AND r.status = 'pending' ORDER BY r.user_id LIMIT ?""",
         (cid, limit))

@@ -61,7 +61,7 @@ async def oldest_open(db: Database) -> str | None:
 
 async def claim_seconds(db: Database, since: str | None) -> list[float]:
     where, params = _since("created_at", since)
-    rows = await db.fetchall(f"""SELECT ROUND((julianday(claimed_at) - julianday(created_at)) * 86400)
+    rows = await db.fetchall(f"""SELECT {db.seconds_between('claimed_at', 'created_at')}
                                  FROM help_requests
                                  WHERE claimed_at IS NOT NULL AND {where}""", params)
     return [float(r[0]) for r in rows]
@@ -69,7 +69,7 @@ async def claim_seconds(db: Database, since: str | None) -> list[float]:
 
 async def resolve_seconds(db: Database, since: str | None) -> list[float]:
     where, params = _since("created_at", since)
-    rows = await db.fetchall(f"""SELECT ROUND((julianday(resolved_at) - julianday(created_at)) * 86400)
+    rows = await db.fetchall(f"""SELECT {db.seconds_between('resolved_at', 'created_at')}
                                  FROM help_requests
                                  WHERE resolved_at IS NOT NULL AND status = 'resolved' AND {where}""", params)
     return [float(r[0]) for r in rows]
@@ -94,7 +94,7 @@ async def requests_per_ward(db: Database, since: str | None) -> list[tuple[str, 
 
 async def requests_per_day(db: Database, since: str, offset: str) -> list[tuple[str, str, int]]:
     """(local day filed, status, count)."""
-    rows = await db.fetchall("SELECT date(created_at, ?) AS day, status, COUNT(*) FROM help_requests "
+    rows = await db.fetchall(f"SELECT {db.local_day('created_at')} AS day, status, COUNT(*) FROM help_requests "
                              "WHERE created_at >= ? GROUP BY day, status ORDER BY day", (offset, since))
     return [(r[0], r[1], r[2]) for r in rows]
 
