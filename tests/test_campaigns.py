@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -141,13 +142,15 @@ async def test_small_rate_holds_in_every_one_second_window(store, tmp_path):
         await seed(bot, 45)
         loop = asyncio.get_running_loop()
         times: list[float] = []
-        bot.api.fault = lambda method, params: times.append(loop.time()) if method == "sendMessage" else None
+        # campaign messages only: the admin's progress and report are replies, in the room left under ~30/s
+        bot.api.fault = lambda method, params: (times.append(loop.time()) if method == "sendMessage"
+                                                and int(params["chat_id"]) != ADMIN else None)
         await campaigns.create(bot.svc, ADMIN, Draft("Thông báo"), None)
         await run_ticks(bot)
         sends = sorted(times)
         assert len(deliveries(bot.api)) == 45
         assert busiest_second(sends) <= 20
-        assert sends[-1] - sends[0] >= 44 / 20 - 0.05  # it really was throttled, not bursted
+        assert sends[-1] - sends[0] >= 44 / 20 - 0.1  # it really was throttled (two may start at once), not bursted
 
 
 async def test_restart_halfway_resumes_without_loss_or_duplicates(store, tmp_path):
@@ -313,18 +316,25 @@ async def test_audiences_by_ward_language_and_volunteers(bot: Harness):
     assert await campaigns.audience(bot.svc, "all", None) == {"vi": 7, "en": 2}
 
 
-async def test_limiter_keeps_every_one_second_window_under_the_rate(store):
-    """Twelve workers share the limiter: no 1-second window exceeds the rate, and it is nearly reached."""
-    limiter = campaigns.limiter(1000)
+async def test_pacer_keeps_every_one_second_window_under_the_rate_and_nearly_reaches_it():
+    """Twenty-five workers share the pacer; each send is counted (as Telegram counts it) at a random moment
+    between its start and its end, which takes 0 to 3 ms: no 1-second window of those moments exceeds the
+    rate, and the rate is nearly reached (issue 17: at least 0.97 of it)."""
+    pacer = campaigns.Pacer(1000)
     loop = asyncio.get_running_loop()
-    times: list[float] = []
+    rng = random.Random(17)
+    counted: list[float] = []
 
     async def worker(n: int) -> None:
         for _ in range(n):
-            await limiter.acquire()
-            times.append(loop.time())
+            async with pacer.slot():
+                took = rng.uniform(0, 0.003)
+                at = rng.uniform(0, took)
+                await asyncio.sleep(at)
+                counted.append(loop.time())
+                await asyncio.sleep(took - at)
 
-    await asyncio.gather(*(worker(60) for _ in range(12)))
-    assert busiest_second(times) <= 1000
-    times.sort()
-    assert (len(times) - 1) / (times[-1] - times[0]) >= 0.9 * 1000 / campaigns.SPACING_MARGIN
+    await asyncio.gather(*(worker(100) for _ in range(25)))
+    assert busiest_second(counted) <= 1000
+    counted.sort()
+    assert (len(counted) - 1) / (counted[-1] - counted[0]) >= 0.97 * 1000

@@ -46,6 +46,7 @@ async def test_reopening_applies_nothing_twice(db_target):
         await db.close()
 
 
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)  # SQLite: one process per file (bot/instance.py)
 async def test_processes_starting_at_once_migrate_once(db_target):
     """Several workers start together on one PostgreSQL: one migrates, the others wait and find it done."""
     target = db_target("shared.sqlite3")
