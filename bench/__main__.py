@@ -148,7 +148,7 @@ reference measured in the same run; the ratio is figure / reference.
   /broadcast wizard through "Send now" (timed: the snapshot), then the sender on the real clock against a
   stand-in that answers 429 (retry_after=1) above {b['enforced rate/s']:,} sends in any sliding 1-s window;
   `BROADCAST_RATE` = {b['enforced rate/s']:,}. The pacer (`bot/campaigns.py`, issue 17) spaces sends on a grid of
-  1/rate with a 30 ms catch-up and caps every sliding second at the rate, counting each send until it ended:
+  1/rate with 0.1 s of catch-up and caps every sliding second at the rate, counting each send until it ended:
   no headroom factor, so the ratio can reach about 0.99 (at 3,000/s one process on a busy machine runs out of
   CPU first: the "loaded machine" rows use 1,000/s, `bench/pacer.py`, with a second process burning a core).
   Sent {b['sent']:,}, pending {b['pending']}, {b['send wall s']:.1f} s.

@@ -150,7 +150,7 @@ async def test_small_rate_holds_in_every_one_second_window(store, tmp_path):
         sends = sorted(times)
         assert len(deliveries(bot.api)) == 45
         assert busiest_second(sends) <= 20
-        assert sends[-1] - sends[0] >= 44 / 20 - 0.1  # it really was throttled (two may start at once), not bursted
+        assert sends[-1] - sends[0] >= 44 / 20 - 0.15  # throttled (0.1 s of catch-up may start at once), not bursted
 
 
 async def test_restart_halfway_resumes_without_loss_or_duplicates(store, tmp_path):
