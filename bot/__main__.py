@@ -1,4 +1,4 @@
-"""python -m bot [run|console|search|content|qr|backup|report|migrate] — see README."""
+"""python -m bot [run|console|search|content|qr|backup|report|migrate|dashboard-link] — see README."""
 
 from __future__ import annotations
 
@@ -124,6 +124,13 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_report(settings, args.month, args.ward, args.lang, args.output))
 
 
+def cmd_dashboard_link(settings: Settings, args: argparse.Namespace) -> int:
+    """python -m bot dashboard-link USER_ID (issue 13)."""
+    from bot.dashboard import run_link
+
+    return asyncio.run(run_link(settings, args.user_id))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý số: the digital assistant bot.")
     sub = p.add_subparsers(dest="command")
@@ -148,11 +155,14 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--ward", help="a ward id or name (default: every ward)")
     report.add_argument("--lang", choices=LOCALES, default="vi")
     report.add_argument("-o", "--output", required=True, help="where to write the PDF")
+    link = sub.add_parser("dashboard-link", help="print a one-time sign-in link to the web dashboard (10 minutes) "
+                          "for an admin or an active volunteer")
+    link.add_argument("user_id", type=int, help="the person's number, as /admins and /volunteers show it")
     return p
 
 
 COMMANDS = {"run": cmd_run, "console": cmd_console, "search": cmd_search, "content": cmd_content, "qr": cmd_qr,
-            "backup": cmd_backup, "report": cmd_report, "migrate": cmd_migrate}
+            "backup": cmd_backup, "report": cmd_report, "migrate": cmd_migrate, "dashboard-link": cmd_dashboard_link}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -260,6 +260,7 @@ def attach(app: Application, state: WebState) -> None:
     outcomes of campaign sends and Bot API errors (/metrics)."""
     svc: Services = app.bot_data["svc"]
     state.db = svc.db
+    state.svc = svc
     state.content_loaded = lambda: bool(svc.content.guides)
     svc.sender.observe = state.metrics.campaign_hook()
     app.bot.set_api_error_hook(state.metrics.send_error_hook("telegram"))
@@ -308,6 +309,9 @@ async def _serve(settings: Settings) -> None:
                             update_processor=IngressProcessor(ingress) if tg_polling else None)
     app.bot_data["exclusive"] = True
     state = WebState(metrics=metrics, media=app.bot_data["media"], ingress=ingress, clock=app.bot_data["clock"])
+    if settings.dashboard_secret:
+        state.dashboard_secret = settings.dashboard_secret
+    state.dashboard_https = settings.public_base_url.startswith("https://")
     _channels(app, settings, state, webhook)
     token_refused = asyncio.Event()
     if tg_polling:
@@ -327,7 +331,8 @@ async def _serve(settings: Settings) -> None:
     zalo_polling: asyncio.Future | None = None
     try:
         if zalo is not None:
-            await zalo.connect()  # a refused Zalo token: one line (StartupError)
+            if not await zalo.connect(stop):  # a refused Zalo token: one line (StartupError); a signal: stop
+                return
             state.touch("zalo")
         if not telegram:
             await app.initialize()  # Zalo alone: getMe is answered without Telegram
@@ -389,6 +394,8 @@ async def _serve(settings: Settings) -> None:
                 await app.stop()
             await app.shutdown()
         finally:
+            await state.close_reader()
+            state.svc = None
             await _post_shutdown(app)  # the database thread would keep the process alive
             state.db = None
             server.should_exit = True

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 FOOTER = N_("To stop campaign messages, send /unsubscribe")
 TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
 PROGRESS_EVERY = 3.0  # seconds (by the app's clock) between two edits of the progress message
+# Zalo cannot edit: each edit is a new message (bot/channels/zalo), so a Zalo admin's progress comes once a minute.
+PROGRESS_EVERY_ZALO = 60.0
 BATCH = 500  # recipients read at a time
 SCHEDULE_FORMAT = "%d/%m/%Y %H:%M"
 OUTAGE_WAIT = 30.0  # longest wait (seconds) between two probes while the Bot API cannot be reached
@@ -293,6 +295,7 @@ class Sender:
         self._pacer: Pacer | None = None
         self._open: asyncio.Event | None = None  # cleared while Telegram asks everyone to wait
         self._last_edit: dict[int, datetime] = {}
+        self._progress_every: dict[int, float] = {}  # seconds between progress edits, by the admin's channel
         self._outages = 0  # failed probes of the API so far (see _through_outage)
         # Told each outcome as (channel, "sent" | "failed" | "blocked" | "retry_after"): the metrics (bot/web).
         self.observe: Callable[[str, str], None] = lambda channel, outcome: None
@@ -466,12 +469,14 @@ class Sender:
         A probe lets a connection error (Transient) through: it asks whether the API is up."""
         now = svc.clock.now()
         last = self._last_edit.get(cid)
-        if not force and last is not None and now - last < timedelta(seconds=PROGRESS_EVERY):
+        every = self._progress_every.get(cid, PROGRESS_EVERY)
+        if not force and last is not None and now - last < timedelta(seconds=every):
             return
         self._last_edit[cid] = now
         c = await data.get(svc.db, cid)
         if c is None:
             return
+        self._progress_every[cid] = PROGRESS_EVERY_ZALO if accounts.is_zalo(c.admin_id) else PROGRESS_EVERY
         c_counts = await data.counts(svc.db, cid)
         await data.store_counters(svc.db, cid, c_counts)
         t = await svc.translator(c.admin_id)

@@ -26,6 +26,7 @@ VOLUNTEER = (
     ("available", N_("Take new requests")),
     ("away", N_("Pause new requests")),
     ("ranking", N_("Show my name in the ranking?")),
+    ("dashboard", N_("Sign in to the web dashboard")),
 )
 ADMIN = (
     ("queue", N_("Requests still waiting")),
@@ -41,6 +42,7 @@ ADMIN = (
     ("report", N_("The month's report (PDF)")),
     ("certificate", N_("A certificate of thanks")),
     ("ranking", N_("Volunteers' ranking")),
+    ("dashboard", N_("Sign in to the web dashboard")),
 )
 
 

@@ -26,7 +26,10 @@ class StartupError(Exception):
     the setting and the problem, and never holds the bot token."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+INT_MAX = 1_000_000  # no count, second or minute setting needs more; beyond it dates overflow (a crash later)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int = INT_MAX) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -36,6 +39,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {raw if len(raw) <= 20 else raw[:20] + '…'}")
     return value
 
 
@@ -96,6 +101,8 @@ def _url(env: Mapping[str, str], name: str, default: str = "") -> str:
     url = env.get(name, "").strip() or default
     if url and not url.startswith(("http://", "https://")):
         raise ConfigError(f"{name} must start with http:// or https://, got {url!r}")
+    if url and not url.partition("://")[2].split("/", 1)[0]:
+        raise ConfigError(f"{name} must name a host after http:// or https://, got {url!r}")
     return url
 # --- end Zalo -------------------------------------------------------------------------------------------
 # --- server mode (issue 12) -----------------------------------------------------------------------
@@ -119,6 +126,15 @@ def _webhook_secret(env: Mapping[str, str], public_base_url: str) -> str:
     if secret and not SECRET_RE.fullmatch(secret):
         raise ConfigError("WEBHOOK_SECRET must be 1 to 256 of the characters A-Z a-z 0-9 _ -")
     return secret or (secrets.token_urlsafe(32) if public_base_url else "")
+
+
+def _dashboard_secret(env: Mapping[str, str]) -> str:
+    secret = env.get("DASHBOARD_SECRET", "").strip()
+    if secret and len(secret) < 32:
+        raise ConfigError(f"DASHBOARD_SECRET must be at least 32 characters (it signs the dashboard's sessions), "
+                          f"got {len(secret)}: make one with  "
+                          "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    return secret
 # --- end server mode -----------------------------------------------------------------------------
 # --- PostgreSQL and workers (issue 17) -----------------------------------------------------------------
 
@@ -181,6 +197,9 @@ class Settings:
     media_ttl: int = 600
     # PostgreSQL (issue 17): set, several processes share it; empty, the SQLite file at database_path.
     database_url: str = ""
+    # The web dashboard (issue 13): the key that signs its session cookies; empty: a new one at each start
+    # (everyone signs in again after a restart).
+    dashboard_secret: str = ""
 
     @property
     def database(self) -> Path | str:
@@ -202,9 +221,7 @@ class Settings:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"TIMEZONE must be an IANA zone like Asia/Ho_Chi_Minh, got {tz!r}") from None
-        base_url = env.get("BOT_API_BASE_URL", "").strip()
-        if base_url and not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"BOT_API_BASE_URL must start with http:// or https://, got {base_url!r}")
+        base_url = _url(env, "BOT_API_BASE_URL")
         token = env.get("BOT_TOKEN", "").strip()
         if token and (":" not in token or not token.split(":", 1)[0].isdigit()):
             raise ConfigError("BOT_TOKEN looks malformed: expected '123456:ABC...' from @BotFather")
@@ -216,16 +233,19 @@ class Settings:
         if not content_dir.is_dir():
             raise ConfigError(f"CONTENT_DIR must be a folder, got {str(content_dir)!r}")
         public_base_url = _public_base_url(env)
-        port = _int(env, "PORT", 8080, 0)
-        if port > 65535:
-            raise ConfigError(f"PORT must be at most 65535, got {port}")
+        port = _int(env, "PORT", 8080, 0, 65535)
+        zalo_token, zalo_secret = _zalo_token(env), _zalo_secret(env)
+        if zalo_token and public_base_url and not zalo_secret:  # else found only after connecting to Zalo
+            raise ConfigError("ZALO_WEBHOOK_SECRET must be set (8 to 256 characters) when ZALO_BOT_TOKEN and "
+                              "PUBLIC_BASE_URL are: Zalo then sends updates to the webhook with it")
         return cls(
-            host=env.get("HOST", "").strip() or "127.0.0.1",
+            host=env.get("HOST", "").strip().removeprefix("[").removesuffix("]") or "127.0.0.1",  # [::1] as in URLs
             port=port,
             public_base_url=public_base_url,
             webhook_secret=_webhook_secret(env, public_base_url),
             media_ttl=_int(env, "MEDIA_TTL", 600, 1),
             database_url=_database_url(env),
+            dashboard_secret=_dashboard_secret(env),
             bot_token=token,
             bot_api_base_url=base_url,
             bot_username=username,
@@ -242,13 +262,13 @@ class Settings:
             remind_volunteer_min=_int(env, "REMIND_VOLUNTEER_MIN", 24 * 60, 1),
             release_silent_min=_int(env, "RELEASE_SILENT_MIN", 48 * 60, 1),
             broadcast_rate=_rate(env),
-            retention_days=_int(env, "RETENTION_DAYS", 90, 1),
+            retention_days=_int(env, "RETENTION_DAYS", 90, 1, 36_500),  # the cutoff date must exist
             flood_max=_int(env, "FLOOD_MAX", 20, 1),
             flood_seconds=_int(env, "FLOOD_SECONDS", 10, 1),
             startup_retry_seconds=_int(env, "STARTUP_RETRY_SECONDS", 60, 0),
-            zalo_bot_token=_zalo_token(env),
+            zalo_bot_token=zalo_token,
             zalo_api_base_url=_url(env, "ZALO_API_BASE_URL", ZALO_API_BASE_URL).rstrip("/"),
-            zalo_webhook_secret=_zalo_secret(env),
+            zalo_webhook_secret=zalo_secret,
             zalo_rate=_zalo_rate(env),
             zalo_bot_link=_url(env, "ZALO_BOT_LINK"),
             admin_zalo_ids=_zalo_ids(env),

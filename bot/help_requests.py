@@ -41,7 +41,7 @@ SECRET_WARNING = N_("⚠️ This looks like a code, a password, a card number or
                     "passwords with anyone, not even a volunteer or someone who says they are from the police or a "
                     "bank: nobody helping you needs them.")
 PHONE_REFUSED = N_("Sorry, that does not look like a phone number I can use. Please type it with its area code, "
-                   "for example 0901 234 567 or +84 901 234 567, or tap “📞 Send my phone number” below.")
+                   "for example 0901 234 567 or +84 901 234 567.\nOr tap “📞 Send my phone number” below.")
 MODES = {
     "chat": N_("💬 Messages through the bot"),
     "phone": N_("📞 A phone call"),
@@ -74,6 +74,7 @@ CLAIM_REFUSALS = {  # why a claim rule of bot.data.requests.CLAIM_RULES failed, 
 SYSTEM_RELEASE_NOTES = {
     "silent": N_("↩ Request {code} went back to the queue after a long silence, so someone else can help."),
     "volunteer_left": None,
+    "admin": N_("↩ An admin put request {code} back in the queue, so someone else can help."),
 }
 OFFER_WITHDRAWN = N_("No longer available to you")
 
@@ -457,9 +458,10 @@ async def resolve(svc: Services, request_id: int, volunteer_id: int) -> RequestR
 
 
 async def release(svc: Services, request_id: int, volunteer_id: int | None, reason: str, *,
-                  holder: int | None = None) -> RequestRow:
+                  holder: int | None = None, by: int | None = None) -> RequestRow:
     """claimed → open, by the holder (volunteer_id, an active volunteer) or by the system (None, only
-    while `holder`, when given, still holds it); then route again."""
+    while `holder`, when given, still holds it; `by`: the admin who asked, see `release_by_admin`); then
+    route again."""
     now = svc.now()
     async with svc.db.transaction():
         if volunteer_id is not None:
@@ -472,8 +474,8 @@ async def release(svc: Services, request_id: int, volunteer_id: int | None, reas
                                        "claimed_at": None, "reminded_at": None}, extra, params)
         if not moved:
             raise Refused(N_("You do not hold this request any more."))
-        await data.add_event(svc.db, request_id, volunteer_id, "released" if volunteer_id else "auto_released", now,
-                             reason)
+        kind = "released" if volunteer_id else "admin_released" if by is not None else "auto_released"
+        await data.add_event(svc.db, request_id, volunteer_id or by, kind, now, reason)
     await data.clear_awaiting_for_request(svc.db, request_id)
     request = await data.get(svc.db, request_id)
     if volunteer_id is None and previous and previous.volunteer_id and SYSTEM_RELEASE_NOTES.get(reason):
@@ -588,6 +590,20 @@ async def assign(svc: Services, request_id: int, admin_id: int, volunteer_id: in
                     + card(svc, t, result.request, full=True), holder_buttons(t, result.request),
                     actor=admin_id, request=result.request)
     return result
+
+
+async def release_by_admin(svc: Services, request_id: int, admin_id: int) -> RequestRow:
+    """An admin puts a request being helped back in the queue (the web dashboard): the holder is told, the
+    resident too, and it is routed again. Refused for a non-admin or a request nobody holds."""
+    if not svc.is_admin(await users.get(svc.db, admin_id)):
+        raise Refused(N_("Only admins can do this."))
+    request = await data.get(svc.db, request_id)
+    if request is None or request.status != "claimed":
+        raise Refused(N_("Nobody is helping with this request now."))
+    try:
+        return await release(svc, request_id, None, "admin", holder=request.volunteer_id, by=admin_id)
+    except Refused:
+        raise Refused(N_("Nobody is helping with this request now.")) from None
 
 
 async def in_person(svc: Services, request_id: int, volunteer_id: int) -> bool:

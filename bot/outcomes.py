@@ -85,6 +85,7 @@ def month_of(day: date, tz) -> Month:
 
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$|^(\d{1,2})/(\d{4})$")
+MONTH_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,4}$")  # what someone meant as a month, readable or not
 
 
 def parse_month(text: str) -> date | None:
@@ -94,6 +95,34 @@ def parse_month(text: str) -> date | None:
         return None
     year, month = (int(m.group(1)), int(m.group(2))) if m.group(1) else (int(m.group(4)), int(m.group(3)))
     return date(year, month, 1) if 1 <= month <= 12 and 2000 <= year <= 2100 else None
+
+
+MONTH_WORDS = frozenset({"thang", "month"})
+BAD_MONTH = N_("Please write the month like 10/2026 or 2026-10.")
+
+
+def month_and_rest(words: list[str]) -> tuple[date | None, list[str]]:
+    """The month among a command's words ("2026-10" or "10/2026") and the other words. Raises
+    Refused(BAD_MONTH) for a month that cannot be read ("2026-13") or a second month, rather than take it
+    for a ward's name or quietly show another month."""
+    month, rest = None, []
+    for word in words:
+        if fold(clean(word)) in MONTH_WORDS:
+            continue  # "tháng 10/2026": the word itself says nothing more
+        if MONTH_LIKE.match(word.strip()):
+            parsed = parse_month(word)
+            if parsed is None or month is not None:
+                raise Refused(BAD_MONTH)
+            month = parsed
+        else:
+            rest.append(word)
+    return month, rest
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """Someone's own words, shortened to fit in an answer (they may have pasted a whole page)."""
+    text = clean(text)
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 # --- the outcome list -----------------------------------------------------------------------------
@@ -115,6 +144,15 @@ def for_topic(svc: Services, topic: str | None) -> list[Outcome]:
 def of_guide(svc: Services, guide_id: str) -> Outcome | None:
     """The outcome a guide's end asks about ("Did you do it?"), if any."""
     return next((o for o in svc.content.outcomes.values() if guide_id in o.guides), None)
+
+
+async def guide_question_due(svc: Services, user_id: int, guide_id: str) -> Outcome | None:
+    """The outcome to ask "Did you do it?" about at this guide's end; None when the guide records none or
+    the resident already said yes (they are not asked again)."""
+    outcome = of_guide(svc, guide_id)
+    if outcome is None or await data.has_guide_outcome(svc.db, guide_id, user_id):
+        return None
+    return outcome
 
 
 # --- recording ------------------------------------------------------------------------------------
@@ -212,16 +250,30 @@ def _folded(text: str) -> str:
 
 
 def match_outcome(svc: Services, text: str) -> Outcome | None:
-    """An outcome by id ("vneid-level2") or by words of its name in either language ("vneid muc 2")."""
+    """An outcome by id ("vneid-level2") or by words of its name in either language, in any order
+    ("vneid muc 2", "thanh toan qr"); None when no outcome or several fit."""
     said = _folded(text)
     if not said:
         return None
     for outcome in svc.content.outcomes.values():
         if fold(text.strip()) == outcome.id or said == outcome.id.replace("-", " "):
             return outcome
+    words = set(said.split())
     fits = [o for o in svc.content.outcomes.values()
-            if any(f" {said} " in f" {_folded(name)} " for name in (o.name.vi, o.name.en))]
+            if any(words <= set(_folded(name).split()) for name in (o.name.vi, o.name.en))]
     return fits[0] if len(fits) == 1 else None
+
+
+# 500, 1.000, 1,000, 1 000 000 (ASCII digits only: \d also takes other scripts' digits)
+NUMBER = re.compile(r"^[0-9]{1,3}(?:([.,\s])[0-9]{3}(?:\1[0-9]{3})*)?$|^[0-9]+$")
+
+
+NO_WARD = N_("I could not find one ward called “{text}”. Wards: {wards}.")  # {wards}: ward_names()
+
+
+def ward_names(svc: Services, t: Translator) -> str:
+    """Every ward's name in the reader's language, for answers that ask them to pick one."""
+    return ", ".join(w.name.get(t.locale) for w in svc.content.wards.values())
 
 
 def parse_target(svc: Services, line: str) -> TargetSpec:
@@ -229,19 +281,18 @@ def parse_target(svc: Services, line: str) -> TargetSpec:
     (id or name words), number, last day, and optionally the first day (default: today).
     Raises BadTarget naming the part that cannot be read."""
     parts = [p.strip() for p in clean(line).split("|")]
-    if len(parts) not in (4, 5):
-        raise BadTarget(N_("Please write it in one line: ward | outcome | number | last day. For example:\n"
-                           "/targets Bến Thành | vneid-level2 | 500 | 31/12/2026"))
+    if len(parts) not in (4, 5) or not all(parts):
+        raise BadTarget(N_("Please write it in one line: ward | outcome | number | last day."))
     ward_text, outcome_text, number_text, ends_text = parts[:4]
     ward = find_ward(svc.content.wards, ward_text)
     if ward is None:
-        raise BadTarget(N_("I could not find one ward called “{text}”."), text=ward_text)
+        raise BadTarget(NO_WARD, text=quoted(ward_text))
     outcome = match_outcome(svc, outcome_text)
     if outcome is None:
-        raise BadTarget(N_("I could not find the outcome “{text}”. Use one of: {ids}."), text=outcome_text,
+        raise BadTarget(N_("I could not find the outcome “{text}”. Use one of: {ids}."), text=quoted(outcome_text),
                         ids=", ".join(svc.content.outcomes))
-    digits = number_text.replace(".", "").replace(",", "").replace(" ", "")
-    if not digits.isascii() or not digits.isdigit() or not 0 < int(digits) <= 10_000_000:
+    digits = re.sub(r"[.,\s]", "", number_text) if NUMBER.match(number_text) else ""
+    if not digits or not 0 < int(digits) <= 10_000_000:
         raise BadTarget(N_("The target must be a whole number above 0, like 500."))
     now = today(svc)
     ends = parse_date(ends_text, now)
@@ -249,6 +300,9 @@ def parse_target(svc: Services, line: str) -> TargetSpec:
     if ends is None or starts is None:
         raise BadTarget(N_("Please write dates as day/month/year, like 31/12/2026."))
     if ends < starts:
+        if len(parts) == 4:  # the first day is today: the admin wrote a last day that has passed
+            raise BadTarget(N_("The last day {day} has already passed. Write a later day, or add the first day "
+                               "at the end for a past period."), day=ends.strftime("%d/%m/%Y"))
         raise BadTarget(N_("The last day is before the first day."))
     return TargetSpec(ward.id, outcome.id, int(digits), starts, ends)
 
@@ -385,12 +439,15 @@ def draw_chart(chart: ChartInput, *, size: tuple[float, float] = (11, 5)) -> byt
     left.set_title(chart.title_bars, **font)
     x = list(range(len(chart.weeks)))
     for name, counts in chart.lines.items():
-        right.plot(x, counts, marker="o", label=name)
+        right.plot(x, counts, marker="o", label=_wrap(name))
     right.set_xticks(x, chart.weeks, rotation=45, fontsize=8)
     right.set_title(chart.title_lines, **font)
     right.yaxis.get_major_locator().set_params(integer=True)
     right.set_ylim(bottom=0)
-    if chart.lines:
+    if len(chart.lines) > 3:  # many wards: the legend goes below the lines instead of over them
+        right.legend(prop={"family": "DejaVu Sans", "size": 7}, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                     ncol=2, frameon=False)
+    elif chart.lines:
         right.legend(prop={"family": "DejaVu Sans", "size": 8})
     for label in [*left.get_yticklabels(), *right.get_xticklabels()]:
         label.set_fontfamily("DejaVu Sans")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import outcomes
+from bot.actions import MAX_ID
 from bot.data import outcomes as data
 from bot.data import volunteers as vdata
 from bot.i18n import N_, Translator
@@ -46,6 +47,7 @@ def _duration(t: Translator, seconds: float | None) -> str:
 
 # --- the month's report ---------------------------------------------------------------------------
 CHART_SIZE = (10.0, 5.4)  # inches: the chart fills the page's lower part
+CHART_MIN_HEIGHT = 85  # mm: a smaller chart cannot be read on paper
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class ReportData:
     request_lines: list[tuple[str, str]]  # label, figure
     pledges_title: str
     pledge_lines: list[str]
+    pledges_more: str  # "… and {n} more targets", for the pledges the page has no room for
     chart_png: bytes
     footer: str
 
@@ -110,6 +113,7 @@ async def report_data(svc: Services, t: Translator, month_first: date, ward: str
         requests_title=_("Help requests and volunteers"), request_lines=request_lines,
         pledges_title=_("Progress against pledges (targets)"),
         pledge_lines=pledge_lines or [_("No targets for this month. Set them with /targets.")],
+        pledges_more=_("… and {n} more targets: see /progress"),
         chart_png=png,
         footer=_("No one is left behind. Made by the Digital Assistant from the bot's anonymous counts."))
 
@@ -125,6 +129,7 @@ def _short(ward_name: str) -> str:
 def render_report(report: ReportData) -> bytes:
     """One A4 page: title, outcomes table, request figures, pledges, chart, footer. PDF bytes."""
     from fpdf import FPDF
+    from fpdf.enums import MethodReturnValue
     from fpdf.fonts import FontFace
 
     pdf = FPDF(format="A4", unit="mm")
@@ -153,13 +158,23 @@ def render_report(report: ReportData) -> bytes:
         pdf.set_font("DejaVu", "", 9)
 
     heading(report.outcomes_title)
-    first = 62 if len(report.outcome_header) > 2 else 140
-    others = (180 - first) / (len(report.outcome_header) - 1)
+    columns = len(report.outcome_header) - 1
+    first = 62 if columns > 1 else 140
+    others = (180 - first) / columns
+    # ward names wrap between words, never inside one ("Thàn/h"): the heading shrinks until its longest word fits
+    head_size = 9.0
+    pdf.set_font("DejaVu", "B", head_size)
+    longest = max((w for label in report.outcome_header[1:] for w in label.split()), key=pdf.get_string_width,
+                  default="")
+    while head_size > 6 and pdf.get_string_width(longest) > others - 2 * pdf.c_margin - 0.5:
+        head_size -= 0.5
+        pdf.set_font_size(head_size)
+    pdf.set_font("DejaVu", "", 9)
     pdf.set_fill_color(255, 255, 255)
     pdf.set_draw_color(200, 200, 200)
-    with pdf.table(col_widths=(first, *[others] * (len(report.outcome_header) - 1)), line_height=5.2,
-                   text_align=("LEFT", *["RIGHT"] * (len(report.outcome_header) - 1)),
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(225, 238, 245)),
+    with pdf.table(col_widths=(first, *[others] * columns), line_height=5.2,
+                   text_align=("LEFT", *["RIGHT"] * columns),
+                   headings_style=FontFace(emphasis="BOLD", size_pt=head_size, fill_color=(225, 238, 245)),
                    cell_fill_color=(246, 248, 250), cell_fill_mode="ROWS",
                    borders_layout="HORIZONTAL_LINES") as table:
         rows = [report.outcome_header, *report.outcome_rows]
@@ -174,8 +189,16 @@ def render_report(report: ReportData) -> bytes:
         pdf.cell(0, 5.5, figure, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 9)
     heading(report.pledges_title)
-    for line in report.pledge_lines[:8]:
-        pdf.multi_cell(0, 5, "• " + line, new_x="LMARGIN", new_y="NEXT")
+    # as many pledges as leave the chart a readable size; the others are counted, never silently dropped
+    limit = 297 - 14 - CHART_MIN_HEIGHT - 2
+    lines = report.pledge_lines
+    for n, line in enumerate(lines):
+        height = pdf.multi_cell(0, 5, "• " + line, align="L", dry_run=True, output=MethodReturnValue.HEIGHT)
+        left = len(lines) - n
+        if pdf.get_y() + height + (5 if left > 1 else 0) > limit and n > 0:
+            pdf.multi_cell(0, 5, report.pledges_more.format(n=left), align="L", new_x="LMARGIN", new_y="NEXT")
+            break
+        pdf.multi_cell(0, 5, "• " + line, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     room = 297 - 14 - pdf.get_y()  # what is left above the footer
     width = min(180.0, room * CHART_SIZE[0] / CHART_SIZE[1])
@@ -228,6 +251,19 @@ class Certificate:
     pdf: bytes
 
 
+SHOWN_KINDS = 4  # outcomes named on a certificate, the most frequent first
+NOBODY_HELPED = N_("In {month}, {who} helped no residents through the Digital Assistant yet, so there is no "
+                   "certificate. Try another month: add it at the end, like 2026-10.")
+
+
+class NobodyHelped(Refused):
+    """No certificate: nobody was helped in that month; `values` fill the msgid's {fields}."""
+
+    def __init__(self, message: str, **values: object):
+        super().__init__(message)
+        self.values = values
+
+
 RED = (176, 30, 35)
 GOLD = (191, 144, 0)
 NOT_FOUND = N_("I could not find that volunteer or ward. Write a volunteer's number (see /ranking) or a ward's "
@@ -248,7 +284,10 @@ def certificate_text(t: Translator, who: str, kind_line: str, month: outcomes.Mo
     if achieved:
         total = sum(n for _name, n in achieved)
         lines.append(Line(_("Residents got {n} things done with this help:").format(n=t.number(total)), 12))
-        lines.append(Line("; ".join(f"{name}: {t.number(n)}" for name, n in achieved[:4]), 11))
+        named = [f"{name}: {t.number(n)}" for name, n in achieved[:SHOWN_KINDS]]
+        if len(achieved) > SHOWN_KINDS:  # the list adds up to the total: the rest summed, not dropped
+            named.append(_("and {n} other things").format(n=t.number(sum(n for _name, n in achieved[SHOWN_KINDS:]))))
+        lines.append(Line("; ".join(named), 11))
     if rating is not None:
         lines.append(Line(_("Average rating from residents: {rating} of 5").format(
             rating=t.number(round(rating, 1))), 12))
@@ -337,7 +376,7 @@ async def certificate(svc: Services, actor: UserRow | None, who: str, month_firs
     counts: dict[str, int] = {}
     who = who.strip()
     if who.isascii() and who.isdigit():
-        volunteer = await vdata.get(svc.db, int(who))
+        volunteer = await vdata.get(svc.db, int(who)) if int(who) <= MAX_ID else None
         if volunteer is None:
             raise Refused(NOT_FOUND)
         figures = await data.volunteer_figures(svc.db, month.start, month.end, only=volunteer.user_id)
@@ -357,11 +396,13 @@ async def certificate(svc: Services, actor: UserRow | None, who: str, month_firs
         helped = sum(f.helped for f in figures)
         rated = [f.rating for f in figures if f.rating is not None]
         rating = sum(rated) / len(rated) if rated else None
-        for _w, outcome_id, n in await data.counts(svc.db, month.first.isoformat(), month.last.isoformat(), ward.id):
-            counts[outcome_id] = counts.get(outcome_id, 0) + n
+        for outcome_id, n in await data.ward_request_outcomes(svc.db, month.start, month.end, ward.id):
+            counts[outcome_id] = n  # with the team's help only: a guide's "I did it" is not theirs
         kind = _("and its {n} volunteers").format(n=t.number(len(figures)))
         shown = _("The community digital technology team of {ward}").format(ward=ward.name.get("vi"))
         name = f"certificate-{ward.id}-{month.key}"
+    if helped == 0:  # a certificate saying "helped 0 residents" thanks no one
+        raise NobodyHelped(NOBODY_HELPED, who=shown, month=month.label)
     achieved = [(outcomes.outcome_name(svc, t, o), n) for o, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n]
     text = certificate_text(t, shown, kind, month, helped, achieved, rating, today)
     png = await asyncio.to_thread(draw_certificate_png, text)
@@ -372,6 +413,13 @@ async def certificate(svc: Services, actor: UserRow | None, who: str, month_firs
 async def _outcomes_of_volunteer(svc: Services, volunteer_id: int, month: outcomes.Month) -> list[tuple[str, int]]:
     return await data.volunteer_outcomes(svc.db, volunteer_id, month.first.isoformat(), month.last.isoformat())
 
+
+
+def _unwritable(target: Path) -> str | None:
+    """Why the report cannot be written there, or None."""
+    if target.is_dir():
+        return "it is a folder"
+    return None if target.parent.is_dir() else "no such folder"
 
 
 async def run_report(settings, month_text: str, ward_text: str | None, lang: str, output: str) -> int:
@@ -401,6 +449,10 @@ async def run_report(settings, month_text: str, ward_text: str | None, lang: str
     if not settings.database_url and not settings.database_path.exists():
         print(f"No database at {settings.database_path}", file=sys.stderr)
         return 1
+    target = Path(output)
+    if problem := _unwritable(target):  # said before the work, not after
+        print(f"Cannot write the report to {output}: {problem}", file=sys.stderr)
+        return 1
     db = await Database.open(settings.database)
     try:
         i18n = I18n(settings.default_locale, settings.tz)
@@ -410,6 +462,10 @@ async def run_report(settings, month_text: str, ward_text: str | None, lang: str
         _name, body = await report_pdf(svc, i18n.get(lang), month, ward)
     finally:
         await db.close()
-    await asyncio.to_thread(Path(output).write_bytes, body)
+    try:
+        await asyncio.to_thread(target.write_bytes, body)
+    except OSError as exc:  # no permission, disk full: one line, not a traceback
+        print(f"Cannot write the report to {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"Report for {month.strftime('%m/%Y')} written to {output} ({len(body)} bytes)")
     return 0

@@ -218,6 +218,28 @@ def number(text: str) -> int | None:
     return NUMBER_WORDS.get(" ".join(words))
 
 
+# Choices that tick or untick one item of a list (what a resolved request achieved, a volunteer's wards and
+# topics): several may be typed at once, as their numbers ("1 3", "1, 3", "1 và 3").
+TOGGLES = (A.OutcomeToggle, A.VolunteerWard, A.VolunteerTopic)
+
+
+def several(text: str, screen: Screen | None) -> list[Choice] | None:
+    """The toggles on `screen` that `text` lists by number, each once, in the order typed. None when the text
+    is no such list (fewer than two numbers, other words, a range like "1-3") or the screen has no toggles;
+    [] when a number fits no toggle (the choices are shown again)."""
+    if screen is None or "-" in text or not any(isinstance(A.parse(c.data), TOGGLES) for c in screen.choices):
+        return None
+    words = [w for w in phrase(text).split() if w not in ("va", "and")]
+    if len(words) < 2 or not all(w.isascii() and w.isdigit() and len(w) <= 2 for w in words):
+        return None
+    picked = []
+    for n in dict.fromkeys(int(w) for w in words):
+        if not 1 <= n <= len(screen.choices) or not isinstance(A.parse(screen.choices[n - 1].data), TOGGLES):
+            return []
+        picked.append(screen.choices[n - 1])
+    return picked
+
+
 class Vocabulary:
     """Folded forms of the choice labels in every language, built once from the catalogs."""
 

@@ -75,6 +75,11 @@ async def _period(svc: Services, since: str | None) -> Period:
                   await data.unhelpful_guides(db, since), await data.empty_searches(db, since), requests)
 
 
+async def period(svc: Services, since: datetime | None) -> Period:
+    """The /stats figures from `since` (None: all time) to now; what the web dashboard's Numbers page shows."""
+    return await _period(svc, iso(since) if since else None)
+
+
 async def report(svc: Services) -> Report:
     since = iso(svc.clock.now() - timedelta(days=DAYS))
     return Report(await _period(svc, since), await _period(svc, None))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot import actions as A
 from bot import commands, help_requests
+from bot.data import audit, users
 from bot.data import requests as rdata
-from bot.data import users
 from bot.data import volunteers as data
 from bot.data.volunteers import VolunteerRow
 from bot.i18n import N_
@@ -100,6 +100,8 @@ DECISIONS = {
 }
 
 
+AUDIT_KINDS = {"ok": "volunteer_approved", "no": "volunteer_rejected", "pause": "volunteer_paused",
+               "resume": "volunteer_resumed", "remove": "volunteer_removed"}
 NOT_TOLD = N_("⚠️ {name} can no longer be reached through the bot (they blocked it or deleted their account), "
               "so they were not told.")
 LEFT = ("paused", "removed")  # statuses that end a volunteer's access to requests at once
@@ -117,6 +119,7 @@ async def decide(svc: Services, admin_id: int, volunteer_id: int, action: str) -
     new, allowed, note = DECISIONS[action]
     if not await data.set_status(svc.db, volunteer_id, new, allowed, admin_id, svc.now()):
         raise Refused(N_("This was already decided."))
+    await audit.record(svc.db, admin_id, AUDIT_KINDS[action], str(volunteer_id), svc.now())
     released = await help_requests.volunteer_left(svc, volunteer_id) if new in LEFT else []
     t = await svc.translator(volunteer_id)
     text = t.gettext(note)

@@ -14,6 +14,7 @@ from handlers import (
     admin,
     campaigns,
     common,
+    dashboard,
     fallback,
     guides,
     moderation,
@@ -33,7 +34,7 @@ def register(app: Application) -> None:
     common.register(app)
     typed.register(app)
     for feature in (start, guides, search, points, requests, volunteers, campaigns, admin, privacy, moderation,
-                    outcomes):
+                    outcomes, dashboard):
         feature.register(app)
     typed.register_cancel(app)
     search.register_fallback(app)

@@ -69,6 +69,8 @@ async def start(update: Update, context: BotContext) -> int:
     _ = context.t.gettext
     context.user_data.pop("bc_draft", None)
     await update.effective_message.reply_text(
+        _("📣 New campaign message.\nSend the text.\nYou can also send one photo with the text as its caption.")
+        if context.on_zalo else  # Zalo's messages carry no bold, italics or links to keep
         _("📣 New campaign message.\nSend the text. Bold, italics and links are kept.\n"
           "You can also send one photo with the text as its caption."),
         reply_markup=keyboard([_cancel_button(context)]))

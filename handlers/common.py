@@ -13,9 +13,10 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, E
 from bot import actions as A
 from bot import moderation
 from bot.clock import iso
-from bot.data import users
+from bot.data import accounts, users
 from bot.i18n import N_, Translator
 from bot.services import Services
+from handlers.tgbot import answering_press
 
 log = logging.getLogger(__name__)
 LAST_SEEN_EVERY = timedelta(minutes=10)  # last_seen_at is refreshed at most this often: a read, not a write
@@ -31,6 +32,13 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def svc(self) -> Services:
         return self.application.bot_data["svc"]
+
+    @property
+    def on_zalo(self) -> bool:
+        """Whether this person writes from Zalo, whose Bot API brings only text, photos and stickers: no voice
+        message, file, contact or location to ask them for (README "Zalo")."""
+        user = getattr(self, "user", None)  # set by the gate; absent before it
+        return user is not None and accounts.is_zalo(user.id)
 
 
 Button = tuple[str, str]  # (label, callback data: a packed action, bot/actions.py)
@@ -81,7 +89,8 @@ async def show(update: Update, context: BotContext, text: str, markup: InlineKey
     query = update.callback_query
     if query is not None and isinstance(query.message, Message) and query.message.text is not None:
         try:
-            await query.edit_message_text(text, reply_markup=markup)
+            with answering_press():
+                await query.edit_message_text(text, reply_markup=markup)
             return
         except BadRequest as exc:
             if "not modified" in str(exc):
@@ -114,7 +123,8 @@ async def stale(update: Update, context: BotContext) -> None:
         await query.answer()
         return
     if query:
-        await query.answer(_("This button is out of date. Here is the menu."))
+        await query.answer(_("This choice is out of date. Here is the menu.") if context.on_zalo
+                           else _("This button is out of date. Here is the menu."))
     await show(update, context, _("What do you need? Choose an option below."), keyboard(*menu_rows(context.t)))
 
 

@@ -140,7 +140,7 @@ async def feedback(update: Update, context: BotContext) -> None:
     await query.answer()
     text = _("Thank you for telling us!") if helpful else _(
         "Thank you for telling us. We will make this guide better.\nA volunteer can help you too.")
-    question = outcomes.guide_question(context, guide) if helpful else None  # one optional question (issue 16)
+    question = await outcomes.guide_question(context, guide) if helpful else None  # one optional question (issue 16)
     if question is not None:
         text += "\n\n" + question[0]
     await show(update, context, text, keyboard(

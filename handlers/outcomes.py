@@ -20,6 +20,8 @@ from handlers.common import BotContext, Button, home_button, keyboard, not_allow
 EXAMPLE = "/targets Bến Thành | vneid-level2 | 500 | 31/12/2026"
 PICK_HINT = N_("What did the resident get done? Tap each one, then “✅ Done”. It is counted for the ward, "
                "without names.")
+PICK_HINT_TYPED = N_("What did the resident get done? Type the number of each one, then the number of “✅ Done”. "
+                     "It is counted for the ward, without names.")  # Zalo: nothing to tap
 
 
 # --- after resolving: what was achieved -----------------------------------------------------------
@@ -40,7 +42,7 @@ async def show_picker(update: Update, context: BotContext, request: RequestRow, 
         if head:
             await show(update, context, head)
         return
-    text = (head + "\n\n" if head else f"✅ {request.code}\n") + _(PICK_HINT)
+    text = (head + "\n\n" if head else f"✅ {request.code}\n") + _(PICK_HINT_TYPED if context.on_zalo else PICK_HINT)
     await show(update, context, text, keyboard(*picker_rows(context, request, ticked)))
 
 
@@ -77,9 +79,10 @@ async def outcome_button(update: Update, context: BotContext) -> None:
 
 
 # --- at a guide's end: "Did you do it?" -----------------------------------------------------------
-def guide_question(context: BotContext, guide: Guide) -> tuple[str, list[Button]] | None:
-    """The one optional question after 👍, when the guide records an outcome: (text, buttons)."""
-    outcome = service.of_guide(context.svc, guide.id)
+async def guide_question(context: BotContext, guide: Guide) -> tuple[str, list[Button]] | None:
+    """The one optional question after 👍, when the guide records an outcome the resident has not yet
+    reported: (text, buttons)."""
+    outcome = await service.guide_question_due(context.svc, context.user.id, guide.id)
     if outcome is None:
         return None
     _ = context.t.gettext
@@ -141,7 +144,8 @@ async def targets_command(update: Update, context: BotContext) -> None:
         try:
             spec, _id = await service.set_target(svc, context.user, line)
         except service.BadTarget as exc:
-            await message.reply_text(_(exc.message).format(**exc.values) + "\n" + _("For example:") + "\n" + EXAMPLE)
+            reason = _(exc.message).format(**exc.values, wards=service.ward_names(svc, context.t))
+            await message.reply_text(reason + "\n" + _("For example:") + "\n" + EXAMPLE)
             return
         await message.reply_text(_("🎯 Saved: {ward} · {outcome}: {target} from {starts} to {ends}.").format(
             ward=service.ward_label(svc, context.t, spec.ward), outcome=service.outcome_name(svc, context.t,
@@ -193,7 +197,8 @@ async def progress_lines(context: BotContext, items: list[service.Progress], wee
     svc, t = context.svc, context.t
     lines = [_("🏁 Progress against targets:")]
     for n, p in enumerate(items, 1):
-        when = (_("{n} days left").format(n=t.number(p.days_left)) if p.days_left >= 0 else
+        when = (_("{n} days left").format(n=t.number(p.days_left)) if p.days_left > 0 else
+                _("last day today") if p.days_left == 0 else
                 _("ended {day}").format(day=_day(date.fromisoformat(p.target.ends))))
         lines.append(f"{n}. {service.ward_label(svc, t, p.target.ward)} · "
                      f"{service.outcome_name(svc, t, p.target.outcome)}: {t.number(p.done)}/"
@@ -231,15 +236,14 @@ async def stats_section(context: BotContext) -> list[str]:
 
 
 # --- admins: report, certificate, ranking ------------------------------------------------------------
-def _month_and_rest(context: BotContext, args: list[str]) -> tuple[date, list[str]]:
-    """A month ("2026-10" or "10/2026") anywhere in the arguments, default this month; the other words."""
-    month, rest = None, []
-    for arg in args:
-        parsed = service.parse_month(arg)
-        if parsed is not None and month is None:
-            month = parsed
-        else:
-            rest.append(arg)
+async def _month_and_rest(update: Update, context: BotContext) -> tuple[date, list[str]] | None:
+    """The command's month (default: this month) and its other words; None, having said how to write the
+    month, when it cannot be read."""
+    try:
+        month, rest = service.month_and_rest(context.args or [])
+    except Refused as exc:
+        await update.effective_message.reply_text(context.t.gettext(exc.message))
+        return None
     return month or service.today(context.svc).replace(day=1), rest
 
 
@@ -249,13 +253,15 @@ async def report_command(update: Update, context: BotContext) -> None:
         await not_allowed(update, context)
         return
     _ = context.t.gettext
-    month, rest = _month_and_rest(context, context.args or [])
+    if (asked := await _month_and_rest(update, context)) is None:
+        return
+    month, rest = asked
     ward = None
     if rest:
         found = service.find_ward(context.svc.content.wards, " ".join(rest))
         if found is None:
-            await update.effective_message.reply_text(
-                _("I could not find one ward called “{text}”.").format(text=" ".join(rest)))
+            await update.effective_message.reply_text(_(service.NO_WARD).format(
+                text=service.quoted(" ".join(rest)), wards=service.ward_names(context.svc, context.t)))
             return
         ward = found.id
     name, pdf = await reports.report_for(context.svc, context.user, context.t, month, ward)
@@ -270,7 +276,9 @@ async def certificate_command(update: Update, context: BotContext) -> None:
         return
     _ = context.t.gettext
     svc, message = context.svc, update.effective_message
-    month, rest = _month_and_rest(context, context.args or [])
+    if (asked := await _month_and_rest(update, context)) is None:
+        return
+    month, rest = asked
     if not rest:
         await message.reply_text(_("Write whom to thank: /certificate followed by a volunteer's number (see "
                                    "/ranking) or a ward, and a month if you like. For example:\n"
@@ -279,7 +287,7 @@ async def certificate_command(update: Update, context: BotContext) -> None:
     try:
         made = await reports.certificate(svc, context.user, " ".join(rest), month)
     except Refused as exc:
-        await message.reply_text(_(exc.message))
+        await message.reply_text(_(exc.message).format(**getattr(exc, "values", {})))
         return
     for file_name, body in ((made.name + ".png", made.png), (made.name + ".pdf", made.pdf)):
         await context.bot.send_document(update.effective_chat.id, InputFile(body, filename=file_name))
@@ -294,7 +302,9 @@ async def ranking_command(update: Update, context: BotContext) -> None:
     if not svc.is_admin(context.user):
         await ask_consent(update, context, quiet=False)
         return
-    month, _rest = _month_and_rest(context, context.args or [])
+    if (asked := await _month_and_rest(update, context)) is None:
+        return
+    month = asked[0]
     shown, hidden = await service.ranking(svc, context.user, service.month_of(month, svc.settings.tz))
     lines = [_("🏅 Volunteers in {month} (only those who agreed to be shown):").format(
         month=month.strftime("%m/%Y"))]
@@ -307,7 +317,8 @@ async def ranking_command(update: Update, context: BotContext) -> None:
         lines.append("—")
     if hidden:
         lines.append(_("{n} more volunteers helped but did not agree to be shown.").format(n=t.number(hidden)))
-    lines.append(_("Thank one of them: /certificate NUMBER {month}").format(month=month.strftime("%Y-%m")))
+    if shown:  # the numbers to write are on the list
+        lines.append(_("Thank one of them: /certificate NUMBER {month}").format(month=month.strftime("%Y-%m")))
     await update.effective_message.reply_text("\n".join(lines)[:4096])
     await ask_consent(update, context, quiet=True)  # an admin who volunteers decides for themselves too
 

@@ -87,10 +87,14 @@ async def render(update: Update, context: BotContext, draft: Draft) -> None:
                 for c in svc.content.categories.values()]
         await show(update, context, head + "\n\n" + _("What do you need help with?"), keyboard(*rows, cancel))
     elif draft.step == "description":
-        await show(update, context, head + "\n\n" + _(
+        question = _(
+            "What is the problem? Type a few sentences.\n"
+            "You can also send a photo of your screen.\n"
+            "⚠️ Never send a password, an OTP code or health details.") if context.on_zalo else _(
             "What is the problem? Type a few sentences.\n"
             "You can also send a photo of your screen or a voice message.\n"
-            "⚠️ Never send a password, an OTP code or health details."), keyboard(cancel))
+            "⚠️ Never send a password, an OTP code or health details.")
+        await show(update, context, head + "\n\n" + question, keyboard(cancel))
     elif draft.step == "ward":
         rows = [[(w.name.get(locale), A.DraftWard(w.id).pack())] for w in svc.content.wards.values()]
         await show(update, context, head + "\n\n" + _("Which ward do you live in?"),
@@ -105,18 +109,26 @@ async def render(update: Update, context: BotContext, draft: Draft) -> None:
         await show(update, context, head + "\n\n" + _("How may the volunteer contact you?"), keyboard(*rows, cancel))
     elif draft.step == "phone":
         await clear_buttons(update)
-        buttons = [[KeyboardButton(_(PHONE_BUTTON), request_contact=True)]]
-        if draft.mode != "phone":
-            buttons.append([KeyboardButton(_(CHAT_ONLY))])
-        buttons.append([KeyboardButton(_(CANCEL))])
         await context.bot.send_message(update.effective_chat.id, head + "\n\n" + _(
             "Your phone number will be seen only by the volunteer who takes this request, to call you about it. "
             "It is deleted with your request's personal data after {days} days, or earlier if you ask.\n"
             "If you agree, tap “📞 Send my phone number” below.").format(days=svc.settings.retention_days),
-            reply_markup=ReplyKeyboardMarkup(buttons, resize_keyboard=True, one_time_keyboard=True))
+            reply_markup=phone_keyboard(context, draft))
     else:  # confirm
         await show(update, context, summary(context, draft),
                    keyboard([(_("✅ Confirm"), A.DraftConfirm().pack())], cancel))
+
+
+def phone_keyboard(context: BotContext, draft: Draft) -> ReplyKeyboardMarkup:
+    """The phone step's keyboard: share my number (Telegram), messages only (unless a call was asked for), cancel.
+    Every message of that step carries it and names the share button on a line of its own, so that on Zalo,
+    which has no such button, that line becomes what to type instead (bot/channels/zalo/render.py)."""
+    _ = context.t.gettext
+    buttons = [[KeyboardButton(_(PHONE_BUTTON), request_contact=True)]]
+    if draft.mode != "phone":
+        buttons.append([KeyboardButton(_(CHAT_ONLY))])
+    buttons.append([KeyboardButton(_(CANCEL))])
+    return ReplyKeyboardMarkup(buttons, resize_keyboard=True, one_time_keyboard=True)
 
 
 def summary(context: BotContext, draft: Draft) -> str:
@@ -226,7 +238,7 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
             return
         phone = phone_e164(message.contact.phone_number or "")
         if phone is None:
-            await message.reply_text(_(service.PHONE_REFUSED))
+            await message.reply_text(_(service.PHONE_REFUSED), reply_markup=phone_keyboard(context, draft))
             return
         new = await service.answer(svc, uid, step="confirm", phone=phone)
         await message.reply_text(_("Thank you."), reply_markup=ReplyKeyboardRemove())
@@ -238,11 +250,15 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
                 await message.reply_text(_("That is long: I kept the first {n} characters. A volunteer can ask you "
                                            "for the rest.").format(n=context.t.number(service.DESCRIPTION_LIMIT)))
             if service.looks_secret(message.text):  # a warning, and the draft goes on: it is sent only on confirm
-                await message.reply_text(_(service.SECRET_WARNING) + "\n" + _(
-                    "Nothing is sent before you confirm; to change it, tap “✖ Cancel” and start again."))
+                await message.reply_text(_(service.SECRET_WARNING) + "\n" + (_(
+                    "Nothing is sent before you confirm; to change it, type “huy” and start again.")
+                    if context.on_zalo else _(
+                    "Nothing is sent before you confirm; to change it, tap “✖ Cancel” and start again.")))
             await render(update, context, await service.answer(svc, uid, description=message.text))
         else:
-            await message.reply_text(_("Please tell me in a few words what is wrong, or send a photo or a voice "
+            await message.reply_text(_("Please tell me in a few words what is wrong, or send a photo.")
+                                     if context.on_zalo else
+                                     _("Please tell me in a few words what is wrong, or send a photo or a voice "
                                        "message."))
         return
     if draft.step != "phone":
@@ -261,11 +277,13 @@ async def answer_draft(update: Update, context: BotContext, draft: Draft) -> Non
     elif message.text and sum(ch.isdigit() for ch in message.text) >= 7:  # a typed number: only a valid one
         phone = phone_e164(message.text)
         if phone is None:
-            await message.reply_text(_(service.PHONE_REFUSED))
+            await message.reply_text(_(service.PHONE_REFUSED), reply_markup=phone_keyboard(context, draft))
             return
         new = await service.answer(svc, uid, step="confirm", phone=phone)
     else:
-        await message.reply_text(_("Please use the button “📞 Send my phone number” below, so the number is yours."))
+        await message.reply_text(_("Please type your phone number, for example 0901 234 567.\n"
+                                   "Or tap “📞 Send my phone number” below."),
+                                 reply_markup=phone_keyboard(context, draft))
         return
     await message.reply_text(_("Thank you."), reply_markup=ReplyKeyboardRemove())
     await render(update, context, new)
@@ -440,9 +458,18 @@ async def request_button(update: Update, context: BotContext) -> None:
                 await data.set_awaiting(svc.db, uid, "idle", None, svc.now())
                 await query.answer()
                 text = _("What do you need? Choose an option below.")
-                if context.pending.conversations:
+                rows = menu_rows(t)
+                helped = [r for r in await data.of_resident(svc.db, uid)
+                          if r.status == "claimed"] if context.pending.conversations and context.on_zalo else []
+                if helped:
+                    # Zalo: a typed answer goes to this menu now, not to the volunteer's message: the way back
+                    # to them is a choice here.
+                    rows = [[(_("💬 Write to the volunteer of {code}").format(code=r.code), A.Write(r.id).pack())]
+                            for r in helped] + rows
+                    text = _("To write to the volunteer again, choose “💬 Write to the volunteer” below.") + "\n" + text
+                elif context.pending.conversations and not context.on_zalo:
                     text = _("To write to the volunteer again, tap “💬 Reply” under their message.") + "\n" + text
-                await context.bot.send_message(uid, text, reply_markup=keyboard(*menu_rows(t)))
+                await context.bot.send_message(uid, text, reply_markup=keyboard(*rows))
             case A.RelaySecret(request=request_id, send=send):
                 unsent = await service.take_unsent(svc, uid)
                 await query.answer()

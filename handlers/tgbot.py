@@ -7,9 +7,11 @@ as that person's screen, so a typed "2" or "tiep" can be matched against what th
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
@@ -20,6 +22,23 @@ from bot.screens import Choice, Screen
 
 log = logging.getLogger(__name__)
 ScreenSink = Callable[[int, int, Screen | None, bool], Awaitable[None]]  # (chat, message id, screen or None, edit)
+
+
+# Set only around the edit that answers a person's own press (handlers.common.show): the message they just
+# pressed is what they look at now, so its new choices are their screen even when a newer message with
+# buttons sits below it (a relayed message under the request card). Background edits (a campaign's
+# progress) keep the rule that an older message never takes a newer one's place.
+_answering_press: ContextVar[bool] = ContextVar("answering_press", default=False)
+
+
+@contextlib.contextmanager
+def answering_press() -> Iterator[None]:
+    """Edits made inside this block answer the person's press on that message: always their screen."""
+    token = _answering_press.set(True)
+    try:
+        yield
+    finally:
+        _answering_press.reset(token)
 
 
 def choices_of(markup: object) -> tuple[Choice, ...]:
@@ -51,8 +70,9 @@ class ScreenBot(ExtBot):
             return
         choices = choices_of(bound.get("reply_markup"))
         edit = method.startswith("edit")
-        if choices:
-            await self._screen_sink(chat_id, message_id, Screen(message_id, choices), edit)
+        if choices:  # an edit answering the person's own press is their screen even on an older message
+            newest_only = edit and not _answering_press.get()
+            await self._screen_sink(chat_id, message_id, Screen(message_id, choices), newest_only)
         elif edit:
             await self._screen_sink(chat_id, message_id, None, edit)
 

@@ -4,12 +4,13 @@ Order, for a message in a private chat:
 1. a command goes to its command handler;
 2. a text that matches a choice on the person's newest screen (bot/screens.py) is that choice, pressed:
    the same handler runs as for the button, answering with new messages (nothing on screen is edited);
+   under a list to tick, several numbers ("1 3") press each;
 3. "menu", "huy" / "cancel", "English" / "Tiếng Việt" and asking for a person ("cho toi gap nguoi that")
    work everywhere outside a conversation with a volunteer;
 4. a control word that fits nothing on the screen ("5" under three choices) shows the choices again;
 5. the current step's free-text answer: the ask wizard, a volunteer's name, a comment, a campaign text,
-   a message for the other side of a help request (but while "which request is this for?" is on screen,
-   its number or code is a choice: step 2);
+   a message for the other side of a help request (but while "which request is this for?" or one of the
+   bot's own questions to this person is on screen, its number or words are a choice: step 2);
 6. anything else falls through to group 0: search, a shared location, "I can only read words".
 """
 
@@ -37,7 +38,10 @@ from bot.screens import (
     Choice,
     Mode,
     Screen,
+    by_number,
+    number,
     phrase,
+    several,
     wizard_of,
 )
 from handlers import requests, search, volunteers
@@ -118,8 +122,31 @@ async def answer_mode(update: Update, context: BotContext) -> tuple[Mode, str | 
     if wizard is not None:
         return Mode.CHOICE, wizard
     if pending.conversations and not (awaiting and awaiting[0] == "idle"):
-        return (Mode.CHOICE if asks_which_request(pending) else Mode.RELAY), "relay"
+        return (Mode.CHOICE if asks_which_request(pending) or asks_own_question(pending.screen)
+                else Mode.RELAY), "relay"
     return Mode.CHOICE, None
+
+
+# The bot's own questions to one person (what a resolved request achieved, "did you do it?", the ranking
+# consent): a volunteer still helping someone else, or a resident being helped, answers them by typing
+# "2", "xong" or "co", and those words are for the bot, not for the other side of the conversation.
+OWN_QUESTIONS = (A.OutcomeToggle, A.OutcomeNone, A.OutcomeDone, A.GuideDid, A.RankingConsent)
+
+
+def asks_own_question(screen: Screen | None) -> bool:
+    """The newest screen is one of the bot's own questions (OWN_QUESTIONS)."""
+    return screen is not None and any(isinstance(A.parse(c.data), OWN_QUESTIONS) for c in screen.choices)
+
+
+def zalo_mode(context: BotContext, text: str, screen: Screen | None, mode: Mode) -> Mode:
+    """On Zalo every screen says "answer with a number" under its numbered choices, so in a conversation a
+    number that a choice on screen has picks that choice (on Telegram, where choices are tapped, it is a message
+    for the other side). Any other text, numbers no choice has included, is still a message for them."""
+    if mode is Mode.RELAY and screen is not None and context.on_zalo:
+        n = number(text)
+        if n is not None and 1 <= n <= len(screen.choices):
+            return Mode.CHOICE
+    return mode
 
 
 def asks_which_request(pending: Arrival) -> bool:
@@ -140,8 +167,15 @@ async def route(update: Update, context: BotContext) -> None:
         return
     mode, consumer = await answer_mode(update, context)
     screen = context.pending.screen
+    listed = several(text, screen) if text is not None and mode is Mode.CHOICE else None
+    if listed is not None:
+        for choice in listed:  # "1 3" under a list to tick: each, as if tapped one after the other
+            await press(update, context, choice, screen.message_id)
+        if not listed:  # "1 9" under seven: the choices again, not a search
+            await show_again(update, context, screen)
+        raise ApplicationHandlerStop
     if text is not None:
-        verdict = context.svc.vocab.match(text, screen, mode)
+        verdict = context.svc.vocab.match(text, screen, zalo_mode(context, text, screen, mode))
         if isinstance(verdict, Choice):
             await press(update, context, verdict, screen.message_id if screen else message.message_id)
             raise ApplicationHandlerStop
@@ -228,9 +262,15 @@ async def show_again(update: Update, context: BotContext, screen: Screen | None)
             _("Sorry, I did not understand. What do you need? Choose an option below."),
             reply_markup=keyboard(*menu_rows(context.t)))
         return
-    n = len(screen.choices)
-    text = (_("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).").format(n=n)
-            if n > 1 else _("Sorry, I did not understand. Please tap the button below, or type 1."))
+    # The numbers that pick a choice here (not reopening under the stars, say): the first n, when they lead.
+    pickable = [by_number(A.parse(c.data), Mode.CHOICE) for c in screen.choices]
+    n = pickable.index(False) if False in pickable else len(pickable)
+    if n > 1:
+        text = _("Sorry, I did not understand. Please choose one below, or type its number (1 to {n}).").format(n=n)
+    elif n == 1 and not context.on_zalo:
+        text = _("Sorry, I did not understand. Please tap the button below, or type 1.")
+    else:  # Zalo has no button to tap: its lines below say what to type
+        text = _("Sorry, I did not understand. Please choose an option below.")
     if wizard_of(screen) == "draft" and (draft := await rdata.get_draft(context.svc.db, context.user.id)):
         await update.effective_message.reply_text(text)
         await requests.render(update, context, draft)  # the wizard's question itself, fresh below

@@ -56,7 +56,8 @@ def wards_view(context: BotContext, v: VolunteerRow):
     _ = context.t.gettext
     rows = [[(_ticked(w.name.get(context.t.locale), w.id in v.wards), A.VolunteerWard(w.id).pack())]
             for w in context.svc.content.wards.values()]
-    return (_("Which wards can you cover? Tap to choose, then tap Next."),
+    return (_("Which wards can you cover? Type a number to choose it (again to unchoose it), then the number of "
+              "“Next ▶”.") if context.on_zalo else _("Which wards can you cover? Tap to choose, then tap Next."),
             keyboard(*rows, [(_("Next ▶"), A.VolunteerWardsDone().pack())]))
 
 
@@ -65,7 +66,9 @@ def topics_view(context: BotContext, v: VolunteerRow):
     _ = context.t.gettext
     rows = [[(_ticked(f"{c.emoji} {c.name.get(context.t.locale)}", c.id in v.topics), A.VolunteerTopic(c.id).pack())]
             for c in context.svc.content.categories.values()]
-    return (_("Which topics can you help with? Tap to choose, then tap Next."),
+    return (_("Which topics can you help with? Type a number to choose it (again to unchoose it), then the number "
+              "of “Next ▶”.") if context.on_zalo
+            else _("Which topics can you help with? Tap to choose, then tap Next."),
             keyboard(*rows, [(_("Next ▶"), A.VolunteerTopicsDone().pack())]))
 
 

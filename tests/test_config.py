@@ -50,10 +50,21 @@ def test_without_a_webhook_secret_each_start_makes_its_own():
     ("PORT", "http"), ("PORT", "70000"), ("PORT", "-1"), ("PUBLIC_BASE_URL", "bot.example.vn"),
     ("PUBLIC_BASE_URL", "ftp://bot.example.vn"), ("PUBLIC_BASE_URL", "https://bot.example.vn/?x=1"),
     ("WEBHOOK_SECRET", "has space"), ("WEBHOOK_SECRET", "x" * 257), ("WEBHOOK_SECRET", "dấu"), ("MEDIA_TTL", "0"),
+    # numbers no date can hold: accepted, they failed later, at the first media link, flood check or retention tick
+    ("MEDIA_TTL", "99999999999999999999"), ("FLOOD_SECONDS", "99999999999999999999"),
+    ("RETENTION_DAYS", "1000000"), ("ESCALATE_AREA_MIN", "1" + "0" * 30), ("STARTUP_RETRY_SECONDS", "9" * 40),
+    # an address with no host: accepted, it failed at the first call
+    ("BOT_API_BASE_URL", "http://"), ("ZALO_API_BASE_URL", "https://"), ("ZALO_BOT_LINK", "https:///x"),
 ])
 def test_malformed_value_names_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def test_zalo_by_webhook_needs_its_secret_at_start_not_after_connecting():
+    with pytest.raises(ConfigError, match="ZALO_WEBHOOK_SECRET"):
+        Settings.from_env({"ZALO_BOT_TOKEN": "12345689:abc-xyz", "PUBLIC_BASE_URL": "https://bot.example.vn"})
+    assert Settings.from_env({"ZALO_BOT_TOKEN": "12345689:abc-xyz"}).zalo_webhook_secret == ""  # polling: none needed
 
 
 def test_cli_prints_one_line_and_exits_non_zero():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from bot.web.app import WebState, create_app
 from tests.conftest import ROOT
@@ -16,11 +16,13 @@ def routes() -> set[str]:
     return {r.path for r in create_app(WebState()).routes if isinstance(r, Route)}
 
 
-def test_caddy_publishes_the_webhooks_media_and_health_only():
+def test_caddy_publishes_the_webhooks_media_health_and_dashboard_only():
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
     public = re.search(r"@public path (.+)", caddyfile).group(1).split()
-    assert public == ["/telegram", "/zalo", "/media/*", "/healthz"]
+    assert public == ["/telegram", "/zalo", "/media/*", "/healthz", "/dashboard", "/dashboard/*"]
     assert {"/{channel}", "/media/{token}", "/healthz", "/readyz", "/metrics"} == routes()
+    mounts = {r.path for r in create_app(WebState()).routes if isinstance(r, Mount)}
+    assert mounts == {"/dashboard"}  # the dashboard's pages and its static files, all under one prefix
     assert "reverse_proxy bot:8080" in caddyfile and "respond 404" in caddyfile  # everything else stays inside
 
 
@@ -52,3 +54,14 @@ def test_the_postgresql_compose_gives_the_bot_the_database_it_creates():
     assert url == f"postgresql://{user}:secret@db:5432/{db}"
     assert Settings.from_env({"DATABASE_URL": url}).database == url
     assert f"pg_dump -U {user} --format=custom {db}" in compose  # the backup line names the same database
+
+
+def test_the_systemd_install_steps_make_every_folder_the_unit_needs():
+    """ReadWritePaths names a folder that must exist, or systemd refuses to start the unit (the bot would create
+    data/ itself, but never gets that far); the install steps in the unit's header create it before the chown."""
+    unit = (ROOT / "deploy" / "tro-ly-so.service").read_text(encoding="utf-8")
+    steps = "\n".join(line for line in unit.splitlines() if line.startswith("#"))
+    for path in re.findall(r"^ReadWritePaths=(.+)$", unit, re.MULTILINE)[0].split():
+        made = steps.find(f"mkdir -p {path}")
+        assert made != -1, path
+        assert made < steps.find(f"chown -R trolyso: {path}"), path

@@ -58,6 +58,8 @@ async def bot(settings):
      ("ben-thanh", "vneid-level2", 1000, "2026-10-10", "2026-12-31")),
     ("Cầu Ông Lãnh | qr | 30 | 2027-01-31", ("cau-ong-lanh", "qr-payment", 30, "2026-11-30", "2027-01-31")),
     ("sai-gon | bank biometrics | 25 | 31/12", ("sai-gon", "bank-biometrics", 25, "2026-11-30", "2026-12-31")),
+    ("tan dinh | thanh toan qr | 1 000 | 31/12/2026", ("tan-dinh", "qr-payment", 1000, "2026-11-30", "2026-12-31")),
+    ("tan dinh | ngan hang | 1,000 | 31/12/2026", ("tan-dinh", "bank-biometrics", 1000, "2026-11-30", "2026-12-31")),
 ])
 async def test_target_lines_are_read_without_accents(bot: Harness, line, expected):
     spec = outcomes.parse_target(bot.svc, line)
@@ -71,7 +73,11 @@ async def test_target_lines_are_read_without_accents(bot: Harness, line, expecte
     ("Bến Thành | vneid-level2 | -5 | 31/12/2026", "The target must be a whole number"),
     ("Bến Thành | vneid-level2 | ٥ | 31/12/2026", "The target must be a whole number"),  # not ASCII digits
     ("Bến Thành | vneid-level2 | 5 | 31/02/2026", "Please write dates as day/month/year"),
-    ("Bến Thành | vneid-level2 | 5 | 1/10/2026", "The last day is before the first day."),
+    ("Bến Thành | vneid-level2 | 5 | 1/10/2026", "The last day {day} has already passed."),  # first day: today
+    ("Bến Thành | vneid-level2 | 5 | 1/10/2026 | 2/10/2026", "The last day is before the first day."),
+    ("Bến Thành | vneid-level2 | 1,5 | 31/12/2026", "The target must be a whole number"),  # not 15
+    ("Bến Thành | vneid-level2 | 1.0000 | 31/12/2026", "The target must be a whole number"),
+    ("Bến Thành | | 5 | 31/12/2026", "Please write it in one line"),
 ])
 async def test_bad_target_lines_say_which_part(bot: Harness, line, message):
     with pytest.raises(outcomes.BadTarget) as refused:

@@ -1,7 +1,10 @@
 """The month's report (PDF) and certificates of thanks (PNG and PDF): what is on the page."""
 
 import io
+import re
+import shutil
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -12,8 +15,9 @@ from bot.__main__ import main
 from bot.clock import FakeClock
 from bot.data import outcomes as odata
 from bot.data import users
+from bot.i18n import I18n
 from bot.refusal import Refused
-from tests.conftest import ADMIN, Harness, open_bot
+from tests.conftest import ADMIN, ROOT, Harness, make_settings, open_bot
 from tests.handlers.test_requests import file_request, make_volunteer
 
 V = 2001
@@ -116,14 +120,84 @@ async def test_certificate_for_a_volunteer_png_and_pdf(bot: Harness):
 async def test_certificate_for_a_ward_team_and_refusals(bot: Harness):
     await seed(bot)
     admin = await users.touch(bot.svc.db, ADMIN, "Cán bộ", None, bot.svc.now())
-    made = await reports.certificate(bot.svc, admin, "cau ong lanh", date(2026, 11, 1))
+    # residents of Cầu Ông Lãnh did two things alone, after a guide: no thanks "for helping 0 residents"
+    with pytest.raises(reports.NobodyHelped):
+        await reports.certificate(bot.svc, admin, "cau ong lanh", date(2026, 11, 1))
+    made = await reports.certificate(bot.svc, admin, "ben thanh", date(2026, 11, 1))
     words = [line.text for line in made.text.lines]
-    assert "Tổ công nghệ số cộng đồng Phường Cầu Ông Lãnh" in words
-    assert "Thanh toán bằng mã QR lần đầu: 2" in words
+    assert "Tổ công nghệ số cộng đồng Phường Bến Thành" in words
+    assert "Nhờ đó người dân đã làm được 1 việc:" in words and "Có tài khoản VNeID mức 2: 1" in words
+    # guide outcomes in Bến Thành would not count as the team's: only the request's one does
+    await odata.add_guide_outcome(bot.svc.db, "g7", 5007, "qr-payment", "ben-thanh", "2026-11-20", bot.svc.now())
+    again = await reports.certificate(bot.svc, admin, "ben thanh", date(2026, 11, 1))
+    assert "Nhờ đó người dân đã làm được 1 việc:" in [line.text for line in again.text.lines]
     _reader, text = pdf_text(made.pdf)
-    assert "Phường Cầu Ông Lãnh" in text
+    assert "Phường Bến Thành" in text
     resident = await users.get(bot.svc.db, 1001)
     with pytest.raises(Refused):
         await reports.certificate(bot.svc, resident, "2001", date(2026, 11, 1))
     with pytest.raises(Refused):
         await reports.certificate(bot.svc, admin, "Hà Nội", date(2026, 11, 1))
+
+
+async def test_report_command_line_names_an_output_it_cannot_write_in_one_line(bot: Harness, tmp_path, capsys):
+    await seed(bot)
+    missing = tmp_path / "no-such-folder" / "report.pdf"
+    assert await reports.run_report(bot.svc.settings, "2026-11", None, "vi", str(missing)) == 1
+    assert capsys.readouterr().err.strip() == f"Cannot write the report to {missing}: no such folder"
+    assert await reports.run_report(bot.svc.settings, "2026-11", None, "vi", str(tmp_path)) == 1
+    assert capsys.readouterr().err.strip() == f"Cannot write the report to {tmp_path}: it is a folder"
+
+
+def test_a_certificate_names_every_kind_of_outcome_it_counts():
+    """The total and the list agree: past four kinds, the rest are summed up, not dropped."""
+    t = I18n("vi", ZoneInfo("Asia/Ho_Chi_Minh")).get("vi")
+    month = outcomes.Month(date(2026, 11, 1), date(2026, 11, 30), "", "")
+    achieved = [("A", 5), ("B", 4), ("C", 3), ("D", 2), ("E", 1), ("F", 1)]
+    text = reports.certificate_text(t, "Lan", "x", month, 9, achieved, None, date(2026, 11, 30))
+    words = [line.text for line in text.lines]
+    assert "Nhờ đó người dân đã làm được 16 việc:" in words
+    assert "A: 5; B: 4; C: 3; D: 2; và 2 việc khác" in words
+
+
+MORE_WARDS = [("Phường Chánh Hưng", "Chanh Hung Ward"), ("Phường Bình Hưng Hòa", "Binh Hung Hoa Ward"),
+              ("Phường Tân Sơn Nhất", "Tan Son Nhat Ward"),
+              ("Phường Nguyễn Thái Bình Mới Ghép Từ Ba Phường", "Nguyen Thai Binh Merged Ward")]
+
+
+def image_heights(body: bytes) -> list[float]:
+    """Heights in points of the images placed on the first page (from the `W 0 0 H x y cm /I Do` operators)."""
+    reader = PdfReader(io.BytesIO(body))
+    stream = reader.pages[0].get_contents().get_data().decode("latin-1")
+    return [float(h) for h in re.findall(r"[\d.]+ 0 0 ([\d.]+) [\d.]+ [\d.]+ cm /I\w* Do", stream)]
+
+
+async def test_report_stays_readable_with_many_wards_long_names_and_many_pledges(tmp_path):
+    """Eight wards, one with a long name, twelve pledges: still one page; ward names in the table break
+    between words, not inside them; every pledge is on the page or counted; the chart keeps a usable size."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    extra = "".join(f'\n[[ward]]\nid = "w{n}"\nvi = "{vi}"\nen = "{en}"\naliases = []\n'
+                    for n, (vi, en) in enumerate(MORE_WARDS))
+    (content / "wards.toml").write_text((content / "wards.toml").read_text(encoding="utf-8") + extra,
+                                        encoding="utf-8")
+    settings = make_settings(tmp_path, content_dir=content)
+    async with open_bot(settings, FakeClock(datetime(2026, 11, 30, 13, 0, tzinfo=UTC))) as bot:
+        svc, now = bot.svc, bot.svc.now()
+        for n, ward in enumerate(svc.content.wards):
+            await odata.add_guide_outcome(svc.db, "vietqr-pay", 6000 + n, "qr-payment", ward, "2026-11-20", now)
+        pledged = ["sai-gon", "tan-dinh", "ben-thanh", "cau-ong-lanh", "w1", "w3"]
+        for ward in pledged:
+            for outcome in ("vneid-level2", "qr-payment"):
+                await odata.set_target(svc.db, ward, outcome, 50, "2026-11-01", "2026-12-31", ADMIN, now)
+        _name, body = await reports.report_pdf(svc, svc.i18n.get("vi"), date(2026, 11, 1), None)
+    reader, text = pdf_text(body)
+    assert len(reader.pages) == 1
+    words = set(text.split())
+    for word in ("Chánh", "Hưng", "Thành", "Nguyễn", "Không"):  # none cut like "Chán" + "h"
+        assert word in words, word
+    assert "Chán" not in words and "Thàn" not in words
+    shown = text.count("• ")
+    assert shown == 12 or f"… và {12 - shown} chỉ tiêu khác: xem /progress" in text  # shown or counted
+    [chart] = image_heights(body)
+    assert chart >= 80 / 25.4 * 72  # at least 8 cm high: readable on paper

@@ -160,6 +160,28 @@ def test_a_taken_port_is_one_line_and_a_quick_exit(tmp_path, server):
     assert not any(method == "getMe" for method, _ in server.calls)  # it stopped before reaching Telegram
 
 
+@pytest.mark.parametrize("host", ["bad host", "999.1.1.1", "192.0.2.1"])
+def test_a_host_this_machine_does_not_have_is_one_line_naming_host(tmp_path, server, host):
+    bot = Bot(server, tmp_path / "bot.sqlite3", HOST=host)
+    try:
+        assert bot.proc.wait(TIMEOUT) == 1
+    finally:
+        bot.kill()
+    bot.reader.join(TIMEOUT)
+    assert len(bot.lines) == 1 and bot.lines[0].startswith(f"HOST: cannot listen on {host}:0 (")
+    assert bot.lines[0].endswith("): set HOST to an address of this machine (127.0.0.1, or 0.0.0.0 for all)")
+
+
+def test_a_bracketed_ipv6_host_is_taken_as_written_in_a_url(tmp_path, server):
+    bot = Bot(server, tmp_path / "bot.sqlite3", HOST="[::1]")
+    try:
+        assert bot.listening.wait(TIMEOUT), bot.lines
+        assert httpx.get(f"http://[::1]:{bot.port}/healthz").text == "ok"
+        assert bot.stop() == 0
+    finally:
+        bot.kill()
+
+
 def test_polling_mode_deletes_the_webhook_and_still_serves_health(tmp_path):
     server = BotApiServer()
     bot = Bot(server, tmp_path / "bot.sqlite3")

@@ -142,6 +142,24 @@ async def test_what_is_not_an_update_is_400_and_not_processed(web):
     assert [p["id"] for p in channel.accepted] == [1]
 
 
+async def test_any_malformed_body_is_400_never_a_server_error(web):
+    """Whatever arrives with the right secret, a body that is not an update is a 400 (never a 500 and a traceback
+    in the log): JSON nested too deep for the parser, a body sent in chunks beyond the limit (numbers too large
+    for an id: test_web_telegram)."""
+    _, channel, client = web
+    headers = {"X-Bot-Api-Secret-Token": SECRET}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert (await client.post("/testchan", content=deep, headers=headers)).status_code == 400
+
+    async def chunks():  # no Content-Length: the limit must hold while the body is read
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    assert (await client.post("/testchan", content=chunks(), headers=headers)).status_code == 400
+    assert (await post(client, update(1))).status_code == 200  # and the server is still taking updates
+    await channel.until(lambda: len(channel.accepted) == 1)
+
+
 async def test_each_persons_updates_run_in_order_and_people_at_once(web):
     _, channel, client = web
     people = [f"p{i}" for i in range(10)]
@@ -246,3 +264,17 @@ async def test_metrics_parse_and_move_when_updates_flow(web):
     assert after[("bot_webhook_refused_total", (("channel", "testchan"), ("reason", "forbidden")))] == 1
     labels = {value for (_, pairs) in after for _, value in pairs}
     assert not any("person" in value for value in labels)  # no person's key in any label
+
+
+def test_the_listening_socket_says_tcp_so_asyncio_turns_nagle_off():
+    """asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; with 0, every response uvicorn writes
+    in two parts waited ~40 ms for the client's delayed ACK (measured: /healthz 44 ms → 1.2 ms)."""
+    import socket
+
+    from bot.web.server import listen
+
+    sock = listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

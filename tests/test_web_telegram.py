@@ -92,6 +92,17 @@ async def test_a_resent_update_is_answered_once(served):
     assert len(to(bot, 1003)) == 1
 
 
+async def test_an_update_id_no_integer_can_hold_or_a_field_of_the_wrong_kind_is_400(served):
+    bot, state, client = served
+    for body in (b'{"update_id": 1e400}', b'{"update_id": -1e400, "message": {}}',
+                 b'{"update_id": 5, "message": {"from": {"id": 1e999}}}',
+                 b'{"update_id": 6, "callback_query": {"message": "not an object"}}'):
+        answer = await client.post("/telegram", content=body, headers={SECRET_HEADER: SECRET})
+        assert answer.status_code == 400, body
+    await state.ingress.drain(5)
+    assert bot.api.sent == []
+
+
 async def test_one_persons_updates_are_answered_in_order(served):
     bot, state, client = served
     texts = ["/start", "/help", "/start", "/help", "/start"]

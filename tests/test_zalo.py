@@ -100,6 +100,43 @@ def test_compose_keeps_choices_and_links_in_the_last_part():
     assert render.split("a b", 1) == ["a", "b"] and render.compose("", None, t) == []
 
 
+def test_a_choice_no_number_picks_is_listed_without_one_and_the_hint_counts_only_the_others():
+    """The hint line promises what a number does: "🔁 Vẫn chưa xong" under the stars is never taken by its number
+    (a slip of "6" would reopen a request), nor an admin's "Duyệt", nor the lone "✖ Hủy" of a step that waits
+    for the resident's own words; so they carry no number, and the hint says to type their words."""
+    from bot import actions as A
+
+    t = I18n("vi", Settings().tz).get("vi")
+    stars = [[{"text": "⭐" * n, "callback_data": A.Rate(7, str(n)).pack()}] for n in range(1, 6)]
+    rating = {"inline_keyboard": [*stars, [{"text": "🔁 Vẫn chưa xong", "callback_data": A.Reopen(7).pack()}]]}
+    [text] = render.compose("Bạn thấy hỗ trợ thế nào?", rating, t)
+    assert lines(text)[-3:] == ["– 🔁 Vẫn chưa xong", NUMBER_HINT.format(n=5),
+                                "Với mục không có số, bạn gõ chữ của mục đó."]
+    assert "5. ⭐⭐⭐⭐⭐" in lines(text) and "6. " not in text
+    lone_cancel = {"inline_keyboard": [[{"text": "✖ Hủy", "callback_data": A.DraftCancel().pack()}]]}
+    [text] = render.compose("Bạn gặp khó khăn gì? Hãy gõ vài câu.", lone_cancel, t)
+    assert lines(text)[-2:] == ["– ✖ Hủy", "Với mục không có số, bạn gõ chữ của mục đó."]
+    assert "1." not in text and "bằng số" not in text and "số 1" not in text
+
+
+async def test_the_description_step_takes_words_not_a_number_for_cancel(zbot: ZaloHarness):
+    await zbot.say(R, "/start")
+    await zbot.say(R, "3")
+    [description] = await zbot.say(R, "vneid")
+    assert "– ✖ Hủy" in lines(description.text) and "số 1" not in description.text
+    [cancelled] = await zbot.say(R, "huy")  # its words, as the screen says
+    assert "Đã hủy" in cancelled.text
+
+
+async def test_not_understood_under_one_choice_never_says_to_tap_a_button(zbot: ZaloHarness):
+    await zbot.say(R, "/deletemydata")
+    [cancelled] = await zbot.say(R, "2")  # ✖ Hủy: then "1. 🏠 Menu chính" alone
+    assert lines(cancelled.text)[-2:] == ["1. 🏠 Menu chính", "Bạn trả lời số 1 để chọn."]
+    [again] = await zbot.say(R, "5")
+    assert again.text.startswith("Mình chưa hiểu.") and "bấm" not in again.text.lower()  # Zalo has no buttons
+    assert lines(again.text)[-2:] == ["1. 🏠 Menu chính", "Bạn trả lời số 1 để chọn."]
+
+
 async def test_an_edit_sends_only_a_changed_text_and_removing_buttons_sends_nothing(zbot: ZaloHarness):
     await zbot.say(R, "/start")
     uid = await zbot.uid(R)
@@ -139,6 +176,44 @@ async def ask_by_typing(zbot: ZaloHarness, phone: str | None = "0912 345 678") -
     return await rdata.by_code(zbot.svc.db, code)
 
 
+@pytest.mark.parametrize("typed", ["so cua toi", "1234567", "📞"])
+async def test_at_the_phone_step_a_wrong_answer_says_what_to_type_never_a_button_zalo_has_not(zbot, typed):
+    await zbot.say(R, "/start")
+    await zbot.say(R, "3")
+    await zbot.say(R, "vneid")
+    await zbot.say(R, "Tôi không nhận được mã OTP")
+    await zbot.say(R, "ben thanh")
+    [contact] = await zbot.say(R, "goi dien")  # 📞 a phone call: the number is needed
+    number = next(line.split(".")[0] for line in lines(contact.text) if "Gửi số điện thoại" in line)
+    await zbot.say(R, number)
+    answer = "\n".join(e.text for e in await zbot.say(R, typed))
+    assert "Gửi số điện thoại của tôi" not in answer and "bấm" not in answer.lower()  # no such button on Zalo
+    assert "📞 Nếu bạn đồng ý, bạn gõ số điện thoại của bạn vào đây." in lines(answer)
+    shown = await zbot.say(R, "0912 345 678")  # and typing it then works
+    assert any("+84912345678" in e.text for e in shown)
+
+
+async def test_the_ask_wizard_never_asks_a_zalo_person_for_a_voice_message(zbot: ZaloHarness):
+    """Zalo's Bot API delivers no voice messages (only text, images and stickers): one sent would be answered
+    "I cannot see this message", so the wizard asks for words or a photo only."""
+    await zbot.say(R, "/start")
+    await zbot.say(R, "3")
+    [description] = await zbot.say(R, "vneid")
+    assert "Bước 2/5" in description.text and "ảnh chụp màn hình" in description.text
+    [nudge] = await zbot.say(R, "?")  # not a description
+    for text in (description.text, nudge.text):
+        assert "thoại" not in text  # tin nhắn thoại: a voice message
+
+
+async def test_a_secret_in_the_description_says_what_to_type_to_start_again(zbot: ZaloHarness):
+    await zbot.say(R, "/start")
+    await zbot.say(R, "3")
+    await zbot.say(R, "vneid")
+    shown = "\n".join(e.text for e in await zbot.say(R, "Mã OTP của tôi là 123456 mà không vào được"))
+    assert "⚠️" in shown and "bấm" not in shown.lower()  # Zalo has no button to tap
+    assert "gõ “huy”" in shown
+
+
 async def test_a_zalo_resident_helped_by_a_telegram_volunteer_without_either_account_shown(zbot: ZaloHarness):
     await make_volunteer(zbot, V, name="Minh")
     request = await ask_by_typing(zbot)
@@ -168,6 +243,77 @@ async def test_a_zalo_resident_helped_by_a_telegram_volunteer_without_either_acc
     # neither side's account: no Zalo id or surrogate id on Telegram, no Telegram id on Zalo
     assert not any(R in e.text or str(uid) in e.text for e in zbot.api.sent)
     assert not any(str(V) in e.text for e in zbot.zalo.sent)
+
+
+async def test_in_a_conversation_a_typed_choice_number_picks_the_choice_as_the_screen_says(zbot: ZaloHarness):
+    """Under a volunteer's message Zalo shows "1. 💬 Trả lời / 2. ✖ Xong, về menu / answer with a number":
+    a "2" typed there goes back to the menu (it was sent to the volunteer as the text "2"); a number no choice
+    has, or words, still reach the volunteer."""
+    await make_volunteer(zbot, V, name="Minh")
+    request = await ask_by_typing(zbot, phone=None)
+    [offer] = offers_to(zbot, V)
+    await zbot.driver.press(V, 1, offer.message_id)
+    await zbot.send(V, "Bác có mấy điện thoại ạ?")
+    relayed = zbot.shown(R)[-1]
+    assert "2. ✖ Xong, về menu" in lines(relayed) and lines(relayed)[-1] == NUMBER_HINT.format(n=2)
+    tg_start = len(zbot.api.sent)
+    await zbot.say(R, "3")  # not a choice here: an answer for the volunteer
+    assert [e.text.splitlines()[-1] for e in zbot.api.sent[tg_start:] if e.chat_id == V] == ["3"]
+    tg_start = len(zbot.api.sent)
+    shown = await zbot.say(R, "2")
+    assert [e for e in zbot.api.sent[tg_start:] if e.chat_id == V] == []  # nothing sent to the volunteer
+    assert any(". 📚 Hướng dẫn" in e.text for e in shown)  # the menu, as the choice said
+    assert (await rdata.get(zbot.svc.db, request.id)).status == "claimed"
+
+
+async def test_after_done_back_to_the_menu_a_zalo_resident_can_write_to_the_volunteer_again(zbot: ZaloHarness):
+    """On Telegram the way back is "💬 Reply" under the volunteer's message; on Zalo that message is no longer
+    the screen a typed answer goes to once the menu came, so the menu itself offers it."""
+    await make_volunteer(zbot, V, name="Minh")
+    request = await ask_by_typing(zbot, phone=None)
+    [offer] = offers_to(zbot, V)
+    await zbot.driver.press(V, 1, offer.message_id)
+    await zbot.send(V, "Bác thử lại nhé")
+    [menu] = await zbot.say(R, "xong, ve menu")
+    assert "bấm" not in menu.text.lower() and "dưới tin nhắn của họ" not in menu.text
+    number = next(line.split(".")[0] for line in lines(menu.text) if request.code in line)
+    [prompt] = await zbot.say(R, number)
+    assert request.code in prompt.text
+    tg_start = len(zbot.api.sent)
+    await zbot.say(R, "Cháu ơi bác vẫn chưa được")
+    assert [e.text.splitlines()[-1] for e in zbot.api.sent[tg_start:] if e.chat_id == V] == [
+        "Cháu ơi bác vẫn chưa được"]
+
+
+async def test_a_zalo_volunteer_applying_is_told_to_type_not_to_tap(zbot: ZaloHarness):
+    VZ = "0f9e8d7c6b5a4f3e2d1c"
+    await zbot.say(VZ, "/volunteer")
+    [wards] = await zbot.say(VZ, "Lan")
+    assert "phường nào" in wards.text and "bấm" not in wards.text.lower()
+    assert "gõ số" in wards.text.lower()
+    [wards] = await zbot.say(VZ, "1")
+    [topics] = await zbot.say(VZ, "5")  # Tiếp ▶
+    assert "chủ đề nào" in topics.text and "bấm" not in topics.text.lower()
+
+
+async def test_a_zalo_volunteer_resolving_is_asked_what_was_done_by_typing(zbot: ZaloHarness):
+    from tests.handlers.test_requests import file_request
+
+    VZ = "0f9e8d7c6b5a4f3e2d1c"
+    await zbot.say(VZ, "/start")
+    await make_volunteer(zbot, await zbot.uid(VZ), name="Lan")
+    request = await file_request(zbot, 1001)
+    await zbot.say(VZ, "nhan ho tro")
+    shown = "\n".join(e.text for e in await zbot.say(VZ, "da giai quyet"))
+    assert (await rdata.get(zbot.svc.db, request.id)).status == "resolved"
+    assert "Người dân đã làm được việc gì? Gõ số của từng việc" in shown and "Bấm" not in shown
+
+
+async def test_a_zalo_admins_campaign_wizard_promises_no_formatting(tmp_path):
+    admin = "0a0a0a0a0a0a0a0a0a0a"
+    async with open_zalo_bot(zalo_settings(tmp_path, admin_zalo_ids=frozenset({admin}))) as zbot:
+        [compose] = await zbot.say(admin, "/broadcast")
+        assert compose.text.startswith("📣") and "đậm" not in compose.text  # Zalo's text has no bold or links
 
 
 async def test_a_zalo_volunteer_helps_a_telegram_resident(zbot: ZaloHarness):
@@ -246,6 +392,35 @@ async def test_wrapped_and_unwrapped_payloads_and_the_webhook_secret(store, tmp_
         assert not await zbot.channel.accept({"ok": False, "error_code": 408})
 
 
+async def test_a_webhook_body_shaped_wrong_is_400_never_a_server_error(tmp_path):
+    """POST /zalo with the right secret but fields of the wrong kind (a string where Zalo puts an object): 400,
+    as any other body that is not an update, not a 500 with a traceback."""
+    import httpx
+
+    from bot.channels.zalo.webhook import SECRET_HEADER, ZaloWebhook
+    from bot.web.app import WebState, create_app
+    from bot.web.server import serving
+
+    async with open_zalo_bot(zalo_settings(tmp_path, zalo_webhook_secret="s3cret-token")) as zbot:
+        state = WebState()
+        state.register(ZaloWebhook(zbot.channel, "s3cret-token"))
+        state.phase = "ready"
+        bodies = [{"message": {"from": "someone", "message_id": "m1"}},
+                  {"ok": True, "result": {"event_name": "message.text.received", "message": {"from": [R]}}},
+                  {"ok": True, "result": "nothing"}]
+        async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+            for body in bodies:
+                answer = await client.post("/zalo", json=body, headers={SECRET_HEADER: "s3cret-token"})
+                assert answer.status_code == 400, body
+            assert zbot.zalo.sent == []
+            odd_chat = {"event_name": "message.text.received",  # a sender and a message: taken, the chat is theirs
+                        "message": {"from": {"id": R}, "chat": "a chat", "message_id": "m2", "text": "/start"}}
+            answer = await client.post("/zalo", json=odd_chat, headers={SECRET_HEADER: "s3cret-token"})
+            assert answer.status_code == 200
+            await state.ingress.drain(5)
+        assert zbot.shown(R)[0].startswith("Chào bạn!")
+
+
 async def test_polling_408_and_one_update_per_poll(zbot: ZaloHarness):
     assert await zbot.channel.poll_once() is False  # nothing new: 408, which is normal
     assert zbot.zalo.calls["getUpdates"] == 1 and zbot.zalo.sent == []
@@ -319,6 +494,58 @@ async def test_a_campaign_reaches_a_mixed_audience_through_429s_once_each(zbot: 
     row = await zbot.svc.db.fetchone("SELECT status, sent FROM campaigns WHERE id = ?", (cid,))
     assert tuple(row) == ("done", 8)
     assert "Trong đó trên Zalo: 6 / 6" in zbot.last(ADMIN).text  # counted apart in the admin's report
+
+
+async def test_a_campaign_photo_from_a_zalo_admin_reaches_both_channels_as_the_photo(zbot: ZaloHarness):
+    """A Zalo admin's campaign photo is a Zalo photo: Telegram gets it by its URL (a Zalo file id means nothing to
+    Telegram, which refuses it), and Zalo people get the photo itself, not "Zalo cannot show the picture"."""
+    url = "https://photo-stal.zadn.vn/standin/poster.jpg"
+    await zbot.say(R, "/start")
+    await zbot.deliver(zbot.zalo.image(R, url, caption="Tiêm chủng"))
+    uid = await zbot.uid(R)
+    [mid] = [r[0] for r in await zbot.svc.db.fetchall("SELECT message_id FROM channel_media WHERE user_id = ?",
+                                                       (uid,))]
+    photo = f"zalo-photo-{uid}-{mid}"  # the file id the admin's handlers saw (bot/channels/zalo/adapter.py)
+    other = "00000000000000000001"
+    await zbot.say(other, "/start")
+    await users.touch(zbot.svc.db, 3001, "Dân", None, zbot.svc.now())
+    zbot.svc.sender.sleep = lambda s: asyncio.sleep(0)
+    to_telegram: list[dict] = []
+    zbot.api.fault = lambda method, params: to_telegram.append(params) if method == "sendPhoto" else None
+    await campaigns.create(zbot.svc, ADMIN, Draft("📣 Tiêm chủng miễn phí", photo=photo), None)
+    for _name, _every, tick in TICKS:
+        await tick(zbot.svc)
+    await zbot.svc.sender.wait_idle()
+    [tg] = [e for e in zbot.api.sent if e.chat_id == 3001 and "Tiêm chủng miễn phí" in e.text]
+    assert tg.kind == "photo" and [p["photo"] for p in to_telegram] == [url]  # by URL: Telegram fetches it
+    for person in (R, other):
+        got = [e for e in zbot.zalo.sent if e.chat_id == person and e.photo == url]
+        assert len(got) == 1, person
+    assert not any("Zalo không hiện được hình" in e.text for e in zbot.zalo.sent)
+
+
+async def test_a_zalo_admins_progress_comes_once_a_minute_not_as_a_message_every_three_seconds(tmp_path):
+    """Zalo cannot edit: each progress edit is a new message. Every 3 s, as on Telegram, a Zalo admin got about
+    20 messages for a one-minute campaign (a long one: hundreds), each taking a share of ZALO_RATE too."""
+    from tests.test_campaigns import run_ticks, seed
+
+    admin = "0a0a0a0a0a0a0a0a0a0a"
+    settings = zalo_settings(tmp_path, zalo_rate=30, broadcast_rate=2000, admin_zalo_ids=frozenset({admin}))
+    async with open_zalo_bot(settings) as zbot:
+        await zbot.say(admin, "/start")
+        await seed(zbot, 300)
+
+        def tick_clock(method: str, params: dict) -> None:
+            if method == "sendMessage":
+                zbot.clock.advance(0.2)  # 300 sends = 60 s by the app's clock
+
+        zbot.api.fault = tick_clock
+        admin_user = await users.get(zbot.svc.db, await zbot.uid(admin))
+        await campaigns.create(zbot.svc, admin_user.id, Draft("Tiến độ"), None)
+        await run_ticks(zbot)
+        progress = [text for text in zbot.shown(admin) if text.startswith("📣 Thông báo chiến dịch #")]
+        assert 2 <= len(progress) <= 4  # the start, about one a minute, the end
+        assert "100%" in progress[-1]
 
 
 async def test_deletemydata_on_zalo_erases_the_photo_urls_and_keeps_the_account_id(zbot: ZaloHarness):
@@ -482,3 +709,34 @@ async def test_sends_to_zalo_keep_every_one_second_window_within_zalo_rate(store
         for n in range(10):
             await zbot.app.bot.send_message(uid, f"Tin {n}")
         assert len(times) == 11 and busiest_second(times) <= 5
+
+
+async def test_on_zalo_mydata_comes_as_a_link_that_works_once(tmp_path):
+    import json
+    import re
+
+    import httpx
+
+    from bot.clock import FakeClock
+    from bot.web.app import WebState, create_app
+    from bot.web.media import MediaStore
+    from bot.web.server import serving
+
+    clock = FakeClock()
+    store = MediaStore(ttl=600, clock=clock)
+    async with serving(create_app(WebState(media=store, clock=clock))) as url, httpx.AsyncClient() as client:
+        store.base_url = url
+        async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=30), media_url=store.url_for_bytes) as zbot:
+            await zbot.say(R, "/start")
+            [file] = await zbot.say(R, "/mydata")
+            assert "Đường link chỉ dùng được một lần, trong 10 phút." in file.text
+            link = re.search(r"https?://\S+", file.text).group(0)
+            for _ in range(2):  # Zalo's link preview, then the person: a page, the file not used up
+                page = await client.get(link)
+                assert page.status_code == 200 and "Bấm vào đây để tải về" in page.text
+                assert "du_lieu" in page.text or "json" in page.text
+            first = await client.get(link + "?download=1")
+            assert first.status_code == 200 and "attachment" in first.headers["content-disposition"]
+            assert json.loads(first.content)["accounts"][0]["external_id"] == R
+            assert (await client.get(link + "?download=1")).status_code == 404  # used: nobody else can open it
+            assert (await client.get(link)).status_code == 404

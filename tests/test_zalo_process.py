@@ -148,6 +148,41 @@ def test_a_refused_zalo_token_at_start_is_one_line_and_a_non_zero_exit(tmp_path)
     assert "Traceback" not in result.stderr and ZALO_TOKEN not in result.stderr
 
 
+def test_an_unreachable_zalo_at_start_is_retried_for_startup_retry_seconds_then_one_line(tmp_path):
+    from tests.test_startup import closed_port_url
+
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+                            env={"PATH": "/usr/bin:/bin", "PORT": "0", "ZALO_BOT_TOKEN": ZALO_TOKEN,
+                                 "ZALO_API_BASE_URL": closed_port_url(), "STARTUP_RETRY_SECONDS": "2",
+                                 "DATABASE_PATH": str(tmp_path / "bot.sqlite3")})
+    assert result.returncode == 1
+    assert time.monotonic() - started < 15  # it took 31 s whatever STARTUP_RETRY_SECONDS said
+    lines = [line for line in result.stderr.strip().splitlines() if " INFO " not in line]
+    assert all("Zalo Bot API not reachable at http://127.0.0.1:" in line for line in lines)
+    assert "retrying in 1 s" in lines[0] and len(lines) >= 3
+    assert lines[-1].startswith("Zalo Bot API not reachable at http://127.0.0.1:")
+    assert lines[-1].endswith("in 2 s (STARTUP_RETRY_SECONDS): giving up")
+    assert "Traceback" not in result.stderr and ZALO_TOKEN not in result.stderr
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_a_signal_ends_the_zalo_start_up_retries_at_once(tmp_path, stop):
+    from tests.test_startup import closed_port_url
+
+    proc = start({"ZALO_BOT_TOKEN": ZALO_TOKEN, "ZALO_API_BASE_URL": closed_port_url(),
+                  "STARTUP_RETRY_SECONDS": "600", "DATABASE_PATH": str(tmp_path / "bot.sqlite3")})
+    try:
+        assert "http server listening" in proc.stderr.readline()
+        assert "retrying in" in proc.stderr.readline()  # it is waiting between attempts
+        proc.send_signal(getattr(signal, stop))
+        assert proc.wait(timeout=5) == 0  # it waited out its 31 s of retries, then exited 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in proc.stderr.read()
+
+
 # --- console --channel zalo --------------------------------------------------------------------------
 HEADER = re.compile(r"^\[(to|edit|photo|file|alert|delete) ")
 

@@ -7,8 +7,8 @@ write SQL both engines run; bot/data/dialect.py says what differs and how it is 
 
 The interface (`Database`): `execute` (→ `.rowcount`), `executemany`, `fetchone`, `fetchall` (rows are read as
 `row["column"]`, `row[0]`, `dict(row)`), `transaction()` (all or nothing; nested use joins), `close()`, and
-a few per-dialect pieces of SQL text (`seconds_between`, `local_day`, `for_update`). Inserts that need the
-new row's id say `RETURNING id`; there is no `lastrowid`.
+a few per-dialect pieces of SQL text (`seconds_between`, `local_day`, `group_concat`, `for_update`). Inserts
+that need the new row's id say `RETURNING id`; there is no `lastrowid`.
 """
 
 from __future__ import annotations
@@ -117,6 +117,10 @@ class Database:
         """SQL for the local date (YYYY-MM-DD) of an ISO timestamp column; takes one parameter, the offset
         from UTC as text like '+420 minutes'."""
         return f"date({column}, ?)"
+
+    def group_concat(self, column: str) -> str:
+        """SQL for an aggregate joining a text column's values with commas (in no particular order)."""
+        return f"group_concat({column}, ',')"
 
     @property
     def for_update(self) -> str:

@@ -280,4 +280,30 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (user_id, message_id)
         )""",
     ),
+    # 9: the web dashboard (issue 13): one-time sign-in links (only a hash of each token is kept); campaign drafts
+    # composed on the dashboard, kept until sent or deleted; indexes for its Today page (open requests of some
+    # wards, oldest first), its Numbers page (requests filed since a day) and its audit log (newest first)
+    (
+        """CREATE TABLE dashboard_logins (
+            token_hash TEXT PRIMARY KEY,       -- sha256 of the link's token, hex
+            user_id INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT                       -- set once: a link works one time
+        )""",
+        "CREATE INDEX dashboard_logins_expires ON dashboard_logins(expires_at)",
+        """CREATE TABLE campaign_drafts (
+            id INTEGER PRIMARY KEY,
+            admin_id INTEGER NOT NULL,         -- who saved it last
+            texts TEXT NOT NULL,               -- JSON {language: text}
+            audience TEXT NOT NULL,            -- "all", "volunteers", "ward:ID", "locale:vi"
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX help_requests_open_ward ON help_requests(status, ward, opened_at)",
+        # the Numbers page (and /stats): requests filed, claimed, resolved since a day
+        "CREATE INDEX help_requests_created ON help_requests(created_at, ward, status)",  # covers per ward
+        "CREATE INDEX help_requests_claimed ON help_requests(claimed_at)",
+        "CREATE INDEX help_requests_resolved ON help_requests(resolved_at)",
+        "CREATE INDEX audit_events_at ON audit_events(at)",
+    ),
 ]

@@ -45,6 +45,12 @@ async def add_guide_outcome(db: Database, guide_id: str, resident_id: int, outco
     return cur.rowcount == 1
 
 
+async def has_guide_outcome(db: Database, guide_id: str, resident_id: int) -> bool:
+    """The resident already said they did what this guide shows."""
+    row = await db.fetchone("SELECT 1 FROM outcomes WHERE guide_id = ? AND resident_id = ?", (guide_id, resident_id))
+    return row is not None
+
+
 async def latest_request_ward(db: Database, resident_id: int) -> str | None:
     """The ward of the resident's newest request that named one (their users.ward may be unset)."""
     row = await db.fetchone("SELECT ward FROM help_requests WHERE resident_id = ? AND ward IS NOT NULL "
@@ -77,16 +83,25 @@ async def count_for(db: Database, ward: str, outcome: str, first_day: str, last_
 
 
 async def erase_person(db: Database, user_id: int) -> None:
-    """Part of /deletemydata (inside its transaction): the outcome rows stay as anonymous counts."""
+    """Part of /deletemydata (inside its transaction): the outcome rows stay as anonymous counts, the targets
+    an admin set stay without their id."""
     await db.execute("UPDATE outcomes SET volunteer_id = NULL WHERE volunteer_id = ?", (user_id,))
     await db.execute("UPDATE outcomes SET resident_id = NULL WHERE resident_id = ?", (user_id,))
     await db.execute("DELETE FROM thanks_sent WHERE volunteer_id = ?", (user_id,))
+    await db.execute("UPDATE targets SET created_by = NULL WHERE created_by = ?", (user_id,))  # the pledge stays
 
 
 async def of_person(db: Database, user_id: int) -> list[dict]:
     """For /mydata: the outcomes recorded with this person's id."""
     rows = await db.fetchall("SELECT outcome, ward, day, source, guide_id, request_id FROM outcomes "
                              "WHERE volunteer_id = ? OR resident_id = ? ORDER BY id", (user_id, user_id))
+    return [dict(r) for r in rows]
+
+
+async def targets_set_by(db: Database, user_id: int) -> list[dict]:
+    """For /mydata: the targets this admin set (their id is kept with each until they erase their data)."""
+    rows = await db.fetchall("SELECT ward, outcome, target, starts, ends, created_at FROM targets WHERE created_by = ? "
+                             "ORDER BY id", (user_id,))
     return [dict(r) for r in rows]
 
 
@@ -195,6 +210,16 @@ async def month_requests(db: Database, start: str, end: str, ward: str | None = 
             WHERE claimed_at >= ? AND claimed_at < ? {where}""", [start, end, *params])
     return MonthRequests(int(filed[0]), int(helped[0]), [float(r[0]) for r in waits],
                          float(helped[1]) if helped[1] is not None else None, int(helped[2]), int(helped[3]))
+
+
+async def ward_request_outcomes(db: Database, start: str, end: str, ward: str) -> list[tuple[str, int]]:
+    """(outcome, count) ticked on the ward's requests resolved in [start, end) (UTC ISO): what residents got
+    done with a volunteer's help, not what they did alone after a guide."""
+    rows = await db.fetchall(
+        """SELECT o.outcome, COUNT(*) FROM outcomes o JOIN help_requests q ON q.id = o.request_id
+           WHERE q.status = 'resolved' AND q.resolved_at >= ? AND q.resolved_at < ? AND q.ward = ?
+           GROUP BY o.outcome ORDER BY o.outcome""", (start, end, ward))
+    return [(r[0], r[1]) for r in rows]
 
 
 async def volunteer_outcomes(db: Database, volunteer_id: int, first_day: str, last_day: str) -> list[tuple[str, int]]:

@@ -110,6 +110,17 @@ class PostgresDatabase(Database):
             raise
         return db
 
+    @classmethod
+    async def connect_reader(cls, url: str, *, pool_size: int) -> PostgresDatabase:
+        """A pool of its own whose every transaction is read-only (the server refuses a write with
+        "cannot execute … in a read-only transaction"); nothing is migrated. StartupError as connect()."""
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, init=_setup, timeout=10,
+                                             server_settings={"default_transaction_read_only": "on"})
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+            raise StartupError(f"Database error: PostgreSQL at {redacted(url)} {_explain(exc)}") from None
+        return cls(pool, url)
+
     async def close(self) -> None:
         if self._instance is not None:
             await self.pool.release(self._instance)  # the lock goes with the session (reset on release)
@@ -180,6 +191,9 @@ class PostgresDatabase(Database):
     def local_day(self, column: str) -> str:
         return (f"to_char(CAST({column} AS timestamptz) AT TIME ZONE 'UTC' + CAST(CAST(? AS text) AS interval), "
                 "'YYYY-MM-DD')")
+
+    def group_concat(self, column: str) -> str:
+        return f"string_agg({column}, ',')"
 
     @property
     def for_update(self) -> str:

@@ -68,6 +68,7 @@ async def export(db: Database, user_id: int) -> dict[str, Any]:
             "SELECT channel, external_id, created_at FROM accounts WHERE user_id = ?", (user_id,))),
         "photos_sent": _dicts(await db.fetchall(
             "SELECT message_id, url, at FROM channel_media WHERE user_id = ? ORDER BY message_id", (user_id,))),
+        "targets_set": await outcomes_data.targets_set_by(db, user_id),
     }
 
 

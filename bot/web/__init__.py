@@ -6,6 +6,8 @@
                 per person, concurrency across people, drain)
     media.py    MediaStore: url_for_bytes / url_for_file -> short-lived HMAC-signed links, and their resolution
     metrics.py  Metrics: the Prometheus registry and the hooks the sender and the bot report into
+    dashboard.py the ward office's web dashboard under /dashboard (Jinja2 pages in templates/, static/); what
+                each page may show or do is bot/dashboard.py, its SQL bot/data/dashboard.py
     telegram.py Telegram's webhook channel and the long-polling update processor
     server.py   serve(settings): start, register webhooks or poll, drain on SIGTERM/SIGINT
 

@@ -34,6 +34,8 @@ class Media:
 
     body: bytes
     content_type: str
+    filename: str | None = None  # a file to save (Content-Disposition: attachment), not an image to show
+    once: bool = False  # served once, then gone (a person's own data, an export)
 
 
 class Expired(Exception):
@@ -55,15 +57,17 @@ class MediaStore:
         self._size = 0
 
     # --- making links ------------------------------------------------------------------------------
-    def url_for_bytes(self, data: bytes, content_type: str) -> str | None:
+    def url_for_bytes(self, data: bytes, content_type: str, *, once: bool = False,
+                      filename: str | None = None) -> str | None:
         """A link that serves `data` until it expires (MEDIA_TTL); None when PUBLIC_BASE_URL is unset or the
-        image is larger than the memory bound."""
+        image is larger than the memory bound. `once`: the first download ends it (files with personal data);
+        `filename`: served as a download under that name."""
         if not self.base_url or len(data) > self.max_bytes:
             return None
         expires = self._expiry()
         blob_id = secrets.token_urlsafe(12)
         self._drop_expired()
-        self._blobs[blob_id] = (expires, Media(bytes(data), content_type))
+        self._blobs[blob_id] = (expires, Media(bytes(data), content_type, filename, once))
         self._size += len(data)
         while self._size > self.max_bytes:  # the oldest links stop working first
             _, (_, old) = self._blobs.popitem(last=False)
@@ -81,23 +85,30 @@ class MediaStore:
         return self._url("f", relative, self._expiry())
 
     # --- serving them ------------------------------------------------------------------------------
-    def resolve(self, token: str) -> Media | None:
-        """What a token serves; None when it is forged, altered or names nothing (404); raises Expired (410)."""
+    def resolve(self, token: str, *, consume: bool = True) -> Media | None:
+        """What a token serves; None when it is forged, altered or names nothing (404); raises Expired (410).
+        A one-time link ends when resolved with `consume` (the download itself, not a look at it)."""
         try:
             payload_part, signature_part = token.split(".", 1)
             payload = _unb64(payload_part)
             signature = _unb64(signature_part)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(signature, self._sign(payload)):  # first: nothing unsigned is parsed further
+            return None
+        try:
             kind, rest = payload.decode().split("|", 1)
             ref, expires_at = rest.rsplit("|", 1)
             expires = datetime.fromtimestamp(int(expires_at), tz=self.clock.now().tzinfo)
-        except (ValueError, UnicodeDecodeError):
-            return None
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        except (ValueError, OverflowError, OSError):  # only our own tokens get here: never, in practice
             return None
         if self.clock.now() >= expires:
             raise Expired
         if kind == "b":
             entry = self._blobs.get(ref)
+            if consume and entry is not None and entry[1].once:  # a one-time link: the first download ends it
+                del self._blobs[ref]
+                self._size -= len(entry[1].body)
             return entry[1] if entry else None
         if kind == "f" and self.content_dir is not None:
             relative = self._inside(self.content_dir / ref)  # checked again: the content may have changed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -26,12 +27,17 @@ class _Server(uvicorn.Server):
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound now so that a taken port is one line at start (PORT=0: any free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio turns on TCP_NODELAY only for sockets whose proto says TCP; without it
+    # a response written in two parts (uvicorn: headers, then body) waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:  # the host, not the port
+            raise StartupError(f"HOST: cannot listen on {host}:{port} ({exc.strerror}): set HOST to an address "
+                               "of this machine (127.0.0.1, or 0.0.0.0 for all)") from None
         raise StartupError(f"HOST/PORT: cannot listen on {host}:{port} ({exc.strerror}): choose another PORT "
                            "or stop what uses it") from None
     sock.listen(2048)

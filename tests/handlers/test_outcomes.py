@@ -93,12 +93,13 @@ async def test_guide_end_asks_did_you_do_it_once_and_counts_it(bot: Harness):
     assert thanks.text == "Cảm ơn bạn đã góp ý!\n\nBạn đã làm được chưa: Có tài khoản VNeID mức 2?"
     assert thanks.labels[:2] == ["✅ Có, tôi đã làm được", "⏳ Chưa làm"]
     answer = await bot.send(R, "co")  # typed yes
-    assert answer[-1].text.startswith("🎉 Giỏi quá!")
+    assert answer[-1].text.startswith("🎉 Chúc mừng bạn!")  # not the praise for a child
     day = outcomes.today(bot.svc).isoformat()
     assert await outcome_rows(bot) == [("vneid-level2", "ben-thanh", day, "guide", None, "vneid-level2", None, R)]
-    await finish_guide(bot, R, "vneid-level2")
-    await bot.press(R, "Có, tôi đã làm được")  # a second "yes" for the same guide counts once
-    assert len(await outcome_rows(bot)) == 1
+    [again] = await finish_guide(bot, R, "vneid-level2")  # already said yes: not asked again
+    assert again.text == "Cảm ơn bạn đã góp ý!" and "✅ Có, tôi đã làm được" not in again.labels
+    await bot.driver.press_data(R, A.GuideDid("vneid-level2", "1").pack(), again.message_id)  # an old button
+    assert len(await outcome_rows(bot)) == 1  # a second "yes" for the same guide counts once
 
 
 async def test_guide_not_yet_or_not_helpful_counts_nothing(bot: Harness):
@@ -220,7 +221,7 @@ async def test_ranking_shows_only_volunteers_who_agreed(bot: Harness):
     await bot.send(2002, "co")  # typed yes
     [ranking] = await bot.send(ADMIN, "/ranking")
     assert "Minh (2002)" in ranking.text and "Lan" not in ranking.text
-    assert "Còn 1 tình nguyện viên đã giúp nhưng không muốn hiện tên." in ranking.text
+    assert "Còn 1 tình nguyện viên đã giúp nhưng chưa đồng ý hiện tên." in ranking.text  # never asked: no refusal
     await bot.send(2002, "/ranking")
     await bot.press(2002, "Không, cảm ơn")
     [ranking] = await bot.send(ADMIN, "/ranking")
@@ -238,7 +239,8 @@ async def test_report_and_certificate_reach_the_admin_as_files(bot: Harness):
     events = await bot.send(ADMIN, "/report 2026-11 ben thanh")
     assert [(e.kind, e.file_name) for e in events] == [("file", "report-2026-11-ben-thanh.pdf")]
     [unknown] = await bot.send(ADMIN, "/report 2026-11 Hà Nội")
-    assert unknown.text == "Mình không tìm thấy đúng một phường tên “Hà Nội”."
+    assert unknown.text == ("Mình không tìm thấy đúng một phường tên “Hà Nội”. Các phường: Phường Sài Gòn, "
+                            "Phường Tân Định, Phường Bến Thành, Phường Cầu Ông Lãnh.")
     events = await bot.send(ADMIN, "/certificate 2001 2026-11")
     assert [e.file_name for e in events if e.kind == "file"] == ["certificate-2001-2026-11.png",
                                                                  "certificate-2001-2026-11.pdf"]
@@ -267,3 +269,145 @@ async def test_erasure_keeps_only_the_counts(bot: Harness):
     assert (await bot.svc.db.fetchone("SELECT COUNT(*) FROM thanks_sent"))[0] == 0
     [progress, _chart] = await bot.send(ADMIN, "/progress")
     assert "Phường Bến Thành: 0 · 0 · 0 · 0 · 0 · 0 · 0 · 2" in progress.text  # still counted
+
+
+
+async def test_typed_answers_to_the_questions_are_not_relayed_while_helping_someone_else(bot: Harness):
+    """A volunteer still helping another resident types the outcome picker's answers; a resident whose
+    request is being helped types "co" after a guide. Both answer the bot: nothing reaches the other side."""
+    await make_volunteer(bot, V, name="Lan")
+    first = await file_request(bot)
+    await help_requests.claim(bot.svc, first.id, V)
+    second = await file_request(bot, 1003, text="Tôi không đăng nhập được VNeID")
+    await help_requests.claim(bot.svc, second.id, V)  # V stays in a conversation with 1003
+    [card, _other_card] = await bot.send(V, "/mine")
+    await bot.press(V, "Đã giải quyết", card.message_id)
+    residents = (R, 1003)
+    before = len([e for e in bot.api.sent if e.chat_id in residents])
+    await bot.send(V, "2")
+    await bot.send(V, "tich hop giay to")
+    done = await bot.send(V, "xong")
+    assert [e for e in bot.api.sent if e.chat_id in residents][before:] == []  # nothing reached a resident
+    assert "Phường đã đếm: Có tài khoản VNeID mức 2; Tích hợp giấy tờ vào VNeID." in done[-1].text
+    assert {r[0] for r in await outcome_rows(bot)} == {"vneid-level2", "vneid-documents"}
+    # words for the resident still go their way (here the relay asks which request they are for)
+    [which] = await bot.send(V, "Chào bác, bác mở VNeID giúp cháu nhé")
+    assert which.text == "Bạn đang trao đổi về nhiều yêu cầu. Tin nhắn này dành cho yêu cầu nào?"
+    await bot.send(V, "1")
+    assert bot.last(1003).text.endswith("Chào bác, bác mở VNeID giúp cháu nhé")
+    await finish_guide(bot, 1003, "vietqr-pay")  # the resident being helped says "co" after a guide
+    answer = await bot.send(1003, "co")
+    assert answer[-1].chat_id == 1003 and answer[-1].text.startswith("🎉")
+    assert not bot.last(V).text.endswith("co")
+    assert [r[0] for r in await outcome_rows(bot) if r[3] == "guide"] == ["qr-payment"]
+    await bot.send(V, "/ranking")  # the ranking question, answered by typing
+    await bot.send(V, "dong y")
+    assert not bot.last(1003).text.endswith("dong y")
+    assert await outcomes.ranking_consent(bot.svc, V) is True
+
+
+async def test_typed_answers_reach_the_picker_under_a_newer_relayed_message(bot: Harness):
+    """The resident writes after the request card was shown; the volunteer scrolls up, taps "✅ Đã giải
+    quyết" on the card and then types: the picker they are looking at takes "2" and "xong"."""
+    await make_volunteer(bot, V, name="Lan")
+    request = await file_request(bot)
+    await help_requests.claim(bot.svc, request.id, V)
+    [card] = await bot.send(V, "/mine")
+    await bot.send(R, "Bác thử lại rồi")  # reaches V with its own "💬 Trả lời" button, below the card
+    assert bot.last(V).labels == ["💬 Trả lời"]
+    await bot.press(V, "Đã giải quyết", card.message_id)
+    await bot.send(V, "2")
+    done = await bot.send(V, "xong")
+    assert done[-1].text == (f"✅ {request.code}: đã giải quyết. Phường đã đếm: Có tài khoản VNeID mức 2. "
+                             "Cảm ơn bạn đã hỗ trợ!")
+    assert [r[0] for r in await outcome_rows(bot)] == ["vneid-level2"]
+
+
+async def test_odd_targets_lines_get_one_clear_answer(bot: Harness):
+    """What an admin sees for lines that cannot be read: one short reason, the example once, the wards to
+    choose from, their own words quoted short; and nothing saved from a number that was not meant."""
+    [empty] = await bot.send(ADMIN, "/targets | | |")
+    assert empty.text.startswith("Bạn ghi trên một dòng: phường | kết quả | số lượng | hạn cuối.")
+    assert empty.text.count("/targets Bến Thành | vneid-level2 | 500 | 31/12/2026") == 1  # the example once
+    [short] = await bot.send(ADMIN, "/targets ben thanh | vneid muc 2 | 500")
+    assert short.text.count("Ví dụ") == 1
+    [nowhere] = await bot.send(ADMIN, "/targets Hà Nội | vneid-level2 | 5 | 31/12/2026")
+    assert nowhere.text.startswith("Mình không tìm thấy đúng một phường tên “Hà Nội”. Các phường: Phường Sài Gòn, "
+                                   "Phường Tân Định, Phường Bến Thành, Phường Cầu Ông Lãnh.")
+    [split] = await bot.send(ADMIN, "/targets Đa Kao | vneid-level2 | 5 | 31/12/2026")  # an old ward, now split
+    assert "Các phường: Phường Sài Gòn" in split.text
+    [long] = await bot.send(ADMIN, "/targets " + "Phường " * 550 + "| other | 5 | 31/12/2026")
+    assert len(long.text) < 600 and "Phường Phường Phường" in long.text and "…”" in long.text
+    [decimal] = await bot.send(ADMIN, "/targets ben thanh | vneid muc 2 | 1,5 | 31/12/2026")
+    assert decimal.text.startswith("Chỉ tiêu phải là số nguyên lớn hơn 0, ví dụ 500.")
+    [past] = await bot.send(ADMIN, "/targets ben thanh | vneid muc 2 | 500 | 31/12/2020")
+    assert past.text.startswith("Hạn cuối 31/12/2020 đã qua rồi.")
+    [words] = await bot.send(ADMIN, "/targets ben thanh | thanh toan qr | 1.000 | 31/12/2026")  # name words, any order
+    assert words.text.startswith("🎯 Đã lưu: Phường Bến Thành · Thanh toán bằng mã QR lần đầu: 1.000,")
+    rows = await bot.svc.db.fetchall("SELECT ward, outcome, target FROM targets")
+    assert [tuple(r) for r in rows] == [("ben-thanh", "qr-payment", 1000)]
+
+
+async def test_report_certificate_and_ranking_say_when_the_month_cannot_be_read(bot: Harness):
+    month_hint = "Bạn ghi tháng như 10/2026 hoặc 2026-10 nhé."
+    for command in ("/report 2026-13", "/report 13/2026 ben thanh", "/report 2026-11 2026-10",
+                    "/certificate 2001 2026-13", "/ranking 2026-13"):
+        [reply] = await bot.send(ADMIN, command)
+        assert reply.text == month_hint, command
+    assert not [e for e in bot.api.sent if e.kind == "file"]
+    await resolved_by_volunteer(bot)  # Lan (2001) helped someone this month
+    month = outcomes.today(bot.svc).strftime("%m/%Y")
+    events = await bot.send(ADMIN, f"/certificate 2001 tháng {month}")  # said as people say it
+    assert [e.kind for e in events] == ["file", "file", "to"]
+    [huge] = await bot.send(ADMIN, "/certificate 99999999999999999999999")  # no crash, the usual answer
+    assert huge.text.startswith("Mình không tìm thấy tình nguyện viên hay phường này.")
+    [long] = await bot.send(ADMIN, "/report 2026-11 " + "Phường " * 580)  # no crash on a long ward name
+    assert long.text.startswith("Mình không tìm thấy đúng một phường tên “Phường Phường") and len(long.text) < 600
+
+
+async def test_progress_says_when_today_is_the_last_day(bot: Harness):
+    today = outcomes.today(bot.svc).strftime("%d/%m/%Y")
+    await bot.send(ADMIN, f"/targets ben thanh | vneid muc 2 | 5 | {today}")
+    [progress, _chart] = await bot.send(ADMIN, "/progress")
+    assert "1. Phường Bến Thành · Có tài khoản VNeID mức 2: 0/5 (0%) · hôm nay là hạn cuối" in progress.text
+
+
+async def test_no_certificate_that_says_zero_and_no_numbers_to_thank_when_none_are_shown(bot: Harness):
+    await make_volunteer(bot, V, name="Lan")  # helped nobody this month
+    events = await bot.send(ADMIN, "/certificate 2001")
+    assert [e.kind for e in events] == ["to"]  # no file saying "đã giúp 0 người dân"
+    assert events[0].text.startswith("Trong tháng " + outcomes.today(bot.svc).strftime("%m/%Y")
+                                     + ", Lan chưa giúp người dân nào qua Trợ lý số")
+    events = await bot.send(ADMIN, "/certificate cau ong lanh")
+    assert [e.kind for e in events] == ["to"] and "Tổ công nghệ số cộng đồng Phường Cầu Ông Lãnh" in events[0].text
+    [ranking] = await bot.send(ADMIN, "/ranking")
+    assert "/certificate" not in ranking.text  # no numbers on the list to thank
+
+
+async def test_an_admin_who_erases_their_data_leaves_their_targets_without_their_id(bot: Harness):
+    await bot.send(ADMIN, "/targets ben thanh | vneid muc 2 | 5 | 31/12/2026")
+    _name, body = await privacy.export(bot.svc, ADMIN)  # /mydata shows it while their id is kept
+    assert [(t["ward"], t["target"]) for t in json.loads(body)["targets_set"]] == [("ben-thanh", 5)]
+    await bot.send(ADMIN, "/deletemydata")
+    await bot.press(ADMIN, "Xác nhận")
+    rows = await bot.svc.db.fetchall("SELECT ward, target, created_by FROM targets")
+    assert [tuple(r) for r in rows] == [("ben-thanh", 5, None)]  # the pledge stays, the person goes
+
+
+async def test_several_numbers_typed_tick_several_outcomes(bot: Harness):
+    """The question asks for one or more: "1 3" or "1, 3" ticks both, instead of searching the guides."""
+    request, _picker = await resolved_by_volunteer(bot)
+    shown = await bot.send(V, "1 3")
+    assert "☑ Đăng ký tài khoản VNeID mức 1" in shown[-1].labels and "☑ Tích hợp giấy tờ vào VNeID" in shown[-1].labels
+    [again] = await bot.send(V, "1 9")  # 9 fits nothing: the choices again, nothing ticked
+    assert again.text.startswith("Mình chưa hiểu.")
+    await bot.send(V, "3, 2")  # unticks 3, ticks 2
+    done = await bot.send(V, "xong")
+    assert "Phường đã đếm: Đăng ký tài khoản VNeID mức 1; Có tài khoản VNeID mức 2." in done[-1].text
+    assert not [e for e in bot.api.sent if e.chat_id == V and e.text.startswith("🔎")]
+    # the same for the volunteer application's lists of wards
+    await bot.send(3001, "/volunteer")
+    await bot.send(3001, "Minh")
+    wards = (await bot.send(3001, "1 và 3"))[-1]
+    assert [label for label in wards.labels if label.startswith("✅")] == ["✅ Phường Sài Gòn", "✅ Phường Bến Thành"]
+    del request

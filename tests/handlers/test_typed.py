@@ -356,7 +356,10 @@ async def test_control_words_are_not_names_descriptions_or_languages(bot: Harnes
     assert refused.text == "Bạn gõ tên của mình bằng chữ nhé." or "tên" in refused.text
     [wards] = await bot.send(V, "Lan")
     assert wards.text.startswith("Bạn hỗ trợ được phường nào?")
-    events = await bot.send(V, "1 2 3")  # fits no choice: asked again, not searched, not abandoned
+    events = await bot.send(V, "1 2 3")  # the numbers of three wards: each ticked, not searched, not abandoned
+    assert not searched(events) and [label for label in events[-1].labels if label.startswith("✅")] == [
+        "✅ Phường Sài Gòn", "✅ Phường Tân Định", "✅ Phường Bến Thành"]
+    events = await bot.send(V, "1 2 9")  # one fits no choice: asked again
     assert not searched(events) and events[0].text.startswith(UNCLEAR)
     await bot.send(R, "/ask")
     await bot.send(R, "1")
@@ -384,6 +387,7 @@ async def test_rating_in_words_and_no_reopening_by_a_number(bot: Harness):
     await help_requests.resolve(bot.svc, request.id, V)
     [again] = await bot.send(R, "6")  # the text asks for 1 to 5: 6 must not reopen it
     assert again.text.startswith(UNCLEAR)
+    assert "(từ 1 đến 5)" in again.text, again.text  # the numbers that work: not "1 đến 6", which were refused
     assert (await rdata.get(bot.svc.db, request.id)).status == "resolved"
     [thanks] = await bot.send(R, "nam sao")
     assert thanks.text.startswith("Cảm ơn bạn đã đánh giá: ⭐⭐⭐⭐⭐")

@@ -11,13 +11,15 @@ handler changes and handlers/tgbot.py still records each Zalo screen; other chat
 The two seams for the server mode (bot/web, issue 12):
 - `ZaloChannel.accept(payload)`: one webhook payload, exactly as polling hands it over
   (`ZaloChannel.secret_ok(header)` checks `X-Bot-Api-Secret-Token` first);
-- `media_url(data, content_type) -> str | None`: a public URL for an image or file the bot sends to a Zalo
+- `media_url(data, content_type, once=False, filename=None) -> str | None`: a public URL for an image, or a
+  one-time link for a file (`once=True`), the bot sends to a Zalo
   person; None (the default, and the polling mode) sends the text alone and says where to see the image.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import inspect
 import itertools
@@ -27,22 +29,24 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, MessageEntity, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, TypeHandler
 from telegram.request import BaseRequest, RequestData
 
 from bot.channels.zalo import render
-from bot.channels.zalo.client import ZaloApiError, ZaloClient
+from bot.channels.zalo.client import RETRIED, ZaloApiError, ZaloClient
 from bot.clock import Clock, iso
 from bot.config import Settings, StartupError
 from bot.data import Database, accounts
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
-MediaUrl = Callable[[bytes, str], "str | Awaitable[str | None] | None"]
+# (data, content_type, once=…, filename=…) -> a link; a file's (once=True) works for one download
+MediaUrl = Callable[..., "str | Awaitable[str | None] | None"]
 LOCAL_BOT_ID = 7_000_000_002  # the bot's own id when Telegram is off (getMe is answered here)
 SEEN_KEPT = 10_000  # Zalo message ids remembered per process: polling and the webhook may repeat one
+PHOTO_ID = "zalo-photo-"  # file ids of Zalo people's photos: PHOTO_ID + "{surrogate id}-{message id}"
 TEXTS_KEPT = 5_000  # texts of messages sent to Zalo, so an edit that changes nothing sends nothing
 LOCKS_KEPT = 10_000
 EVENTS = {"message.text.received": "text", "message.image.received": "photo",
@@ -61,6 +65,12 @@ def unwrap(payload: Any) -> dict | None:
     if isinstance(payload, dict) and isinstance(payload.get("message"), dict):
         return payload
     return None
+
+
+def fields(value: Any) -> dict:
+    """An object of an update (`from`, `chat`), or {} when the payload has something else there: a wrong shape
+    is "not an update", never an AttributeError."""
+    return value if isinstance(value, dict) else {}
 
 
 class ZaloChannel:
@@ -148,8 +158,8 @@ class ZaloChannel:
         if update is None or self.app is None:
             return False
         message = update["message"]
-        sender = message.get("from") or {}
-        chat = message.get("chat") or {}
+        sender = fields(message.get("from"))
+        chat = fields(message.get("chat"))
         external = str(sender.get("id") or "")
         if not external or sender.get("is_bot") or str(chat.get("chat_type") or "PRIVATE").upper() != "PRIVATE":
             return False  # groups are "coming soon" on Zalo; the bot talks to people one to one
@@ -199,7 +209,7 @@ class ZaloChannel:
                 await self._unsupported(uid)
                 return
             await accounts.keep_media(self.db, uid, mid, "photo", url, self.now())  # the URL is never logged
-            body = {"photo": [{"file_id": f"zalo-photo-{uid}-{mid}", "file_unique_id": f"zp{uid}-{mid}",
+            body = {"photo": [{"file_id": f"{PHOTO_ID}{uid}-{mid}", "file_unique_id": f"zp{uid}-{mid}",
                                "width": 0, "height": 0}]}
             if message.get("caption"):
                 body["caption"] = str(message["caption"])
@@ -208,7 +218,7 @@ class ZaloChannel:
                                 "height": 0, "is_animated": False, "is_video": False, "type": "regular"}}
         date = message.get("date")
         seconds = int(date) // 1000 if isinstance(date, int | float) and date > 0 else int(self.clock.now().timestamp())
-        name = str((message.get("from") or {}).get("display_name") or "")[:64] or None
+        name = str(fields(message.get("from")).get("display_name") or "")[:64] or None
         person = {"id": uid, "is_bot": False, "first_name": name or "Zalo"}
         data = {"update_id": next(self._update_ids),
                 "message": {"message_id": mid, "date": seconds, "from": person,
@@ -232,15 +242,40 @@ class ZaloChannel:
         await self._deliver(uid, "\n\n".join(p for p in parts if p), None)
 
     # --- polling ---------------------------------------------------------------------------------
-    async def connect(self) -> None:
-        """getMe at start: a refused token is one line (StartupError), never a traceback."""
-        try:
-            await self.client.get_me()
-        except ZaloApiError as exc:
-            if exc.code == 401:
-                raise StartupError(TOKEN_REFUSED.format(when="")) from None
-            raise StartupError(f"Zalo Bot API not usable at {self.settings.zalo_api_base_url} "
-                               f"({exc.code}): check ZALO_API_BASE_URL") from None
+    async def connect(self, stop: asyncio.Event | None = None) -> bool:
+        """getMe at start: a refused token is one line (StartupError), never a traceback. An unreachable or
+        failing Zalo (network, 429, 5xx) is retried as Telegram is (bot.app._connect): backoff 1, 2, 4 … 30 s for
+        STARTUP_RETRY_SECONDS, one WARNING line per attempt, then StartupError. False when `stop` (SIGTERM,
+        SIGINT) is set first: the process then ends at once."""
+        where = self.settings.zalo_api_base_url
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.startup_retry_seconds
+        delay, attempt = 1.0, 0
+        while True:
+            attempt += 1
+            try:
+                await self.client.call("getMe", attempts=1)
+                return True
+            except ZaloApiError as exc:
+                if exc.code == 401:
+                    raise StartupError(TOKEN_REFUSED.format(when="")) from None
+                if exc.code not in RETRIED:
+                    raise StartupError(f"Zalo Bot API not usable at {where} ({exc.code}): check ZALO_API_BASE_URL"
+                                       ) from None
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise StartupError(f"Zalo Bot API not reachable at {where} ({exc.code}) after {attempt} "
+                                       f"attempt(s) in {self.settings.startup_retry_seconds} s "
+                                       "(STARTUP_RETRY_SECONDS): giving up") from None
+                pause = min(delay, left)
+                log.warning(f"Zalo Bot API not reachable at {where} ({exc.code}), attempt {attempt}: "
+                            f"retrying in {pause:.0f} s")
+            stop = stop or asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+            if stop.is_set():
+                return False
+            delay = min(delay * 2, 30.0)
 
     async def use_webhook(self, url: str) -> None:
         """Server mode (issue 12 wires it when PUBLIC_BASE_URL is set): register `url` (HTTPS, the server's
@@ -335,10 +370,11 @@ class ZaloChannel:
         self._remember(uid, mid, text)
         return mid
 
-    async def _media_link(self, data: bytes, content_type: str) -> str | None:
+    async def _media_link(self, data: bytes, content_type: str, **file: Any) -> str | None:
+        """A link from the media seam; `file` (once=True, filename=…) for a file, whose link works once."""
         if self.media_url is None:
             return None
-        link = self.media_url(data, content_type)
+        link = self.media_url(data, content_type, **file)
         if inspect.isawaitable(link):
             link = await link
         return link
@@ -394,13 +430,17 @@ class ZaloChannel:
         upload = next(iter(files.values()), None)  # (file name, bytes, content type) of an uploaded file
         given = params.get(field)
         url = given if isinstance(given, str) and given.startswith(("http://", "https://")) else None
+        file_name = upload[0] if upload is not None else field
+        url = url or await self.file_url(given)  # a Zalo person's photo (a Zalo admin's campaign photo)
         if upload is not None:
-            url = await self._media_link(upload[1], upload[2] or "application/octet-stream")
+            file = {} if field == "photo" else {"once": True, "filename": file_name}
+            url = await self._media_link(upload[1], upload[2] or "application/octet-stream", **file)
         if field == "photo":
             return self._message(uid, await self._photo(uid, url, caption, markup), caption=caption)
         t = await self._translator(uid)
-        file_name = upload[0] if upload is not None else field
-        note = (t.gettext("📄 {name}: {url}").format(name=file_name, url=url) if url else
+        minutes = max(1, round(self.settings.media_ttl / 60))
+        note = (t.gettext("📄 {name}: {url}\nThe link works once, within {minutes} minutes.").format(
+                    name=file_name, url=url, minutes=minutes) if url else
                 t.gettext("📄 Zalo cannot send files. To get “{name}”, use the bot on Telegram or ask your ward "
                           "office.").format(name=file_name))
         mid = await self._deliver(uid, "\n\n".join(p for p in (caption, note) if p), markup)
@@ -410,6 +450,14 @@ class ZaloChannel:
         """The URL of a photo a Zalo person sent (kept for relays and requests), or None."""
         kept = await accounts.media(self.db, uid, message_id) if self.db is not None else None
         return kept[1] if kept else None
+
+    async def file_url(self, file_id: Any) -> str | None:
+        """The URL behind the file id a Zalo person's photo had in the handlers (`zalo-photo-{uid}-{mid}`, say
+        kept as a campaign's photo), or None when `file_id` is no such id or the photo was erased."""
+        parts = file_id.split("-") if isinstance(file_id, str) and file_id.startswith(PHOTO_ID) else []
+        if len(parts) != 4 or not parts[2].isdigit() or not parts[3].isdigit():
+            return None
+        return await self.photo_url(int(parts[2]), int(parts[3]))
 
     async def _copy_to_zalo(self, uid: int, params: dict) -> int:
         source, mid = _int(params.get("from_chat_id")), _int(params.get("message_id"))
@@ -499,6 +547,8 @@ class ChannelRequest(BaseRequest):
                 return _ok(await self.zalo.call(name, params, files))
             if name == "copyMessage" and accounts.is_zalo(_int(params.get("from_chat_id"))):
                 return await self._zalo_photo_to_telegram(params)
+            if name == "sendPhoto" and str(params.get("photo", "")).startswith(PHOTO_ID):
+                return await self._zalo_file_to_telegram(params)
         except ZaloApiError as exc:
             code = exc.code if exc.code in ERRORS else 502  # 429 and 5xx after the client's own backoff
             log.warning("zalo: send failed", extra={"method": name, "code": exc.code})
@@ -534,6 +584,28 @@ class ChannelRequest(BaseRequest):
         else:  # erased meanwhile: say so rather than fail
             sent = await bot.send_message(chat, caption or "📎", reply_markup=markup)
         return _ok({"message_id": sent.message_id})
+
+
+    async def _zalo_file_to_telegram(self, params: dict) -> tuple[int, bytes]:
+        """sendPhoto to a Telegram chat with a Zalo person's photo (a Zalo admin's campaign photo): its file id
+        means nothing to Telegram, so the photo goes by its URL (Telegram fetches it), through the Bot again
+        (rate limited and recorded like any send), caption, entities and choices kept; erased meanwhile: the
+        caption alone."""
+        url = await self.zalo.file_url(params.get("photo"))
+        if self.telegram is None or self.zalo.app is None:
+            return self._without_telegram("sendPhoto")
+        bot = self.zalo.app.bot
+        markup = params.get("reply_markup")
+        markup = InlineKeyboardMarkup.de_json(markup, bot) if isinstance(markup, dict) else None
+        entities = [MessageEntity.de_json(e, bot) for e in params.get("caption_entities") or []] or None
+        chat, caption = params["chat_id"], params.get("caption") or None
+        if url is not None:
+            sent = await bot.send_photo(chat, url, caption=caption, caption_entities=entities,
+                                        parse_mode=params.get("parse_mode"), reply_markup=markup)
+        else:
+            sent = await bot.send_message(chat, caption or "📎", entities=entities,
+                                          parse_mode=params.get("parse_mode"), reply_markup=markup)
+        return _ok(sent.to_dict())
 
 
 def _ok(result: Any) -> tuple[int, bytes]:

@@ -69,17 +69,19 @@ class ZaloClient:
         raise ZaloApiError(code if code >= 400 else response.status_code if response.status_code >= 400 else 400,
                            str(body.get("description") or "unknown error"))
 
-    async def call(self, method: str, payload: dict[str, Any] | None = None) -> Any:
-        """One API call; its `result`. Raises ZaloApiError once retries (429, 5xx, network) are spent."""
+    async def call(self, method: str, payload: dict[str, Any] | None = None, *, attempts: int | None = None) -> Any:
+        """One API call; its `result`. Raises ZaloApiError once retries (429, 5xx, network) are spent: up to
+        `attempts` tries (default `max_attempts`; 1: no retry, the caller decides, as the start-up does)."""
         payload = payload or {}
         if method.startswith("send"):
             await self._limiter.acquire()
         delay = BACKOFF_FIRST
-        for attempt in range(1, self.max_attempts + 1):
+        attempts = attempts or self.max_attempts
+        for attempt in range(1, attempts + 1):
             try:
                 return await self._once(method, payload)
             except ZaloApiError as exc:
-                if exc.code not in RETRIED or attempt == self.max_attempts or method == "getUpdates":
+                if exc.code not in RETRIED or attempt == attempts or method == "getUpdates":
                     raise
                 log.warning("zalo: retrying", extra={"method": method, "code": exc.code, "pause": delay})
                 self.backoffs.append(delay)

@@ -4,7 +4,9 @@ together in the last one). Pure functions, so the console, the tests and the ada
 
 from __future__ import annotations
 
+from bot import actions as A
 from bot.i18n import Translator
+from bot.screens import Mode, by_number
 
 LIMIT = 2000  # characters per Zalo text (1 to 2,000)
 
@@ -21,6 +23,21 @@ def inline_buttons(markup: dict | None) -> tuple[list[str], list[tuple[str, str]
             elif button.get("url"):
                 links.append((str(button.get("text", "")), str(button["url"])))
     return labels, links
+
+
+def _callback_data(markup: dict | None) -> list[str]:
+    return [b["callback_data"] for row in (markup or {}).get("inline_keyboard") or [] for b in row
+            if isinstance(b.get("callback_data"), str)]
+
+
+def numbered(data: list[str]) -> list[bool]:
+    """Which choices (their callback data, in screen order) a typed number picks, as handlers/typed.py reads
+    them: not those no number ever picks (bot/screens.py `by_number`: reopening under the stars, an admin's
+    decision …), nor the lone cancel of a step that waits for the person's own words (the description of a
+    help request, a campaign's text: a number there is read as their words)."""
+    actions = [A.parse(d) for d in data]
+    free_text = len(actions) == 1 and isinstance(actions[0], A.DraftCancel | A.BroadcastCancel)
+    return [not free_text and by_number(action, Mode.CHOICE) for action in actions]
 
 
 def _keyboard_buttons(markup: dict | None) -> list[dict]:
@@ -60,6 +77,23 @@ def hint(n: int, t: Translator) -> str:
     return _("Reply with a number from 1 to {n}.").format(n=n) if n > 1 else _("Reply with 1 to choose it.")
 
 
+def choice_lines(labels: list[str], data: list[str], t: Translator) -> list[str]:
+    """The choices as lines, `N. label` for those a number picks (N is its place on the screen, as typed) and
+    `– label` for the others, then the hint: the numbers to answer with, and to type the words of the rest."""
+    _ = t.gettext
+    by_num = numbered(data) if len(data) == len(labels) else [True] * len(labels)
+    lines = [f"{n}. {label}" if ok else f"– {label}"
+             for n, (label, ok) in enumerate(zip(labels, by_num, strict=True), 1)]
+    count = sum(by_num)
+    if count and by_num[:count] == [True] * count:  # the numbered ones come first: 1 to count
+        lines.append(hint(count, t))
+    elif count:
+        lines.append(_("Reply with one of the numbers above."))
+    if count < len(labels):
+        lines.append(_("For a choice without a number, type its words."))
+    return lines
+
+
 def split(text: str, limit: int = LIMIT) -> list[str]:
     """Cut a text into parts of at most `limit` characters, at a blank line, else a line end, else a space."""
     parts: list[str] = []
@@ -80,14 +114,14 @@ def split(text: str, limit: int = LIMIT) -> list[str]:
 
 
 def compose(text: str, markup: dict | None, t: Translator, limit: int = LIMIT) -> list[str]:
-    """The Zalo messages for one Telegram message: its text, then its choices numbered `1. …` with the hint
-    line, its link buttons as `label: url`, and what to type for a reply keyboard; the choices are in the last
-    message, whole. Never an empty list for a non-empty text or any choice."""
+    """The Zalo messages for one Telegram message: its text, then its choices numbered `1. …` (`choice_lines`)
+    with the hint line, its link buttons as `label: url`, and what to type for a reply keyboard; the choices are
+    in the last message, whole. Never an empty list for a non-empty text or any choice."""
     labels, links = inline_buttons(markup)
-    tail_lines = [f"{n}. {label}" for n, label in enumerate(labels, 1)]
+    choices = choice_lines(labels, _callback_data(markup), t) if labels else []
+    tail_lines = choices[:len(labels)]
     tail_lines += [f"{label}: {url}" for label, url in links]
-    if labels:
-        tail_lines.append(hint(len(labels), t))
+    tail_lines += choices[len(labels):]
     typed = reply_keyboard(markup, t)
     if typed:
         tail_lines.append(typed)

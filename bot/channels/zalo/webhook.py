@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.channels.zalo.adapter import EVENTS, ZaloChannel, unwrap
+from bot.channels.zalo.adapter import EVENTS, ZaloChannel, fields, unwrap
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"  # where Zalo puts the webhook's secret_token (FACTS.md, Zalo)
 
@@ -24,8 +24,8 @@ class ZaloWebhook:
         if update is None:
             raise ValueError("not a Zalo update")
         message = update["message"]
-        sender = str((message.get("from") or {}).get("id") or "")
-        chat = str((message.get("chat") or {}).get("id") or sender)
+        sender = str(fields(message.get("from")).get("id") or "")
+        chat = str(fields(message.get("chat")).get("id") or sender)
         mid = str(message.get("message_id") or "")
         if not sender or not mid:
             raise ValueError("a Zalo update names its sender and message")
