@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.data import audit, users
+from bot.data import dashboard as dashboard_data
 from bot.i18n import N_
 from bot.refusal import ADMINS_ONLY, Refused
 
@@ -43,3 +44,5 @@ async def change(svc: Services, actor: users.UserRow | None, target: int, promot
         raise Refused(N_("{id} has not talked to the bot yet. Ask them to send /start first."))
     await audit.record(svc.db, actor.id, "admin_added" if promote else "admin_removed", str(target),
                               svc.now())
+    if not promote:  # their dashboard sessions end now (a volunteer too signs in again)
+        await dashboard_data.end_sessions_of(svc.db, target)

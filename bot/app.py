@@ -27,6 +27,7 @@ from bot.data import screens as screens_data
 from bot.i18n import I18n
 from bot.search import SearchIndex
 from bot.services import Services
+from bot.startup import until_reachable
 from bot.web.app import WebState, create_app
 from bot.web.ingress import Ingress
 from bot.web.media import MediaStore
@@ -200,33 +201,21 @@ TOKEN_REFUSED = ("Telegram refused BOT_TOKEN (401 Unauthorized{when}): check it 
 
 
 async def _connect(app: Application, settings: Settings, stop: asyncio.Event) -> bool:
-    """getMe until it answers: an unreachable Bot API is retried with backoff (1, 2, 4 … 30 s) for
-    STARTUP_RETRY_SECONDS, one log line per attempt. False if a stop signal came first."""
-    where = settings.bot_api_base_url or "https://api.telegram.org"
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + settings.startup_retry_seconds
-    delay, attempt = 1.0, 0
-    while True:
-        attempt += 1
+    """getMe until it answers (bot.startup.until_reachable: an unreachable Bot API is retried for
+    STARTUP_RETRY_SECONDS). False if a stop signal came first; a refused token is one line."""
+
+    async def initialize() -> None:
         try:
             await app.initialize()
-            return True
         except InvalidToken:  # its message holds the token: never shown
             raise StartupError(TOKEN_REFUSED.format(when="")) from None
-        except NetworkError as exc:  # no connection, a timeout, a 5xx from the Bot API
-            left = deadline - loop.time()
-            if left <= 0:
-                raise StartupError(f"Bot API not reachable at {where} ({type(exc).__name__}) after {attempt} "
-                                   f"attempt(s) in {settings.startup_retry_seconds} s (STARTUP_RETRY_SECONDS): "
-                                   "giving up") from None
-            pause = min(delay, left)
-            log.warning(f"Bot API not reachable at {where} ({type(exc).__name__}), attempt {attempt}: "
-                        f"retrying in {pause:.0f} s")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
-            if stop.is_set():
-                return False
-            delay = min(delay * 2, 30.0)
+
+    def transient(exc: Exception) -> str | None:  # no connection, a timeout, a 5xx from the Bot API
+        return type(exc).__name__ if isinstance(exc, NetworkError) else None
+
+    return await until_reachable(initialize, transient, service="Bot API",
+                                 where=settings.bot_api_base_url or "https://api.telegram.org",
+                                 seconds=settings.startup_retry_seconds, stop=stop)
 
 
 def _polling_error(app: Application) -> Callable[[TelegramError], None]:

@@ -125,9 +125,91 @@ def limiter(rate: int) -> AsyncLimiter:
     return AsyncLimiter(burst, burst / drain)
 
 
+ROLES = ("all", "residents", "volunteers")
+BAD_AUDIENCE = N_("Choose who receives it.")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who receives a campaign: subscribed people, narrowed by wards (any of them), languages (any of them) and a
+    role ("all", "residents": not an active volunteer, "volunteers": active volunteers); an empty tuple does not
+    narrow. The one rule the chat's /broadcast and the dashboard both use (SQL: bot.data.campaigns)."""
+
+    wards: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    role: str = "all"
+
+    @classmethod
+    def of(cls, kind: str, value: str | None) -> Audience:
+        """From a campaign's stored (audience_kind, audience_value): the chat's four kinds, or "all" with the
+        combined audience's key as its value (the table's CHECK allows only those four kinds)."""
+        if kind == "ward" and value:
+            return cls(wards=(value,))
+        if kind == "locale" and value:
+            return cls(langs=(value,))
+        if kind == "volunteers":
+            return cls(role="volunteers")
+        if kind == "all" and value:
+            return cls.parse(value) or cls()
+        return cls()
+
+    def stored(self) -> tuple[str, str | None]:
+        """(audience_kind, audience_value) for the campaigns table: a single choice as the chat stores it, a
+        combination as ("all", key)."""
+        if self == Audience():
+            return "all", None
+        if self.role == "volunteers" and not self.wards and not self.langs:
+            return "volunteers", None
+        if self.role == "all" and len(self.wards) == 1 and not self.langs:
+            return "ward", self.wards[0]
+        if self.role == "all" and len(self.langs) == 1 and not self.wards:
+            return "locale", self.langs[0]
+        return "all", self.key()
+
+    def key(self) -> str:
+        """A short text for forms and drafts: "all", or e.g. "role=volunteers;ward=ben-thanh,tan-dinh;lang=vi"."""
+        parts = [f"role={self.role}"] if self.role != "all" else []
+        if self.wards:
+            parts.append("ward=" + ",".join(self.wards))
+        if self.langs:
+            parts.append("lang=" + ",".join(self.langs))
+        return ";".join(parts) or "all"
+
+    @classmethod
+    def parse(cls, text: str) -> Audience | None:
+        """`key()`'s text back, or the dashboard's older single values ("all", "volunteers", "ward:ID",
+        "locale:vi"); None when it cannot be read."""
+        text = (text or "").strip()
+        kind, sep, value = text.partition(":")
+        if text in ("all", "volunteers") or (sep and kind in ("ward", "locale") and value):
+            return cls.of(kind, value or None)
+        fields: dict[str, str] = {}
+        for part in text.split(";"):
+            name, eq, raw = part.partition("=")
+            if not eq or name not in ("role", "ward", "lang") or name in fields:
+                return None
+            fields[name] = raw
+        return cls(tuple(sorted(w for w in fields.get("ward", "").split(",") if w)),
+                   tuple(sorted(lang for lang in fields.get("lang", "").split(",") if lang)),
+                   fields.get("role", "all"))
+
+    def checked(self, svc: Services) -> Audience:
+        """Itself, with its wards and languages in a fixed order, once each is one the bot knows;
+        Refused(BAD_AUDIENCE) otherwise."""
+        from bot.config import LOCALES
+
+        if (self.role not in ROLES or any(w not in svc.content.wards for w in self.wards)
+                or any(lang not in LOCALES for lang in self.langs)):
+            raise Refused(BAD_AUDIENCE)
+        return Audience(tuple(sorted(set(self.wards))), tuple(sorted(set(self.langs))), self.role)
+
+    def where(self) -> data.Where:
+        return self.wards, self.langs, self.role
+
+
 @dataclass
 class Draft:
-    """What the admin composed; kept in the conversation's scratch space until confirmed."""
+    """What the admin composed; kept in the database (campaign_drafts) until sent or cancelled."""
 
     text: str
     entities: list[dict] = field(default_factory=list)
@@ -135,6 +217,43 @@ class Draft:
     audience_kind: str = "all"
     audience_value: str | None = None
     texts: dict[str, dict] | None = None  # per language {"text", "entities"}; None = one text for all
+
+    @property
+    def who(self) -> Audience:
+        return Audience.of(self.audience_kind, self.audience_value)
+
+    def address(self, who: Audience) -> None:
+        self.audience_kind, self.audience_value = who.stored()
+
+
+def draft_parts(svc: Services, draft: Draft) -> tuple[dict[str, str], dict[str, list[dict]]]:
+    """(text per language, entities per language) of a Draft, as the drafts table keeps them: one text for all
+    is the default language's."""
+    default = svc.settings.default_locale
+    texts, entities = {default: draft.text}, {default: list(draft.entities)}
+    for lang, part in (draft.texts or {}).items():
+        texts[lang], entities[lang] = part["text"], list(part["entities"])
+    return texts, entities
+
+
+async def keep_draft(svc: Services, admin_id: int, draft: Draft) -> int:
+    """Keep the admin's /broadcast draft in the database as it stands (it survives a restart and shows on the
+    dashboard's Campaigns page); its id. Refused(ADMINS_ONLY) for anyone else."""
+    if not svc.is_admin(await users.get(svc.db, admin_id)):
+        raise Refused(ADMINS_ONLY)
+    texts, entities = draft_parts(svc, draft)
+    return await data.keep_chat_draft(svc.db, admin_id, texts, entities, draft.photo, draft.who.key(), svc.now())
+
+
+async def set_aside_draft(svc: Services, admin_id: int) -> bool:
+    """A new /broadcast: the admin's earlier unsent chat draft stays as a dashboard draft; whether there was
+    one (the chat tells them where it is)."""
+    return await data.set_aside_chat_draft(svc.db, admin_id)
+
+
+async def drop_draft(svc: Services, admin_id: int) -> None:
+    """The /broadcast draft was sent, scheduled or cancelled in chat."""
+    await data.drop_chat_draft(svc.db, admin_id)
 
 
 def footer(t: Translator) -> str:
@@ -155,8 +274,31 @@ def fits(svc: Services, text: str, photo: bool) -> bool:
     return len(text) + 2 + longest <= (CAPTION_LIMIT if photo else TEXT_LIMIT)
 
 
-async def audience(svc: Services, kind: str, value: str | None) -> dict[str, int]:
-    return await data.audience_size(svc.db, kind, value, svc.settings.default_locale)
+@dataclass(frozen=True)
+class Reach:
+    """An audience counted now: per language and per channel ("telegram", "zalo"), and in all."""
+
+    per_language: dict[str, int]
+    per_channel: dict[str, int]
+    total: int
+
+
+async def reach(svc: Services, who: Audience) -> Reach:
+    """The exact recipients `who` has now (the same rule `create` snapshots), counted per language and channel.
+    Reads through `svc.db` (the dashboard passes its read-only connection)."""
+    counts = await data.audience_size(svc.db, who.where(), svc.settings.default_locale)
+    per_language: dict[str, int] = {}
+    per_channel: dict[str, int] = {}
+    for (lang, channel), n in sorted(counts.items()):
+        per_language[lang] = per_language.get(lang, 0) + n
+        per_channel[channel] = per_channel.get(channel, 0) + n
+    return Reach(per_language, per_channel, sum(counts.values()))
+
+
+async def audience(svc: Services, kind: str | Audience, value: str | None = None) -> dict[str, int]:
+    """Recipients per language now, of an Audience or of the chat's (kind, value)."""
+    who = kind if isinstance(kind, Audience) else Audience.of(kind, value)
+    return (await reach(svc, who)).per_language
 
 
 async def wards(svc: Services) -> list[tuple[str, int]]:
@@ -177,7 +319,8 @@ async def create(svc: Services, admin_id: int, draft: Draft, when: datetime | No
     """Save the campaign and its recipients at once; it is sent by the tick (now or when due)."""
     cid, total = await data.create(
         svc.db, admin_id=admin_id, text=draft.text, entities=draft.entities, photo=draft.photo,
-        audience_kind=draft.audience_kind, audience_value=draft.audience_value, texts=draft.texts,
+        audience_kind=draft.audience_kind, audience_value=draft.audience_value, who=draft.who.where(),
+        texts=draft.texts,
         status="scheduled" if when else "sending", scheduled_at=iso(when) if when else None, now=svc.now(),
         default_locale=svc.settings.default_locale)
     if progress:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl
 
-from bot import campaigns, help_requests, outcomes, stats, volunteers
+from bot import campaigns, formatting, help_requests, outcomes, stats, volunteers
 from bot.clock import iso, parse
 from bot.config import LOCALES
 from bot.data import Database, audit, users
@@ -120,6 +120,35 @@ async def sign_in(svc: Services, token: str) -> Viewer:
             raise Refused(LINK_UNKNOWN)
         raise Refused(LINK_USED if state[0] else LINK_EXPIRED)
     return await viewer(svc, user_id)
+
+
+async def open_session(svc: Services, who: Viewer) -> str:
+    """A new server-side session for a signed-in person: the random id the cookie carries (only its hash is
+    stored), valid SESSION_TTL unless they sign out or lose their role first."""
+    token = secrets.token_urlsafe(32)
+    now = svc.clock.now()
+    await data.add_session(svc.db, _hash(token), who.user_id, iso(now), iso(now + SESSION_TTL))
+    return token
+
+
+async def session_viewer(svc: Services, token: str | None) -> Viewer:
+    """The person of a live session, with their roles now. Refused(SIGNED_OUT) for a session that ended
+    (signed out, expired, never made: a copied cookie of an ended session is worth nothing); NOT_ALLOWED when
+    they lost their role, which also ends every session and unused link of theirs."""
+    user_id = await data.session_user(svc.db, _hash(token), svc.now()) if token else None
+    if user_id is None:
+        raise Refused(SIGNED_OUT)
+    try:
+        return await viewer(svc, user_id)
+    except Refused:
+        await data.end_sessions_of(svc.db, user_id)
+        raise
+
+
+async def close_session(svc: Services, token: str | None) -> None:
+    """Sign out: this session ends on the server, so the cookie (or any copy of it) no longer signs in."""
+    if token:
+        await data.end_session(svc.db, _hash(token))
 
 
 def check_init_data(init_data: str, bot_token: str, now: datetime) -> int:
@@ -340,35 +369,66 @@ def _xlsx_cell(value: object) -> object:
 CAMPAIGN_HISTORY = 20
 NO_TEXT = N_("Write the message first.")
 TOO_LONG = N_("The message is too long for one message. Make it shorter.")
-BAD_AUDIENCE = N_("Choose who receives it.")
+BAD_AUDIENCE = campaigns.BAD_AUDIENCE
 BAD_TIME = N_("Choose a date and time in the future.")
 
 
 @dataclass(frozen=True)
 class CampaignPlan:
-    """A composed campaign before it is saved: the chat's Draft, and what the form said."""
+    """A composed campaign before it is saved: the chat's Draft, and its audience."""
 
     draft: campaigns.Draft
-    audience: str  # the form's value: "all", "volunteers", "ward:ID", "locale:vi"
+    audience: campaigns.Audience
 
 
-def plan(svc: Services, *, texts: dict[str, str], audience: str) -> CampaignPlan:
-    """A campaign from the form: a text per language (the default language's is required; another language's,
-    when given, goes to the people who chose it), and one audience. Refused with what to fix."""
-    main = (texts.get(svc.settings.default_locale) or "").strip()
-    if not main:
+def _parts(texts: dict[str, str], base: cdata.DraftRow | None) -> dict[str, dict]:
+    """{language: {"text", "entities"}} of the form's texts in the dashboard's markup (bot.formatting); a
+    language whose markup is what its draft opened with keeps the draft's own text and entities exactly."""
+    parts: dict[str, dict] = {}
+    for lang, markup in texts.items():
+        if not markup.strip():
+            continue
+        if base is not None and lang in base.texts:
+            opened = formatting.to_markup(base.texts[lang], base.entities.get(lang, []))
+            if opened.strip() == markup.strip():
+                parts[lang] = {"text": base.texts[lang], "entities": base.entities.get(lang, [])}
+                continue
+        text, entities = formatting.from_markup(markup.strip())
+        parts[lang] = {"text": text, "entities": entities}
+    return parts
+
+
+def plan(svc: Services, *, texts: dict[str, str], audience: campaigns.Audience | str,
+         base: cdata.DraftRow | None = None) -> CampaignPlan:
+    """A campaign from the form: a text per language in the dashboard's markup (**bold**, __italic__,
+    [words](https://link): kept as Telegram entities, as the chat's /broadcast keeps them; the default
+    language's is required; another language's, when given, goes to the people who chose it), and its audience
+    (wards × languages × role, the rule of bot.campaigns.Audience). From a draft (`base`, e.g. one composed in
+    chat) the photo comes along. Refused with what to fix."""
+    photo = base.photo if base else None
+    per_language = _parts(texts, base)
+    main = per_language.get(svc.settings.default_locale)
+    if main is None:
         raise Refused(NO_TEXT)
-    per_language = {lang: {"text": text.strip(), "entities": []} for lang, text in texts.items() if text.strip()}
-    for text in per_language.values():
-        if not campaigns.fits(svc, text["text"], photo=False):
+    for part in per_language.values():
+        if not campaigns.fits(svc, part["text"], photo=photo is not None):
             raise Refused(TOO_LONG)
-    kind, _, value = audience.partition(":")
-    if kind not in ("all", "volunteers", "ward", "locale") or (kind in ("ward", "locale") and not value):
+    who = campaigns.Audience.parse(audience) if isinstance(audience, str) else audience
+    if who is None:
         raise Refused(BAD_AUDIENCE)
-    if (kind == "ward" and value not in svc.content.wards) or (kind == "locale" and value not in LOCALES):
-        raise Refused(BAD_AUDIENCE)
-    draft = campaigns.Draft(main, [], None, kind, value or None, per_language if len(per_language) > 1 else None)
-    return CampaignPlan(draft, audience)
+    who = who.checked(svc)
+    draft = campaigns.Draft(main["text"], main["entities"], photo,
+                            texts=per_language if len(per_language) > 1 else None)
+    draft.address(who)
+    return CampaignPlan(draft, who)
+
+
+async def compose(svc: Services, who: Viewer, *, texts: dict[str, str], audience: str,
+                  draft_id: int | None) -> CampaignPlan:
+    """Admins only: `plan`, from draft `draft_id` when it still exists."""
+    _admin(who)
+    found = await cdata.drafts(svc.db, draft_id) if draft_id is not None else []
+    return plan(svc, texts=texts, audience=audience, base=found[0] if found else None)
 
 
 @dataclass(frozen=True)
@@ -376,19 +436,19 @@ class CampaignPreview:
     per_language: dict[str, int]
     per_channel: dict[str, int]
     total: int
-    messages: dict[str, str]  # language -> the message exactly as residents see it (with the footer)
+    messages: dict[str, str]  # language -> HTML of the message as residents see it on Telegram (with the footer)
+    photo: bool  # it goes with the photo of the draft
 
 
 async def preview(svc: Services, reader: Database, who: Viewer, p: CampaignPlan) -> CampaignPreview:
-    """Admins only: the exact recipient count per language and per channel now, and each language's message."""
+    """Admins only: the exact recipient count per language and per channel now, and each language's message
+    with its formatting, as Telegram shows it (Zalo shows the same text without formatting)."""
     _admin(who)
     d = p.draft
-    per_language = await cdata.audience_size(reader, d.audience_kind, d.audience_value, svc.settings.default_locale)
-    per_channel = await data.audience_by_channel(reader, d.audience_kind, d.audience_value,
-                                                 svc.settings.default_locale)
-    messages = {lang: campaigns.message_for(svc, d.text, d.entities, d.texts, lang)[0] for lang in LOCALES
-                if per_language.get(lang) or lang == svc.settings.default_locale}
-    return CampaignPreview(per_language, per_channel, sum(per_language.values()), messages)
+    counted = await campaigns.reach(_reading(svc, reader), p.audience)
+    messages = {lang: formatting.to_html(*campaigns.message_for(svc, d.text, d.entities, d.texts, lang))
+                for lang in LOCALES if counted.per_language.get(lang) or lang == svc.settings.default_locale}
+    return CampaignPreview(counted.per_language, counted.per_channel, counted.total, messages, d.photo is not None)
 
 
 async def send(svc: Services, who: Viewer, p: CampaignPlan, when: datetime | None) -> int:
@@ -447,22 +507,33 @@ DRAFT_SAVED = N_("Draft saved. It stays here until you send or delete it.")
 
 async def save_draft(svc: Services, who: Viewer, texts: dict[str, str], audience: str,
                      draft_id: int | None = None) -> int:
-    """Admins only: keep what the form holds as a draft (in the database: a restart loses nothing); its id."""
+    """Admins only: keep what the form holds as a draft (in the database: a restart loses nothing); its id.
+    A language whose text is unchanged keeps its formatting, and the draft keeps its photo."""
     _admin(who)
     if not any(t.strip() for t in texts.values()):
         raise Refused(NO_TEXT)
-    kept = {lang: text for lang, text in texts.items() if lang in LOCALES}
-    return await data.save_draft(svc.db, draft_id, who.user_id, kept, audience, svc.now())
+    found = await cdata.drafts(svc.db, draft_id) if draft_id is not None else []
+    base = found[0] if found else None
+    parts = _parts({lang: text for lang, text in texts.items() if lang in LOCALES}, base)
+    return await cdata.save_draft(svc.db, draft_id, who.user_id, {lang: p["text"] for lang, p in parts.items()},
+                                  {lang: p["entities"] for lang, p in parts.items() if p["entities"]},
+                                  base.photo if base else None, audience, svc.now())
 
 
-async def draft_list(svc: Services, reader: Database, who: Viewer) -> list[data.DraftRow]:
+def draft_markup(found: cdata.DraftRow) -> dict[str, str]:
+    """A draft's texts as the compose form shows them: in the dashboard's markup, formatting included."""
+    return {lang: formatting.to_markup(text, found.entities.get(lang, [])) for lang, text in found.texts.items()}
+
+
+async def draft_list(svc: Services, reader: Database, who: Viewer) -> list[cdata.DraftRow]:
+    """Admins only: every draft, the dashboard's and the chat's /broadcast ones, newest first."""
     _admin(who)
-    return await data.drafts(reader)
+    return await cdata.drafts(reader)
 
 
-async def open_draft(svc: Services, who: Viewer, draft_id: int) -> data.DraftRow:
+async def open_draft(svc: Services, who: Viewer, draft_id: int) -> cdata.DraftRow:
     _admin(who)
-    found = await data.drafts(svc.db, draft_id)
+    found = await cdata.drafts(svc.db, draft_id)
     if not found:
         raise Refused(OUT_OF_DATE)
     return found[0]
@@ -470,15 +541,17 @@ async def open_draft(svc: Services, who: Viewer, draft_id: int) -> data.DraftRow
 
 async def delete_draft(svc: Services, who: Viewer, draft_id: int) -> None:
     _admin(who)
-    if not await data.delete_draft(svc.db, draft_id):
+    if not await cdata.delete_draft(svc.db, draft_id):
         raise Refused(OUT_OF_DATE)
 
 
 # --- Numbers ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Numbers:
-    since: date | None  # local day the figures start (None: all time)
+    since: date | None  # first local day of the range (None: from the start)
+    until: date  # last local day of the range (included)
     period: stats.Period
+    new_per_ward: list[tuple[str, int]]  # (ward, new residents in the range)
     progress: list[outcomes.Progress]
     trend: outcomes.Trend
 
@@ -488,13 +561,22 @@ def _reading(svc: Services, reader: Database) -> Services:
     return replace(svc, db=reader)
 
 
-async def numbers(svc: Services, reader: Database, who: Viewer, since: date | None) -> Numbers:
-    """Admins only: the /stats figures from local day `since` to now (None: all time), and the issue 16
-    progress against targets with its weekly trend."""
+async def numbers(svc: Services, reader: Database, who: Viewer, since: date | None,
+                  until: date | None = None) -> Numbers:
+    """Admins only: the /stats figures for the local days `since` to `until`, both included, in TIMEZONE
+    (`since` None: from the start; `until` None: today; a reversed range is read the right way round), per
+    ward, and the issue 16 progress against targets with its weekly trend."""
     _admin(who)
     ro = _reading(svc, reader)
+    today = svc.clock.now().astimezone(svc.settings.tz).date()
+    until = min(until or today, today)
+    if since is not None and since > until:
+        since, until = until, since
     start = datetime.combine(since, datetime.min.time(), svc.settings.tz) if since else None
-    return Numbers(since, await stats.period(ro, start), await outcomes.progress_of(ro, outcomes.today(ro)),
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), svc.settings.tz)
+    period = await stats.period(ro, start, end)
+    new_per_ward = await sdata.new_residents_per_ward(reader, iso(start) if start else None, iso(end))
+    return Numbers(since, until, period, new_per_ward, await outcomes.progress_of(ro, outcomes.today(ro)),
                    await outcomes.trend(ro))
 
 

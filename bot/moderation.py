@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.data import audit, users
+from bot.data import dashboard as dashboard_data
 from bot.i18n import N_
 from bot.refusal import ADMINS_ONLY, Refused
 
@@ -89,6 +90,8 @@ async def set_ban(svc: Services, actor: users.UserRow | None, target: int, banne
     if not await users.set_banned(svc.db, target, banned):
         raise Refused(N_("{id} has not talked to the bot yet."))
     await audit.record(svc.db, actor.id, "user_banned" if banned else "user_unbanned", str(target), svc.now())
+    if banned:  # their dashboard sessions end now
+        await dashboard_data.end_sessions_of(svc.db, target)
     log.info("ban changed", extra={"user": target, "banned": banned, "admin": actor.id})
 
 

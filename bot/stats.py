@@ -62,22 +62,25 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-async def _period(svc: Services, since: str | None) -> Period:
+async def _period(svc: Services, since: str | None, until: str | None = None) -> Period:
     db = svc.db
-    counts = await data.request_counts(db, since)
+    counts = await data.request_counts(db, since, until)
     oldest = await data.oldest_open(db)
     requests = RequestStats(counts["filed"], counts["claimed"], counts["resolved"], counts["open"],
                             datetime.fromisoformat(oldest) if oldest else None,
-                            _median(await data.claim_seconds(db, since)),
-                            _median(await data.resolve_seconds(db, since)),
-                            await data.average_rating(db, since), await data.requests_per_ward(db, since))
-    return Period(await data.new_residents(db, since), await data.top_guides(db, since),
-                  await data.unhelpful_guides(db, since), await data.empty_searches(db, since), requests)
+                            _median(await data.claim_seconds(db, since, until)),
+                            _median(await data.resolve_seconds(db, since, until)),
+                            await data.average_rating(db, since, until),
+                            await data.requests_per_ward(db, since, until))
+    return Period(await data.new_residents(db, since, until), await data.top_guides(db, since, until=until),
+                  await data.unhelpful_guides(db, since, until=until),
+                  await data.empty_searches(db, since, until=until), requests)
 
 
-async def period(svc: Services, since: datetime | None) -> Period:
-    """The /stats figures from `since` (None: all time) to now; what the web dashboard's Numbers page shows."""
-    return await _period(svc, iso(since) if since else None)
+async def period(svc: Services, since: datetime | None, until: datetime | None = None) -> Period:
+    """The /stats figures from `since` (None: all time) to `until` (exclusive; None: now); what the web
+    dashboard's Numbers page shows for its date range."""
+    return await _period(svc, iso(since) if since else None, iso(until) if until else None)
 
 
 async def report(svc: Services) -> Report:

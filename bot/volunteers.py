@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import actions as A
 from bot import commands, help_requests
 from bot.data import audit, users
+from bot.data import dashboard as dashboard_data
 from bot.data import requests as rdata
 from bot.data import volunteers as data
 from bot.data.volunteers import VolunteerRow
@@ -121,6 +122,8 @@ async def decide(svc: Services, admin_id: int, volunteer_id: int, action: str) -
         raise Refused(N_("This was already decided."))
     await audit.record(svc.db, admin_id, AUDIT_KINDS[action], str(volunteer_id), svc.now())
     released = await help_requests.volunteer_left(svc, volunteer_id) if new in LEFT else []
+    if new in LEFT:  # their dashboard sessions end now (an admin among them signs in again)
+        await dashboard_data.end_sessions_of(svc.db, volunteer_id)
     t = await svc.translator(volunteer_id)
     text = t.gettext(note)
     if released:

@@ -44,6 +44,11 @@ def _draft(context: BotContext) -> Draft:
     return context.user_data["bc_draft"]
 
 
+async def _keep(context: BotContext) -> None:
+    """The draft as it stands goes to the database: a restart loses nothing, and the dashboard shows it."""
+    await campaigns.keep_draft(context.svc, context.user.id, _draft(context))
+
+
 async def _answer(update: Update) -> None:
     if update.callback_query:
         await update.callback_query.answer()
@@ -68,6 +73,10 @@ async def start(update: Update, context: BotContext) -> int:
     """/broadcast: a new campaign message."""
     _ = context.t.gettext
     context.user_data.pop("bc_draft", None)
+    if await campaigns.set_aside_draft(context.svc, context.user.id):
+        await update.effective_message.reply_text(
+            _("Your earlier unsent campaign message is kept as a draft on the dashboard (send /dashboard, then "
+              "open “Campaigns”)."))
     await update.effective_message.reply_text(
         _("📣 New campaign message.\nSend the text.\nYou can also send one photo with the text as its caption.")
         if context.on_zalo else  # Zalo's messages carry no bold, italics or links to keep
@@ -97,6 +106,7 @@ async def compose_text(update: Update, context: BotContext) -> int:
         await _say_too_long(update, context, False)
         return COMPOSE
     context.user_data["bc_draft"] = Draft(message.text, [e.to_dict() for e in message.entities])
+    await _keep(context)
     _ = context.t.gettext
     await message.reply_text(_("Send a photo to go with it, or choose Next."),
                              reply_markup=keyboard([(_("Next ▶"), A.BroadcastNext().pack())],
@@ -118,6 +128,7 @@ async def compose_photo(update: Update, context: BotContext) -> int:
         return COMPOSE
     context.user_data["bc_draft"] = Draft(message.caption, [e.to_dict() for e in message.caption_entities],
                                           message.photo[-1].file_id)
+    await _keep(context)
     return await ask_audience(update, context)
 
 
@@ -129,6 +140,7 @@ async def add_photo(update: Update, context: BotContext) -> int:
         await _say_too_long(update, context, True)
         return PHOTO
     draft.photo = update.effective_message.photo[-1].file_id
+    await _keep(context)
     return await ask_audience(update, context)
 
 
@@ -214,7 +226,8 @@ async def after_audience(update: Update, context: BotContext) -> int:
     await _answer(update)
     draft = _draft(context)
     draft.texts = None
-    sizes = await campaigns.audience(context.svc, draft.audience_kind, draft.audience_value)
+    await _keep(context)
+    sizes = await campaigns.audience(context.svc, draft.who)
     if not sum(sizes.values()):
         await update.effective_message.reply_text(
             _("Nobody in this audience gets campaign messages. Please choose another audience."))
@@ -236,7 +249,7 @@ async def choose_mode(update: Update, context: BotContext) -> int:
     await _answer(update)
     if A.parse(update.callback_query.data) == A.BroadcastMode("each"):
         draft = _draft(context)
-        sizes = await campaigns.audience(context.svc, draft.audience_kind, draft.audience_value)
+        sizes = await campaigns.audience(context.svc, draft.who)
         context.user_data["bc_langs"] = [lang for lang in LOCALES if lang in sizes]
         draft.texts = {}
         return await ask_language_text(update, context)
@@ -263,6 +276,7 @@ async def language_text(update: Update, context: BotContext) -> int:
     lang = context.user_data["bc_langs"].pop(0)
     assert draft.texts is not None
     draft.texts[lang] = {"text": message.text, "entities": [e.to_dict() for e in message.entities]}
+    await _keep(context)
     if context.user_data["bc_langs"]:
         return await ask_language_text(update, context)
     return await confirm(update, context)
@@ -273,15 +287,19 @@ async def confirm(update: Update, context: BotContext) -> int:
     _ = context.t.gettext
     svc, draft = context.svc, _draft(context)
     chat = update.effective_chat.id
-    sizes = await campaigns.audience(svc, draft.audience_kind, draft.audience_value)
+    counted = await campaigns.reach(svc, draft.who)
+    sizes = counted.per_language
     for lang in (lang for lang in LOCALES if lang in sizes):
         await context.bot.send_message(chat, _("👀 Preview for residents who read {language}:")
                                        .format(language=LANGUAGE_NAMES[lang]))
         text, entities = campaigns.message_for(svc, draft.text, draft.entities, draft.texts, lang)
         await svc.outbox.send(chat, text, photo=draft.photo, entities=entities or None)
-    total = sum(sizes.values())
+    channels = _("On Telegram: {telegram} · On Zalo: {zalo}").format(
+        telegram=context.t.number(counted.per_channel.get("telegram", 0)),
+        zalo=context.t.number(counted.per_channel.get("zalo", 0)))
     await context.bot.send_message(
-        chat, _("It will go to {n} residents. Send it now, or schedule it?").format(n=context.t.number(total)),
+        chat, _("It will go to {n} residents. Send it now, or schedule it?").format(n=context.t.number(counted.total))
+        + "\n" + channels,
         reply_markup=keyboard([(_("📣 Send now"), A.BroadcastSend().pack()),
                                (_("🗓 Schedule"), A.BroadcastSchedule().pack())], [_cancel_button(context)]))
     return CONFIRM
@@ -299,6 +317,7 @@ async def send_now(update: Update, context: BotContext) -> int:
     _ = context.t.gettext
     await show(update, context, _("✅ Saved. Sending starts in a moment.") + "\n\n" + text, _markup(buttons))
     context.user_data.pop("bc_draft", None)
+    await campaigns.drop_draft(context.svc, context.user.id)
     return END
 
 
@@ -333,14 +352,16 @@ async def schedule_time(update: Update, context: BotContext) -> int:
     sent = await message.reply_text(_("✅ Saved. It will go out at {when}.").format(when=context.t.datetime(when))
                                     + "\n\n" + text, reply_markup=_markup(buttons))
     await campaigns.set_progress_message(svc, cid, sent.chat.id, sent.message_id)
+    await campaigns.drop_draft(svc, context.user.id)
     context.user_data.pop("bc_draft", None)
     return END
 
 
 async def cancel(update: Update, context: BotContext) -> int:
-    """✖ Cancel or /cancel at any step: nothing is saved."""
+    """✖ Cancel or /cancel at any step: nothing is saved (the draft kept so far goes too)."""
     _ = context.t.gettext
     context.user_data.pop("bc_draft", None)
+    await campaigns.drop_draft(context.svc, context.user.id)
     await _answer(update)
     await show(update, context, _("Cancelled. Nothing was sent."))
     return END

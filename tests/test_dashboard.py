@@ -12,6 +12,7 @@ import json
 import re
 import time
 from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -150,6 +151,65 @@ async def test_session_ends_after_eight_hours_and_at_logout(site):
     assert (await client.get("/dashboard/")).status_code == 401
 
 
+async def test_logout_ends_the_session_on_the_server_so_a_copied_cookie_fails(site):
+    bot, client = site
+    csrf = await sign_in(bot, client, ADMIN)
+    copied = dict(client.cookies)  # what someone could copy from this browser
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM dashboard_sessions WHERE user_id = ?",
+                                      (ADMIN,)))["n"] == 1
+    assert (await client.post("/dashboard/logout", data={"csrf": csrf})).status_code == 200
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM dashboard_sessions"))["n"] == 0
+    async with httpx.AsyncClient(base_url=str(client.base_url), cookies=copied) as thief:
+        page = await thief.get("/dashboard/")
+    assert page.status_code == 401 and "/dashboard" in page.text and 'name="csrf"' not in page.text
+
+
+async def test_a_role_lost_in_chat_ends_the_session_even_if_given_back(site):
+    bot, client = site
+    await people(bot)
+    await sign_in(bot, client, VOL)
+    copied = dict(client.cookies)
+    from bot import volunteers
+
+    await volunteers.decide(bot.svc, ADMIN, VOL, "pause")
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM dashboard_sessions WHERE user_id = ?",
+                                      (VOL,)))["n"] == 0
+    await volunteers.decide(bot.svc, ADMIN, VOL, "resume")
+    async with httpx.AsyncClient(base_url=str(client.base_url), cookies=copied) as old:
+        assert (await old.get("/dashboard/")).status_code == 401
+    await sign_in(bot, client, VOL)  # a new link works again
+    from bot import admins, moderation
+
+    await users.touch(bot.svc.db, 9100, "Phó", None, bot.svc.now())
+    admin_row = await users.get(bot.svc.db, ADMIN)
+    await admins.change(bot.svc, admin_row, 9100, True)
+    other = httpx.AsyncClient(base_url=str(client.base_url))
+    async with other:
+        await sign_in(bot, other, 9100)
+        await admins.change(bot.svc, admin_row, 9100, False)
+        assert (await other.get("/dashboard/")).status_code == 401
+    await moderation.set_ban(bot.svc, admin_row, VOL, True)  # VOL's session from above ends too
+    assert (await client.get("/dashboard/")).status_code == 401
+
+
+async def test_dashboard_sign_ins_are_in_mydata_and_erased_with_the_person(site):
+    bot, client = site
+    await people(bot)
+    await sign_in(bot, client, VOL)
+    await dashboard.issue_link(bot.svc, VOL)  # one more link, never used
+    from bot import privacy
+
+    _name, body = await privacy.export(bot.svc, VOL)
+    mine = json.loads(body)
+    assert len(mine["dashboard_sign_in_links"]) == 2 and len(mine["dashboard_sessions"]) == 1
+    assert "token_hash" not in body.decode()
+    await privacy.delete_person(bot.svc, VOL)
+    for table in ("dashboard_logins", "dashboard_sessions"):
+        n = (await bot.svc.db.fetchone(f"SELECT COUNT(*) AS n FROM {table} WHERE user_id = ?", (VOL,)))["n"]
+        assert n == 0, table
+    assert (await client.get("/dashboard/")).status_code == 401
+
+
 async def test_a_forged_cookie_is_no_session(site):
     _bot, client = site
     client.cookies.set("dashboard", "eyJ1aWQiOiA5MDAxfQ==.forged.sig", domain="127.0.0.1", path="/dashboard")
@@ -164,8 +224,12 @@ async def test_a_role_lost_in_chat_ends_the_dashboard(site):
 
     await volunteers.decide(bot.svc, ADMIN, VOL, "pause")
     page = await client.get("/dashboard/")
-    assert page.status_code == 403
-    assert (await client.get("/dashboard/")).status_code == 401  # and the session is gone
+    assert page.status_code == 401 and 'name="csrf"' not in page.text  # the session ended with the role
+    await volunteers.decide(bot.svc, ADMIN, VOL, "resume")
+    await sign_in(bot, client, VOL)
+    await bot.svc.db.execute("UPDATE users SET banned = 1 WHERE id = ?", (VOL,))  # not through the chat's ban
+    assert (await client.get("/dashboard/")).status_code == 403  # refused when next seen, and ended:
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM dashboard_sessions"))["n"] == 0
 
 
 def init_data(user_id: int, auth_date: int, token: str = TOKEN, **extra) -> str:
@@ -409,7 +473,9 @@ async def test_campaign_preview_counts_send_now_and_progress_by_sse(site):
     assert shown.status_code == 200
     total = (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM users WHERE subscribed = 1 AND reachable = 1 "
                                        "AND banned = 0"))["n"]
-    assert f"{total} người" in shown.text and "Telegram: " in shown.text and "VNeID help this Sunday" in shown.text
+    assert f"{total} người" in shown.text and "VNeID help this Sunday" in shown.text
+    assert re.search(rf"<td>Telegram</td><td class=\"n\">{total}</td>", shown.text)
+    assert re.search(r"<td>Zalo</td><td class=\"n\">0</td>", shown.text)
     assert await bot.svc.db.fetchone("SELECT id FROM campaigns") is None  # a preview saves nothing
     sent = await client.post("/dashboard/campaigns", data={**form, "step": "send"})
     assert sent.status_code == 303
@@ -424,6 +490,54 @@ async def test_campaign_preview_counts_send_now_and_progress_by_sse(site):
     assert any(e.chat_id == RESIDENT and e.text.startswith("Chủ nhật này") for e in bot.api.sent)
     history = (await client.get("/dashboard/campaigns")).text
     assert "đã gửi xong" in history
+
+
+async def test_campaign_audience_by_ward_language_and_role_combined_counted_per_channel(site):
+    bot, client = site
+    await people(bot)
+    people_now = {1001: ("ben-thanh", "vi"), 1002: ("ben-thanh", "en"), 1003: ("tan-dinh", "vi"),
+                  1004: ("ben-thanh", "vi"), VOL: ("ben-thanh", "vi")}
+    for uid, (ward, lang) in people_now.items():
+        await users.touch(bot.svc.db, uid, f"P{uid}", None, bot.svc.now())
+        await bot.svc.db.execute("UPDATE users SET ward = ?, locale = ? WHERE id = ?", (ward, lang, uid))
+    await bot.svc.db.execute("UPDATE accounts SET channel = 'zalo', external_id = 'z-1004' WHERE user_id = 1004")
+    csrf = await sign_in(bot, client, ADMIN)
+    form = {"csrf": csrf, "text_vi": "Họp tổ dân phố", "role": "residents", "ward": ["ben-thanh"], "lang": ["vi"]}
+    shown = await client.post("/dashboard/campaigns", data={**form, "step": "preview"})
+    assert shown.status_code == 200 and "2 người" in shown.text  # 1001 on Telegram, 1004 on Zalo; not VOL
+    assert '<td>Telegram</td><td class="n">1</td>' in shown.text and '<td>Zalo</td><td class="n">1</td>' in shown.text
+    key = re.search(r'name="audience" value="([^"]+)"', shown.text).group(1)
+    assert key == "role=residents;ward=ben-thanh;lang=vi"
+    later = await client.post("/dashboard/campaigns", data={"csrf": csrf, "text_vi": "Họp tổ dân phố",
+                                                            "audience": key, "step": "schedule",
+                                                            "when": "2026-12-01T08:00"})
+    assert later.status_code == 303
+    got = await bot.svc.db.fetchall("SELECT user_id FROM campaign_recipients ORDER BY user_id")
+    assert [r["user_id"] for r in got] == [1001, 1004]
+    volunteers_only = await client.post("/dashboard/campaigns", data={
+        **form, "role": "volunteers", "lang": [], "ward": ["ben-thanh", "tan-dinh"], "step": "preview"})
+    assert "1 người" in volunteers_only.text  # VOL, by the chat's own rule (the same service counts both)
+    from bot import campaigns
+
+    assert await campaigns.audience(bot.svc, campaigns.Audience(("ben-thanh", "tan-dinh"), (), "volunteers")) == \
+        {"vi": 1}
+    assert await campaigns.audience(bot.svc, "ward", "ben-thanh") == {"vi": 3, "en": 1}  # the chat's "By ward"
+    unknown = await client.post("/dashboard/campaigns", data={**form, "ward": ["nowhere"], "step": "preview"})
+    assert unknown.status_code == 400 and "chọn người nhận" in unknown.text
+
+
+def test_an_audience_is_stored_as_the_chat_stores_its_own():
+    from bot.campaigns import Audience
+
+    assert Audience().stored() == ("all", None)
+    assert Audience(wards=("ben-thanh",)).stored() == ("ward", "ben-thanh")
+    assert Audience(langs=("en",)).stored() == ("locale", "en")
+    assert Audience(role="volunteers").stored() == ("volunteers", None)
+    mixed = Audience(("a", "b"), ("vi",), "residents")
+    assert mixed.stored() == ("all", "role=residents;ward=a,b;lang=vi")
+    assert Audience.of(*mixed.stored()) == mixed and Audience.parse(mixed.key()) == mixed
+    assert Audience.parse("ward:ben-thanh") == Audience(wards=("ben-thanh",))
+    assert Audience.parse("nonsense") is None and Audience.parse("role=x;role=y") is None
 
 
 async def test_campaign_schedule_then_cancel_and_refusals(site):
@@ -486,6 +600,35 @@ async def test_numbers_for_a_chosen_start_day_and_charts(site):
     assert (await client.get("/dashboard/numbers/requests.png")).status_code == 403
 
 
+async def test_numbers_for_a_date_range_in_the_time_zone_with_per_ward_tables(site):
+    bot, client = site
+    await people(bot)
+    start = bot.clock.now().astimezone(bot.svc.settings.tz).date()
+    await file_request(bot, RESIDENT)  # Bến Thành, on the first day
+    await bot.svc.db.execute("UPDATE users SET ward = 'ben-thanh' WHERE id = ?", (RESIDENT,))
+    bot.clock.advance(10 * 24 * 3600)
+    await file_request(bot, 1002, ward="Tân Định")
+    await bot.svc.db.execute("UPDATE users SET ward = 'tan-dinh' WHERE id = 1002")
+    await sign_in(bot, client, ADMIN)
+    first = (start.isoformat(), (start + timedelta(days=1)).isoformat())
+    page = (await client.get("/dashboard/numbers", params={"from": first[0], "to": first[1]})).text
+    assert f"Từ {start:%d/%m/%Y} đến {start + timedelta(days=1):%d/%m/%Y}" in page
+    per_ward = page.split("Theo phường")[1].split("Người dân mới theo phường")[0]
+    assert "Phường Bến Thành" in per_ward and "Phường Tân Định" not in per_ward
+    new_per_ward = page.split("Người dân mới theo phường")[1].split("</table>")[0]
+    assert "Phường Tân Định" not in new_per_ward
+    assert f'name="to" value="{first[1]}"' in page
+    reversed_ = (await client.get("/dashboard/numbers", params={"from": first[1], "to": first[0]})).text
+    assert f"Từ {start:%d/%m/%Y} đến {start + timedelta(days=1):%d/%m/%Y}" in reversed_  # read the right way round
+    later = bot.clock.now().astimezone(bot.svc.settings.tz).date().isoformat()
+    last = (await client.get("/dashboard/numbers", params={"from": later, "to": later})).text
+    per_ward = last.split("Theo phường")[1].split("Người dân mới theo phường")[0]
+    assert "Phường Tân Định" in per_ward and "Phường Bến Thành" not in per_ward
+    assert "Phường Tân Định" in last.split("Người dân mới theo phường")[1].split("</table>")[0]
+    odd = await client.get("/dashboard/numbers", params={"from": "x", "to": "31/12/2026"})
+    assert odd.status_code == 200 and "đến nay" in odd.text  # unreadable days: the last 7 days
+
+
 async def test_campaign_drafts_are_kept_in_the_database_until_sent(site):
     bot, client = site
     await people(bot)
@@ -512,3 +655,108 @@ async def test_campaign_drafts_are_kept_in_the_database_until_sent(site):
     assert deleted.status_code == 303
     assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
     await bot.svc.sender.wait_idle(10)
+
+
+async def test_a_broadcast_draft_from_chat_survives_a_restart_and_is_sent_from_the_dashboard(tmp_path, store):
+    from tests.handlers.test_admin import send_formatted
+
+    settings = make_settings(tmp_path, public_base_url=BASE, bot_token=TOKEN)
+    bold = [{"type": "bold", "offset": 0, "length": 8}]
+    async with open_bot(settings) as bot:
+        for uid in (ADMIN, RESIDENT, 1002):
+            await bot.send(uid, "/start")
+        await bot.send(ADMIN, "/broadcast")
+        await send_formatted(bot, ADMIN, "Tiêm chủng miễn phí thứ Bảy", bold)
+        await bot.press(ADMIN, "Tiếp")
+        await bot.press(ADMIN, "Tất cả")  # at "send now or schedule?" the bot stops
+        clock, api = bot.clock, bot.api
+    async with open_bot(settings, clock, api) as bot:  # the same database file: a restart
+        row = await bot.svc.db.fetchone("SELECT id, texts, entities, audience, chat_of FROM campaign_drafts")
+        assert json.loads(row["texts"]) == {"vi": "Tiêm chủng miễn phí thứ Bảy"} and row["chat_of"] == ADMIN
+        assert json.loads(row["entities"]) == {"vi": bold} and row["audience"] == "all"
+        state = WebState(clock=bot.clock)
+        state.db, state.svc, state.phase = bot.svc.db, bot.svc, "ready"
+        try:
+            async with serving(create_app(state)) as url, httpx.AsyncClient(base_url=url) as client:
+                csrf = await sign_in(bot, client, ADMIN)
+                listed = (await client.get("/dashboard/campaigns")).text
+                assert "Tiêm chủng miễn phí thứ Bảy" in listed and "soạn trong trò chuyện" in listed
+                [_told] = [e for e in await bot.send(ADMIN, "/broadcast") if "bảng điều khiển" in e.text]
+                assert (await bot.svc.db.fetchone("SELECT chat_of FROM campaign_drafts"))["chat_of"] is None
+                await bot.send(ADMIN, "/cancel")  # cancels the new one only
+                opened = (await client.get("/dashboard/campaigns", params={"draft": row["id"]})).text
+                assert "**Tiêm chủ**ng miễn phí thứ Bảy</textarea>" in opened  # the chat's bold, as markup
+                form = {"csrf": csrf, "text_vi": "**Tiêm chủ**ng miễn phí thứ Bảy", "text_en": "", "audience": "all",
+                        "draft_id": str(row["id"])}
+                shown = (await client.post("/dashboard/campaigns", data={**form, "step": "preview"})).text
+                assert '<div class="bubble"><b>Tiêm chủ</b>ng miễn phí thứ Bảy' in shown
+                sent = await client.post("/dashboard/campaigns", data={**form, "step": "send"})
+                assert sent.status_code == 303
+                await bot.svc.sender.wait_idle(10)
+        finally:
+            await state.close_reader()
+        campaign = await bot.svc.db.fetchone("SELECT text, entities FROM campaigns")
+        assert json.loads(campaign["entities"]) == bold  # the chat's formatting, kept through the dashboard
+        assert bot.api.messages[RESIDENT][max(bot.api.messages[RESIDENT])]["entities"] == bold
+        assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+
+
+async def test_a_broadcast_sent_or_cancelled_in_chat_leaves_no_draft(site):
+    bot, _client = site
+    from tests.handlers.test_admin import compose_to_everyone
+
+    await bot.send(RESIDENT, "/start")
+    await compose_to_everyone(bot, "Lịch tiêm")
+    assert (await bot.svc.db.fetchone("SELECT chat_of FROM campaign_drafts"))["chat_of"] == ADMIN
+    await bot.press(ADMIN, "Gửi ngay")
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+    await compose_to_everyone(bot, "Lịch tiêm 2")
+    await bot.press(ADMIN, "Hủy")
+    assert (await bot.svc.db.fetchone("SELECT COUNT(*) AS n FROM campaign_drafts"))["n"] == 0
+    await bot.svc.sender.wait_idle(10)
+
+
+async def test_compose_keeps_formatting_as_entities_and_the_preview_shows_it(site):
+    bot, client = site
+    await people(bot)
+    await bot.send(RESIDENT, "/start")
+    csrf = await sign_in(bot, client, ADMIN)
+    markup = "📣 **Tiêm chủng** miễn phí <thứ Bảy>: [xem lịch](https://example.vn/lich?a=1&b=2)"
+    form = {"csrf": csrf, "text_vi": markup, "role": "residents"}
+    shown = await client.post("/dashboard/campaigns", data={**form, "step": "preview"})
+    assert ('<div class="bubble">📣 <b>Tiêm chủng</b> miễn phí &lt;thứ Bảy&gt;: <a href="https://example.vn/lich?a=1'
+            '&amp;b=2" rel="noopener noreferrer" target="_blank">xem lịch</a>\n\nĐể ngừng') in shown.text
+    assert shown.text.count("<b>") == 1 and "&lt;thứ Bảy&gt;" in shown.text  # the text itself is escaped
+    saved = await client.post("/dashboard/campaigns", data={**form, "step": "save"})
+    assert saved.status_code == 200 and "📣 **Tiêm chủng** miễn phí &lt;thứ Bảy&gt;: [xem lịch](" in saved.text
+    draft = await bot.svc.db.fetchone("SELECT texts, entities FROM campaign_drafts")
+    assert json.loads(draft["texts"])["vi"] == "📣 Tiêm chủng miễn phí <thứ Bảy>: xem lịch"
+    sent = await client.post("/dashboard/campaigns", data={**form, "step": "send"})
+    assert sent.status_code == 303
+    await bot.svc.sender.wait_idle(10)
+    got = bot.api.messages[RESIDENT][max(bot.api.messages[RESIDENT])]
+    assert got["text"].startswith("📣 Tiêm chủng miễn phí <thứ Bảy>: xem lịch\n\n")
+    assert got["entities"] == [{"type": "bold", "offset": 3, "length": 10},
+                               {"type": "text_link", "offset": 34, "length": 8,
+                                "url": "https://example.vn/lich?a=1&b=2"}]
+
+
+async def test_a_chat_draft_with_a_photo_is_sent_with_it_from_the_dashboard(site):
+    bot, client = site
+    await bot.send(RESIDENT, "/start")
+    await bot.send(ADMIN, "/broadcast")
+    await bot.driver.send_kind(ADMIN, "photo", caption="Điểm hỗ trợ mới")
+    draft = await bot.svc.db.fetchone("SELECT id, photo FROM campaign_drafts")
+    assert draft["photo"].startswith("in-photo-")
+    csrf = await sign_in(bot, client, ADMIN)
+    listed = (await client.get("/dashboard/campaigns")).text
+    assert "có ảnh" in listed
+    opened = (await client.get("/dashboard/campaigns", params={"draft": draft["id"]})).text
+    assert "Kèm ảnh đã gửi trong trò chuyện" in opened
+    form = {"csrf": csrf, "text_vi": "Điểm hỗ trợ mới ở UBND phường", "audience": "all", "draft_id": str(draft["id"])}
+    shown = (await client.post("/dashboard/campaigns", data={**form, "step": "preview"})).text
+    assert "Kèm ảnh đã gửi trong trò chuyện" in shown and "Điểm hỗ trợ mới ở UBND phường" in shown
+    assert (await client.post("/dashboard/campaigns", data={**form, "step": "send"})).status_code == 303
+    await bot.svc.sender.wait_idle(10)
+    assert (await bot.svc.db.fetchone("SELECT photo FROM campaigns"))["photo"] == draft["photo"]
+    assert bot.last(RESIDENT).kind == "photo" and bot.last(RESIDENT).text.startswith("Điểm hỗ trợ mới ở UBND")

@@ -85,9 +85,13 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     await page.screenshot(path=folder / "dashboard-volunteers.png", full_page=True)
 
     await page.get_by_role("link", name="Thông báo chiến dịch").click()
-    await page.get_by_label("Nội dung tiếng Việt").fill("Chủ nhật này phường có điểm hỗ trợ cài VNeID.")
+    await page.get_by_label("Nội dung tiếng Việt").fill("**Chủ nhật này** phường có điểm hỗ trợ cài VNeID.")
+    await page.get_by_label("Vai trò").select_option(label="Người dân (không phải tình nguyện viên)")
+    await page.get_by_label("Người đọc tiếng Việt").check()  # combined: residents × Vietnamese (every ward)
     await page.get_by_role("button", name="Xem trước và đếm người nhận").click()
     await page.wait_for_selector("text=Người dân sẽ thấy")
+    assert await page.locator("table.counts td", has_text="Zalo").is_visible()
+    assert await page.locator(".bubble b", has_text="Chủ nhật này").first.is_visible()  # bold, as residents see it
     await page.screenshot(path=folder / "dashboard-campaign-preview.png", full_page=True)
     await page.get_by_role("button", name="Gửi ngay").click()
     await page.wait_for_selector("#progress .percent:text('100%')", timeout=20_000)  # by Server-Sent Events
@@ -113,6 +117,12 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
 
     await page.get_by_role("link", name="Số liệu").click()
     await page.wait_for_selector("text=Theo phường")
+    today = bot.clock.now().astimezone(bot.svc.settings.tz).date()
+    await page.get_by_label("Từ ngày").fill(today.isoformat())  # the date pickers: a range in TIMEZONE
+    await page.get_by_label("Đến ngày").fill(today.isoformat())
+    await page.get_by_role("button", name="Xem", exact=True).click()
+    await page.wait_for_selector(f"text=Từ {today:%d/%m/%Y} đến nay")
+    assert await page.locator("h2", has_text="Người dân mới theo phường").is_visible()
     await page.wait_for_load_state("networkidle")  # the two charts (the CSP forbids evaluating a script here)
     await page.screenshot(path=folder / "dashboard-numbers.png", full_page=True)
 
@@ -122,4 +132,14 @@ async def test_an_officers_morning(site, browser, tmp_path):  # noqa: F811 (site
     await small.goto(f"{base}/dashboard/")
     await small.screenshot(path=folder / "dashboard-phone.png", full_page=True)
     await phone.close()
+
+    copied = await context.cookies()  # sign out: the session ends on the server, so a copy of the cookie fails
+    await page.get_by_role("button", name="Đăng xuất").click()
+    await page.wait_for_selector("text=Bạn đã đăng xuất")
+    other = await browser.new_context()
+    await other.add_cookies(copied)
+    again = await other.new_page()
+    response = await again.goto(f"{base}/dashboard/")
+    assert response.status == 401 and not await again.get_by_role("link", name="Thông báo chiến dịch").count()
+    await other.close()
     await context.close()

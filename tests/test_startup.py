@@ -133,7 +133,7 @@ def test_an_unreachable_bot_api_is_retried_then_one_line(tmp_path):
     assert result.returncode == 1
     assert time.monotonic() - started < 15
     lines = [line for line in result.stderr.strip().splitlines() if " INFO " not in line]  # production's log
-    retries = [line for line in lines[:-1] if "WARNING bot.app Bot API not reachable at http://127.0.0.1:" in line]
+    retries = [line for line in lines[:-1] if "WARNING bot.startup Bot API not reachable at http://127.0.0.1:" in line]
     assert len(retries) == len(lines) - 1 >= 2  # one line per attempt (1 s, then 1 s left), nothing else
     assert "(NetworkError), attempt 1: retrying in 1 s" in retries[0]
     assert lines[-1].startswith("Bot API not reachable at http://127.0.0.1:")

@@ -39,26 +39,41 @@ def _row(r) -> CampaignRow:
                        r["total"], r["progress_chat_id"], r["progress_message_id"])
 
 
-def _audience(kind: str, value: str | None, default_locale: str) -> tuple[str, list]:
-    """The WHERE clause (over `users u`) of one audience; subscribed residents only."""
-    if kind == "all":
-        return SUBSCRIBED, []
-    if kind == "ward":
-        return f"{SUBSCRIBED} AND u.ward = ?", [value]
-    if kind == "locale":
-        return f"{SUBSCRIBED} AND COALESCE(u.locale, ?) = ?", [default_locale, value]
-    if kind == "volunteers":
-        return f"{SUBSCRIBED} AND u.id IN (SELECT user_id FROM volunteers WHERE status = 'active')", []
-    raise ValueError(f"unknown audience {kind!r}")
+def audience_where(wards: tuple[str, ...], langs: tuple[str, ...], role: str,
+                   default_locale: str) -> tuple[str, list]:
+    """The WHERE clause (over `users u`) of an audience: subscribed people, narrowed by ward (any of `wards`),
+    by language (any of `langs`, a person without one reads the default) and by role ("all", "volunteers":
+    active volunteers, "residents": everyone else). An empty tuple does not narrow. bot.campaigns.Audience
+    decides what an audience is; this is only its SQL."""
+    where, params = [SUBSCRIBED], []
+    if wards:
+        where.append(f"u.ward IN ({','.join('?' * len(wards))})")
+        params += list(wards)
+    if langs:
+        where.append(f"COALESCE(u.locale, ?) IN ({','.join('?' * len(langs))})")
+        params += [default_locale, *langs]
+    if role == "volunteers":
+        where.append(f"u.id IN ({ACTIVE_VOLUNTEERS})")
+    elif role == "residents":
+        where.append(f"u.id NOT IN ({ACTIVE_VOLUNTEERS})")
+    elif role != "all":
+        raise ValueError(f"unknown role {role!r}")
+    return " AND ".join(where), params
 
 
-async def audience_size(db: Database, kind: str, value: str | None, default_locale: str) -> dict[str, int]:
-    """Recipients per language (the stored locale, or the default one)."""
-    where, params = _audience(kind, value, default_locale)
+ACTIVE_VOLUNTEERS = "SELECT user_id FROM volunteers WHERE status = 'active'"
+Where = tuple[tuple[str, ...], tuple[str, ...], str]  # (wards, languages, role) of bot.campaigns.Audience
+
+
+async def audience_size(db: Database, who: Where, default_locale: str) -> dict[tuple[str, str], int]:
+    """Recipients of an audience now, per (language, channel): the stored language or the default one; the
+    person's channel account ("zalo"), else "telegram"."""
+    where, params = audience_where(*who, default_locale)
     rows = await db.fetchall(
-        f"SELECT COALESCE(u.locale, ?) AS lang, COUNT(*) AS n FROM users u WHERE {where} GROUP BY lang",
+        f"""SELECT COALESCE(u.locale, ?) AS lang, COALESCE(a.channel, 'telegram') AS channel, COUNT(*) AS n
+            FROM users u LEFT JOIN accounts a ON a.user_id = u.id WHERE {where} GROUP BY 1, 2""",
         [default_locale, *params])
-    return {r["lang"]: r["n"] for r in rows}
+    return {(r["lang"], r["channel"]): r["n"] for r in rows}
 
 
 async def wards(db: Database) -> list[tuple[str, int]]:
@@ -70,10 +85,11 @@ async def wards(db: Database) -> list[tuple[str, int]]:
 
 
 async def create(db: Database, *, admin_id: int, text: str, entities: list[dict], photo: str | None,
-                 audience_kind: str, audience_value: str | None, texts: dict[str, dict] | None,
+                 audience_kind: str, audience_value: str | None, who: Where, texts: dict[str, dict] | None,
                  status: str, scheduled_at: str | None, now: str, default_locale: str) -> tuple[int, int]:
-    """The campaign and the snapshot of its recipients, in one transaction; (id, recipients)."""
-    where, params = _audience(audience_kind, audience_value, default_locale)
+    """The campaign (its audience stored as `audience_kind`, `audience_value`) and the snapshot of its
+    recipients, `who`, in one transaction; (id, recipients)."""
+    where, params = audience_where(*who, default_locale)
     async with db.transaction() as conn:
         row = await conn.fetchone(
             """INSERT INTO campaigns (admin_id, text, entities, photo, audience_kind, audience_value, texts,
@@ -215,3 +231,77 @@ async def resend_failed(db: Database, cid: int) -> int | None:
             """UPDATE campaign_recipients SET status = 'pending', attempts = 0, error = NULL
                WHERE campaign_id = ? AND status = 'failed'""", (cid,))
         return cur.rowcount
+
+
+# --- drafts (the dashboard's and the chat's /broadcast: one table, so a restart loses neither) -------------
+@dataclass(frozen=True)
+class DraftRow:
+    id: int
+    admin_id: int
+    texts: dict[str, str]  # language -> text
+    entities: dict[str, list[dict]]  # language -> Telegram entity dicts of that text
+    photo: str | None  # the channel's file id
+    audience: str  # bot.campaigns.Audience's key
+    chat_of: int | None  # the admin whose chat /broadcast is composing it; None: a dashboard draft
+    updated_at: str
+
+
+def _draft(r) -> DraftRow:
+    return DraftRow(r["id"], r["admin_id"], json.loads(r["texts"]), json.loads(r["entities"] or "{}"), r["photo"],
+                    r["audience"], r["chat_of"], r["updated_at"])
+
+
+async def save_draft(db: Database, draft_id: int | None, admin_id: int, texts: dict[str, str],
+                     entities: dict[str, list[dict]], photo: str | None, audience: str, now: str) -> int:
+    """Insert a dashboard draft, or update draft `draft_id` (a new one if it was deleted meanwhile; a chat's
+    draft saved on the dashboard becomes the dashboard's); its id."""
+    body = json.dumps(texts, ensure_ascii=False)
+    marks = json.dumps(entities, ensure_ascii=False)
+    if draft_id is not None:
+        cur = await db.execute("UPDATE campaign_drafts SET admin_id = ?, texts = ?, entities = ?, photo = ?, "
+                               "audience = ?, chat_of = NULL, updated_at = ? WHERE id = ?",
+                               (admin_id, body, marks, photo, audience, now, draft_id))
+        if cur.rowcount == 1:
+            return draft_id
+    row = await db.fetchone("INSERT INTO campaign_drafts (admin_id, texts, entities, photo, audience, updated_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id", (admin_id, body, marks, photo, audience, now))
+    return int(row["id"])
+
+
+async def keep_chat_draft(db: Database, admin_id: int, texts: dict[str, str], entities: dict[str, list[dict]],
+                          photo: str | None, audience: str, now: str) -> int:
+    """The admin's /broadcast draft as it stands (one per admin's chat, replaced at each step); its id."""
+    row = await db.fetchone(
+        """INSERT INTO campaign_drafts (admin_id, texts, entities, photo, audience, chat_of, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (chat_of) WHERE chat_of IS NOT NULL DO UPDATE SET texts = excluded.texts,
+               entities = excluded.entities, photo = excluded.photo, audience = excluded.audience,
+               updated_at = excluded.updated_at
+           RETURNING id""",
+        (admin_id, json.dumps(texts, ensure_ascii=False), json.dumps(entities, ensure_ascii=False), photo, audience,
+         admin_id, now))
+    return int(row["id"])
+
+
+async def set_aside_chat_draft(db: Database, admin_id: int) -> bool:
+    """The admin's /broadcast draft stays, as a dashboard draft (a new /broadcast starts afresh); whether
+    there was one."""
+    cur = await db.execute("UPDATE campaign_drafts SET chat_of = NULL WHERE chat_of = ?", (admin_id,))
+    return cur.rowcount > 0
+
+
+async def drop_chat_draft(db: Database, admin_id: int) -> None:
+    """Sent, scheduled or cancelled in chat: the draft has done its work."""
+    await db.execute("DELETE FROM campaign_drafts WHERE chat_of = ?", (admin_id,))
+
+
+async def drafts(db: Database, draft_id: int | None = None) -> list[DraftRow]:
+    """Every draft, newest first (or one)."""
+    where, params = ("WHERE id = ?", (draft_id,)) if draft_id is not None else ("", ())
+    rows = await db.fetchall(f"SELECT * FROM campaign_drafts {where} ORDER BY updated_at DESC, id DESC", params)
+    return [_draft(r) for r in rows]
+
+
+async def delete_draft(db: Database, draft_id: int) -> bool:
+    cur = await db.execute("DELETE FROM campaign_drafts WHERE id = ?", (draft_id,))
+    return cur.rowcount == 1

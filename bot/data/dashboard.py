@@ -8,7 +8,6 @@ transaction is read-only (default_transaction_read_only), so it cannot take conn
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +74,34 @@ async def login_state(db: Database, token_hash: str) -> tuple[str | None, str] |
 async def forget_logins(db: Database, before: str) -> None:
     """Links that expired before `before` are of no use any more."""
     await db.execute("DELETE FROM dashboard_logins WHERE expires_at < ?", (before,))
+
+
+# --- sessions (server-side: the cookie holds a random id; only its hash is kept) ----------------------------
+async def add_session(db: Database, token_hash: str, user_id: int, now: str, expires_at: str) -> None:
+    """A new session; sessions (and sign-in links) that ended before `now` are dropped on the way."""
+    async with db.transaction():
+        await db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (now,))
+        await db.execute("INSERT INTO dashboard_sessions (token_hash, user_id, created_at, expires_at) "
+                         "VALUES (?, ?, ?, ?)", (token_hash, user_id, now, expires_at))
+
+
+async def session_user(db: Database, token_hash: str, now: str) -> int | None:
+    """The user id of a live session, None for one that ended (logged out, expired, never made)."""
+    row = await db.fetchone("SELECT user_id FROM dashboard_sessions WHERE token_hash = ? AND expires_at > ?",
+                            (token_hash, now))
+    return None if row is None else int(row["user_id"])
+
+
+async def end_session(db: Database, token_hash: str) -> None:
+    await db.execute("DELETE FROM dashboard_sessions WHERE token_hash = ?", (token_hash,))
+
+
+async def end_sessions_of(db: Database, user_id: int) -> int:
+    """Every session and unused sign-in link of one person (their role is gone, or their data is erased)."""
+    async with db.transaction():
+        cur = await db.execute("DELETE FROM dashboard_sessions WHERE user_id = ?", (user_id,))
+        await db.execute("DELETE FROM dashboard_logins WHERE user_id = ?", (user_id,))
+    return cur.rowcount
 
 
 # --- Today --------------------------------------------------------------------------------------------
@@ -214,18 +241,6 @@ async def audit_log(db: Database, limit: int, offset: int = 0) -> list[AuditRow]
 
 
 # --- Campaigns ----------------------------------------------------------------------------------------
-async def audience_by_channel(db: Database, kind: str, value: str | None, default_locale: str) -> dict[str, int]:
-    """Recipients of an audience per channel (telegram, zalo): the campaign snapshot's own WHERE clause."""
-    from bot.data.campaigns import _audience  # the one definition of who receives a campaign
-
-    where, params = _audience(kind, value, default_locale)
-    rows = await db.fetchall(
-        f"SELECT COALESCE(a.channel, 'telegram') AS channel, COUNT(*) AS n FROM users u "
-        f"LEFT JOIN accounts a ON a.user_id = u.id WHERE {where} GROUP BY COALESCE(a.channel, 'telegram') "
-        "ORDER BY channel", params)
-    return {r["channel"]: r["n"] for r in rows}
-
-
 @dataclass(frozen=True)
 class CampaignLine:
     id: int
@@ -259,38 +274,3 @@ async def campaign_lines(db: Database, limit: int, cid: int | None = None) -> li
                         AND r.status = 'pending') AS pending
             FROM campaigns c {where} ORDER BY c.id DESC LIMIT ?""", [*params, limit])
     return [CampaignLine(**dict(r)) for r in rows]
-
-
-@dataclass(frozen=True)
-class DraftRow:
-    id: int
-    admin_id: int
-    texts: dict[str, str]
-    audience: str
-    updated_at: str
-
-
-async def save_draft(db: Database, draft_id: int | None, admin_id: int, texts: dict[str, str], audience: str,
-                     now: str) -> int:
-    """Insert a draft, or update draft `draft_id` (a new one if it was deleted meanwhile); its id."""
-    body = json.dumps(texts, ensure_ascii=False)
-    if draft_id is not None:
-        cur = await db.execute("UPDATE campaign_drafts SET admin_id = ?, texts = ?, audience = ?, updated_at = ? "
-                               "WHERE id = ?", (admin_id, body, audience, now, draft_id))
-        if cur.rowcount == 1:
-            return draft_id
-    row = await db.fetchone("INSERT INTO campaign_drafts (admin_id, texts, audience, updated_at) VALUES (?, ?, ?, ?) "
-                            "RETURNING id", (admin_id, body, audience, now))
-    return int(row["id"])
-
-
-async def drafts(db: Database, draft_id: int | None = None) -> list[DraftRow]:
-    """Every draft, newest first (or one)."""
-    where, params = ("WHERE id = ?", (draft_id,)) if draft_id is not None else ("", ())
-    rows = await db.fetchall(f"SELECT * FROM campaign_drafts {where} ORDER BY updated_at DESC, id DESC", params)
-    return [DraftRow(r["id"], r["admin_id"], json.loads(r["texts"]), r["audience"], r["updated_at"]) for r in rows]
-
-
-async def delete_draft(db: Database, draft_id: int) -> bool:
-    cur = await db.execute("DELETE FROM campaign_drafts WHERE id = ?", (draft_id,))
-    return cur.rowcount == 1

@@ -306,4 +306,20 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX help_requests_resolved ON help_requests(resolved_at)",
         "CREATE INDEX audit_events_at ON audit_events(at)",
     ),
+    # 10: dashboard sessions held server-side (logout and a role lost end them at once; the cookie carries only a
+    # random id, its hash is kept); campaign drafts keep formatting (entities per language) and a photo, and the
+    # chat's /broadcast keeps its draft here too (one per admin's chat), so a restart loses none
+    (
+        """CREATE TABLE dashboard_sessions (
+            token_hash TEXT PRIMARY KEY,       -- sha256 of the session id in the cookie, hex
+            user_id INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX dashboard_sessions_user ON dashboard_sessions(user_id)",
+        "ALTER TABLE campaign_drafts ADD COLUMN entities TEXT",  # JSON {language: [Telegram entity dicts]}
+        "ALTER TABLE campaign_drafts ADD COLUMN photo TEXT",     # the channel's file id of the photo, if any
+        "ALTER TABLE campaign_drafts ADD COLUMN chat_of INTEGER",  # the admin whose /broadcast it is; NULL: dashboard
+        "CREATE UNIQUE INDEX campaign_drafts_chat ON campaign_drafts(chat_of) WHERE chat_of IS NOT NULL",
+    ),
 ]

@@ -69,6 +69,13 @@ async def export(db: Database, user_id: int) -> dict[str, Any]:
         "photos_sent": _dicts(await db.fetchall(
             "SELECT message_id, url, at FROM channel_media WHERE user_id = ? ORDER BY message_id", (user_id,))),
         "targets_set": await outcomes_data.targets_set_by(db, user_id),
+        # the web dashboard: its one-time sign-in links and sessions (when, never the tokens)
+        "dashboard_sign_in_links": _dicts(await db.fetchall(
+            "SELECT created_at, expires_at, used_at FROM dashboard_logins WHERE user_id = ? ORDER BY created_at",
+            (user_id,))),
+        "dashboard_sessions": _dicts(await db.fetchall(
+            "SELECT created_at, expires_at FROM dashboard_sessions WHERE user_id = ? ORDER BY created_at",
+            (user_id,))),
     }
 
 
@@ -123,7 +130,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
         await db.execute("DELETE FROM relay_sources WHERE chat_id = ?", (user_id,))
         await db.execute("DELETE FROM offers WHERE volunteer_id = ?", (user_id,))
         for table in ("request_drafts", "awaiting", "screens", "consents", "guide_feedback", "campaign_recipients",
-                      "volunteers", "channel_media"):
+                      "volunteers", "channel_media", "dashboard_logins", "dashboard_sessions"):
             await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
         await db.execute("UPDATE guide_views SET user_id = NULL WHERE user_id = ?", (user_id,))
         await outcomes_data.erase_person(db, user_id)  # outcomes stay as anonymous counts
@@ -164,4 +171,7 @@ async def expire(db: Database, closed_before: str) -> tuple[int, int, int]:
         cur = await db.execute("DELETE FROM request_drafts WHERE updated_at <= ?", (closed_before,))
         drafts = cur.rowcount
         await db.execute("DELETE FROM channel_media WHERE at <= ?", (closed_before,))  # Zalo photos' URLs
+        # dashboard sign-in links and sessions long over (each is also swept when a new one is made)
+        await db.execute("DELETE FROM dashboard_logins WHERE expires_at <= ?", (closed_before,))
+        await db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (closed_before,))
     return erased, relays, drafts

@@ -13,7 +13,8 @@ in the database on every request, as the chat does) and renders a Jinja2 templat
     GET  /dashboard/volunteers      POST: approve / reject / pause / resume / remove, several at once
     GET  /dashboard/exports         POST: CSV or XLSX (with contacts: audited)
     GET  /dashboard/audit           the audit log
-    GET  /dashboard/numbers         the /stats figures from a chosen day (?since=YYYY-MM-DD | all), per ward,
+    GET  /dashboard/numbers         the /stats figures for a date range in TIMEZONE (?from=YYYY-MM-DD|all
+                                    &to=YYYY-MM-DD, both days included; ?since= as from), per ward,
                                     progress against targets; …/requests.png and …/progress.png: the charts
     GET  /dashboard/campaigns       compose (POST: save as a draft, preview, then send now or schedule), the drafts
                                     (?draft=ID opens one; POST …/drafts/{id}/delete) and the history
@@ -23,7 +24,9 @@ in the database on every request, as the chat does) and renders a Jinja2 templat
     GET  /dashboard/static/…        CSS and the little JavaScript
 
 Sessions are Starlette's signed cookies (itsdangerous, HttpOnly, SameSite=Lax, Path=/dashboard, Secure behind
-https) and end SESSION_TTL after sign-in; every POST carries the session's CSRF token (compared in constant
+https) carrying a random session id that the server checks on every request (bot.dashboard.session_viewer): a
+session ends SESSION_TTL after sign-in, at logout, or when the person loses their role in chat, and a copy of
+its cookie ends with it; every POST carries the session's CSRF token (compared in constant
 time).
 """
 
@@ -50,7 +53,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot import dashboard, help_requests, outcomes
+from bot import campaigns, dashboard, help_requests, outcomes
 from bot.clock import parse
 from bot.config import LOCALES
 from bot.i18n import N_
@@ -169,25 +172,29 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
                       status_code: int = 403) -> HTMLResponse:
         return await render(request, who, "message.html", status_code, message=msgid)
 
-    def start_session(request: Request, who: dashboard.Viewer) -> None:
+    async def start_session(request: Request, who: dashboard.Viewer) -> None:
+        """A new session on the server; the cookie carries its random id (and the CSRF token, the language)."""
         lang = request.session.get("lang")
+        await dashboard.close_session(state.svc, request.session.get("sid"))  # signing in again ends the old one
         request.session.clear()
-        request.session.update({"uid": who.user_id, "since": state.svc.clock.now().timestamp(),
+        request.session.update({"sid": await dashboard.open_session(state.svc, who),
                                 "csrf": secrets.token_urlsafe(24)})
         if lang:
             request.session["lang"] = lang
 
     async def signed_in(request: Request) -> dashboard.Viewer | Response:
-        """The person of a live session, re-checked now; else the page that says how to sign in."""
-        uid, since = request.session.get("uid"), request.session.get("since")
-        age = state.svc.clock.now().timestamp() - float(since or 0)
-        if not isinstance(uid, int) or not 0 <= age <= dashboard.SESSION_TTL.total_seconds():
-            request.session.pop("uid", None)
-            return await render(request, None, "signin.html", 401)
+        """The person of a live session (checked on the server: a copy of a cookie whose session ended signs
+        nobody in), re-checked now; else the page that says how to sign in."""
+        sid = request.session.get("sid")
         try:
-            return await dashboard.viewer(state.svc, uid)
+            return await dashboard.session_viewer(state.svc, sid if isinstance(sid, str) else None)
         except Refused as exc:
+            lang = request.session.get("lang")
             request.session.clear()
+            if lang:
+                request.session["lang"] = lang
+            if exc.message == dashboard.SIGNED_OUT:
+                return await render(request, None, "signin.html", 401)
             return await refused(request, None, exc.message)
 
     async def form(request: Request) -> dict | None:
@@ -210,7 +217,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             who = await dashboard.sign_in(state.svc, request.path_params["token"])
         except Refused as exc:
             return await refused(request, None, exc.message)
-        start_session(request, who)
+        await start_session(request, who)
         log.info("dashboard sign-in", extra={"user": who.user_id, "how": "link"})
         return RedirectResponse("/dashboard/", status_code=303)
 
@@ -223,13 +230,14 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             who = await dashboard.sign_in_mini_app(state.svc, str(values.get("init_data", "")))
         except Refused as exc:
             return await refused(request, None, exc.message)
-        start_session(request, who)
+        await start_session(request, who)
         log.info("dashboard sign-in", extra={"user": who.user_id, "how": "mini_app"})
         return RedirectResponse("/dashboard/", status_code=303)
 
     async def logout(request: Request) -> Response:
         if await form(request) is None:
             return await csrf_refused(request)
+        await dashboard.close_session(state.svc, request.session.get("sid"))
         lang = request.session.get("lang")
         request.session.clear()
         if lang:
@@ -379,8 +387,14 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
 
     # --- Campaigns --------------------------------------------------------------------------------------------
     def campaign_form(values) -> tuple[dict[str, str], str]:
+        """(text per language, the audience's key): from the compose form's role, wards and languages, or
+        from the preview's hidden `audience`."""
         texts = {lang: str(values.get(f"text_{lang}", "")) for lang in LOCALES}
-        return texts, str(values.get("audience", "all"))
+        if "role" not in values:
+            return texts, str(values.get("audience", "all"))
+        who = campaigns.Audience(tuple(sorted({str(w) for w in values.getlist("ward")})),
+                                 tuple(sorted({str(v) for v in values.getlist("lang")})), str(values.get("role")))
+        return texts, who.key()
 
     async def campaigns_page(request: Request, *, texts: dict[str, str] | None = None, audience: str = "all",
                              note: str | None = None, status_code: int = 200, draft_id: int | None = None,
@@ -394,14 +408,16 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
             opened = request.query_params.get("draft", "")
             if texts is None and opened.isdigit():
                 found = await dashboard.open_draft(state.svc, who, int(opened))
-                texts, audience, draft_id = found.texts, found.audience, found.id
+                texts, audience, draft_id = dashboard.draft_markup(found), found.audience, found.id
             drafts = await dashboard.draft_list(state.svc, reader, who)
         except Refused as exc:
             return await refused(request, who, exc.message)
+        draft_photo = any(d.photo for d in drafts if d.id == draft_id)
         wards = sorted(state.svc.content.wards.values(), key=lambda w: w.name.get("vi"))
         return await render(request, who, "campaigns.html", status_code, history=history, wards=wards,
-                      texts=texts or {}, audience=audience, note=note, locales=LOCALES, drafts=drafts,
-                      draft_id=draft_id, notice=notice)
+                      texts=texts or {}, audience=audience,
+                      aud=campaigns.Audience.parse(audience) or campaigns.Audience(), note=note, locales=LOCALES,
+                      drafts=drafts, draft_id=draft_id, notice=notice, draft_photo=draft_photo)
 
     async def campaigns_post(request: Request) -> Response:
         """Preview (the counts and the messages), then Send now or Schedule from the preview's form."""
@@ -420,7 +436,7 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
                 draft_id = await dashboard.save_draft(state.svc, who, texts, audience, draft_id)
                 return await campaigns_page(request, texts=texts, audience=audience, draft_id=draft_id,
                                             notice=dashboard.DRAFT_SAVED)
-            p = dashboard.plan(state.svc, texts=texts, audience=audience)
+            p = await dashboard.compose(state.svc, who, texts=texts, audience=audience, draft_id=draft_id)
             if step == "preview":
                 shown = await dashboard.preview(state.svc, await state.dashboard_reader(), who, p)
                 return await render(request, who, "campaign_preview.html", texts=texts, audience=audience,
@@ -505,21 +521,21 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
         if isinstance(who, Response):
             return who
         local_today = state.svc.clock.now().astimezone(state.svc.settings.tz).date()
-        raw = request.query_params.get("since", "")
-        if raw == "all":
-            since = None
-        else:
+
+        def day(name: str) -> date | None:
             try:
-                since = date.fromisoformat(raw) if raw else local_today - timedelta(days=6)
+                return date.fromisoformat(request.query_params.get(name, ""))
             except ValueError:
-                since = local_today - timedelta(days=6)
-            since = min(since, local_today)
+                return None
+
+        raw = request.query_params.get("from", request.query_params.get("since", ""))
+        since = None if raw == "all" else day("from") or day("since") or local_today - timedelta(days=6)
         try:
-            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since)
+            shown = await dashboard.numbers(state.svc, await state.dashboard_reader(), who, since, day("to"))
         except Refused as exc:
             return await refused(request, who, exc.message)
         presets = [(n, (local_today - timedelta(days=n - 1)).isoformat()) for n in (7, 30, 90)]
-        return await render(request, who, "numbers.html", n=shown, since=since, presets=presets,
+        return await render(request, who, "numbers.html", n=shown, since=shown.since, presets=presets,
                       today=local_today.isoformat(), outcome_name=outcome_name)
 
     async def numbers_chart(request: Request) -> Response:

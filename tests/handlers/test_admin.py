@@ -60,7 +60,7 @@ async def test_broadcast_end_to_end_with_preview_and_exact_count(bot: Harness):
     assert texts[0] == "👀 Bản xem trước cho người dân đọc Tiếng Việt:"
     assert texts[1] == "Tiêm chủng miễn phí thứ Bảy\n\nĐể ngừng nhận thông báo chiến dịch, gửi /unsubscribe"
     assert texts[3] == "Tiêm chủng miễn phí thứ Bảy\n\nTo stop campaign messages, send /unsubscribe"
-    assert texts[4] == "Tin sẽ gửi đến 5 người dân. Gửi ngay hay hẹn giờ?"
+    assert texts[4] == "Tin sẽ gửi đến 5 người dân. Gửi ngay hay hẹn giờ?\nTrên Telegram: 5 · Trên Zalo: 0"
     preview = bot.api.messages[ADMIN][events[1].message_id]
     assert preview["entities"] == bold
     assert (await bot.svc.db.fetchone("SELECT COUNT(*) FROM campaigns"))[0] == 0

@@ -19,7 +19,6 @@ The two seams for the server mode (bot/web, issue 12):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import inspect
 import itertools
@@ -40,6 +39,7 @@ from bot.clock import Clock, iso
 from bot.config import Settings, StartupError
 from bot.data import Database, accounts
 from bot.i18n import Translator
+from bot.startup import until_reachable
 
 log = logging.getLogger(__name__)
 # (data, content_type, once=…, filename=…) -> a link; a file's (once=True) works for one download
@@ -244,38 +244,26 @@ class ZaloChannel:
     # --- polling ---------------------------------------------------------------------------------
     async def connect(self, stop: asyncio.Event | None = None) -> bool:
         """getMe at start: a refused token is one line (StartupError), never a traceback. An unreachable or
-        failing Zalo (network, 429, 5xx) is retried as Telegram is (bot.app._connect): backoff 1, 2, 4 … 30 s for
-        STARTUP_RETRY_SECONDS, one WARNING line per attempt, then StartupError. False when `stop` (SIGTERM,
-        SIGINT) is set first: the process then ends at once."""
+        failing Zalo (network, 429, 5xx) is retried as Telegram is (bot.startup.until_reachable). False when
+        `stop` (SIGTERM, SIGINT) is set first: the process then ends at once."""
         where = self.settings.zalo_api_base_url
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.startup_retry_seconds
-        delay, attempt = 1.0, 0
-        while True:
-            attempt += 1
+
+        async def get_me() -> None:
             try:
                 await self.client.call("getMe", attempts=1)
-                return True
             except ZaloApiError as exc:
                 if exc.code == 401:
                     raise StartupError(TOKEN_REFUSED.format(when="")) from None
                 if exc.code not in RETRIED:
                     raise StartupError(f"Zalo Bot API not usable at {where} ({exc.code}): check ZALO_API_BASE_URL"
                                        ) from None
-                left = deadline - loop.time()
-                if left <= 0:
-                    raise StartupError(f"Zalo Bot API not reachable at {where} ({exc.code}) after {attempt} "
-                                       f"attempt(s) in {self.settings.startup_retry_seconds} s "
-                                       "(STARTUP_RETRY_SECONDS): giving up") from None
-                pause = min(delay, left)
-                log.warning(f"Zalo Bot API not reachable at {where} ({exc.code}), attempt {attempt}: "
-                            f"retrying in {pause:.0f} s")
-            stop = stop or asyncio.Event()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
-            if stop.is_set():
-                return False
-            delay = min(delay * 2, 30.0)
+                raise
+
+        def transient(exc: Exception) -> str | None:
+            return str(exc.code) if isinstance(exc, ZaloApiError) else None
+
+        return await until_reachable(get_me, transient, service="Zalo Bot API", where=where,
+                                     seconds=self.settings.startup_retry_seconds, stop=stop or asyncio.Event())
 
     async def use_webhook(self, url: str) -> None:
         """Server mode (issue 12 wires it when PUBLIC_BASE_URL is set): register `url` (HTTPS, the server's
