@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("throughput", "broadcast", "search", "claims", "startup", "webhook", "zalo", "dashboard")
+BENCHMARKS = ("throughput", "broadcast", "pacer", "search", "claims", "startup", "webhook", "zalo", "dashboard")
 PACKAGES = ("python-telegram-bot", "aiosqlite", "rapidfuzz", "aiolimiter", "babel", "starlette", "uvicorn")
 
 BEFORE = HERE / "before_after.md"  # the figures before the fixes, measured with these benchmarks
@@ -64,7 +64,7 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
                     f"echo p99 {echo_p99:.2f}", f"{p['p99'] / echo_p99:.1f}", f"p99 ≤ 20 {_ok(p['p99'] <= 20)}"))
     out += [
         (f"broadcast rate, {b['recipients']:,} recipients", f"{b['achieved rate/s']:,.0f}/s",
-         f"enforced {b['enforced rate/s']:,}/s", f"{b['ratio']:.3f}", f"≥ 0.95 {_ok(b['ratio'] >= 0.95)}"),
+         f"enforced {b['enforced rate/s']:,}/s", f"{b['ratio']:.3f}", f"≥ 0.97 {_ok(b['ratio'] >= 0.97)}"),
         ("broadcast 429s provoked", f"{b['429s']}", f"busiest 1-s window {b['busiest 1-s window']:,}", "",
          f"0 {_ok(b['429s'] == 0)}"),
         ("broadcast snapshot (Send now) s", f"{b['snapshot s']:.3f}", f"bare INSERT…SELECT {b['bare copy s']:.3f}",
@@ -98,6 +98,12 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
          f"same updates in-process, one at a time {w['sequential updates/s']:,.0f}", f"{w['processed ratio']:.2f}",
          ""),
     ]
+    if "pacer" in r:  # issue 17
+        p = r["pacer"]
+        out += [(f"broadcast rate, loaded machine, {p['recipients']:,} recipients", f"{p['achieved rate/s']:,.0f}/s",
+                 f"enforced {p['enforced rate/s']:,}/s", f"{p['ratio']:.3f}", f"≥ 0.97 {_ok(p['ratio'] >= 0.97)}"),
+                ("broadcast 429s provoked, loaded machine", f"{p['429s']}",
+                 f"busiest 1-s window {p['busiest 1-s window']:,}", "", f"0 {_ok(p['429s'] == 0)}")]
     if "zalo" in r:  # issue 11
         z = r["zalo"]
         out.append(("updates/s, typed, Zalo adapter over loopback HTTP", f"{z['zalo updates/s']:,.0f}",
@@ -159,8 +165,10 @@ reference measured in the same run; the ratio is figure / reference.
 - **Broadcast** (`bench/broadcast.py`): {b['recipients']:,} recipients (seeded with one bulk insert), the admin's
   /broadcast wizard through "Send now" (timed: the snapshot), then the sender on the real clock against a
   stand-in that answers 429 (retry_after=1) above {b['enforced rate/s']:,} sends in any sliding 1-s window;
-  `BROADCAST_RATE` = {b['enforced rate/s']:,}. The limiter drains at rate/1.05 by design (after a small first
-  burst), so about 0.952 is the ceiling of the ratio.
+  `BROADCAST_RATE` = {b['enforced rate/s']:,}. The pacer (`bot/campaigns.py`, issue 17) spaces sends on a grid of
+  1/rate with 0.1 s of catch-up and caps every sliding second at the rate, counting each send until it ended:
+  no headroom factor, so the ratio can reach about 0.99 (at 3,000/s one process on a busy machine runs out of
+  CPU first: the "loaded machine" rows use 1,000/s, `bench/pacer.py`, with a second process burning a core).
   Sent {b['sent']:,}, pending {b['pending']}, {b['send wall s']:.1f} s.
 - **Search** (`bench/search.py`): the queries of `tests/data/search_queries.toml`, the first round with a cold
   typo cache. Reference: a plain scan of every guide's folded titles for the folded query.

@@ -56,8 +56,10 @@ async def seed(db, n: int, now: str) -> None:
             ((FIRST + i, f"Dân {i}", "en" if i % 5 == 0 else None, None, now, now) for i in range(n)))
 
 
-async def run(size: str = "full") -> dict:
-    recipients, rate = (100_000, 3_000) if size == "full" else (600, 600)
+async def run(size: str = "full", recipients: int | None = None, rate: int | None = None) -> dict:
+    """`size` picks (recipients, rate); either may be given instead (e.g. a rate the machine can sustain)."""
+    default_recipients, default_rate = (100_000, 3_000) if size == "full" else (600, 600)
+    recipients, rate = recipients or default_recipients, rate or default_rate
     async with open_bot(fake_clock=False, forget=lambda chat: chat >= FIRST, broadcast_rate=rate) as b:
         svc, drive = b.svc, b.driver
         await seed(svc.db, recipients, svc.now())
@@ -103,4 +105,6 @@ if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps(asyncio.run(run(sys.argv[1] if len(sys.argv) > 1 else "full")), indent=1, ensure_ascii=False))
+    args = sys.argv[1:] + [""] * 3
+    print(json.dumps(asyncio.run(run(args[0] or "full", int(args[1] or 0) or None, int(args[2] or 0) or None)),
+                     indent=1, ensure_ascii=False))

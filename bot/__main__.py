@@ -1,4 +1,4 @@
-"""python -m bot [run|console|search|content|qr|backup|report|dashboard-link] — see README."""
+"""python -m bot [run|console|search|content|qr|backup|report|migrate|dashboard-link] — see README."""
 
 from __future__ import annotations
 
@@ -39,10 +39,11 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
 
     logsafe.configure(logging.WARNING)
     if getattr(args, "db", None):
-        settings = replace(settings, database_path=Path(args.db))
+        settings = replace(settings, database_path=Path(args.db), database_url="")
     from bot import instance
 
-    lock = instance.acquire(settings.database_path)  # the console writes too: never beside a running bot
+    # the console writes too: never beside a running bot (PostgreSQL: its lock is taken once connected)
+    lock = None if settings.database_url else instance.acquire(settings.database_path)
     try:
         return asyncio.run(run_console(settings, channel=getattr(args, "channel", None) or "telegram"))
     finally:
@@ -87,12 +88,33 @@ def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot.data.backup import backup
 
+    if settings.database_url:
+        print("DATABASE_URL is PostgreSQL: back it up with pg_dump (README, section PostgreSQL)", file=sys.stderr)
+        return 1
     if not settings.database_path.exists():
         print(f"No database at {settings.database_path}", file=sys.stderr)
         return 1
     size, check = backup(settings.database_path, args.path)
     print(f"Backup written to {args.path} ({size} bytes), integrity check: {check}")
     return 0 if check == "ok" else 1
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Bring the database (DATABASE_URL, else DATABASE_PATH) to this version's schema and say where it is."""
+    from bot.data import Database
+    from bot.data.migrations import MIGRATIONS
+
+    async def go() -> int:
+        db = await Database.open(settings.database)  # migrates; a newer or unusable database: StartupError
+        try:
+            return await db.version()
+        finally:
+            await db.close()
+
+    version = asyncio.run(go())
+    where = "PostgreSQL" if settings.database_url else str(settings.database_path)
+    print(f"Database {where} is at schema version {version} of {len(MIGRATIONS)}")
+    return 0
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
@@ -127,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     qr.add_argument("rest", nargs=argparse.REMAINDER)
     backup = sub.add_parser("backup", help="copy the database safely while the bot runs")
     backup.add_argument("path", help="where to write the copy")
+    sub.add_parser("migrate", help="apply the database migrations now (DATABASE_URL or DATABASE_PATH) and exit")
     report = sub.add_parser("report", help="the month's one-page A4 report: report --month 2026-10 -o report.pdf")
     report.add_argument("--month", required=True, help="YYYY-MM (local calendar month)")
     report.add_argument("--ward", help="a ward id or name (default: every ward)")
@@ -139,7 +162,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"run": cmd_run, "console": cmd_console, "search": cmd_search, "content": cmd_content, "qr": cmd_qr,
-            "backup": cmd_backup, "report": cmd_report, "dashboard-link": cmd_dashboard_link}
+            "backup": cmd_backup, "report": cmd_report, "migrate": cmd_migrate, "dashboard-link": cmd_dashboard_link}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,7 +57,13 @@ async def _post_init(app: Application) -> None:
     settings: Settings = app.bot_data["settings"]
     clock: Clock = app.bot_data["clock"]
     content = content_mod.load(settings.content_dir)
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database)
+    if app.bot_data.get("exclusive"):  # serve and the console: one such process per database (issue 17)
+        try:
+            await db.claim_instance()
+        except BaseException:
+            await db.close()
+            raise
     i18n = I18n(settings.default_locale, settings.tz)
     zalo = app.bot_data.get("zalo")  # issue 11: Zalo admins' ids are known once the database is open
     if zalo is not None:
@@ -172,6 +178,7 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None,
         zalo.media_url = app.bot_data["media"].url_for_bytes  # images to Zalo people go as signed links
     app.bot_data["schedule_ticks"] = request is None  # the console and tests drive ticks themselves
     app.bot_data["zalo"] = zalo
+    app.bot_data["exclusive"] = False  # serve and the console set it: see _post_init
     handlers.register(app)
     return app
 
@@ -270,7 +277,7 @@ async def serve(settings: Settings) -> None:
     """Run until SIGTERM or SIGINT (then return: exit 0), or raise StartupError with one line when the bot
     cannot start or go on (database in use or unusable, token refused, Bot API unreachable, port taken).
     Whatever happened, the database is closed and the lock released, so the process ends."""
-    lock = instance.acquire(settings.database_path)
+    lock = None if settings.database_url else instance.acquire(settings.database_path)  # PostgreSQL: _post_init
     try:
         await _serve(settings)
     finally:
@@ -289,6 +296,7 @@ async def _serve(settings: Settings) -> None:
     tg_polling = telegram and not webhook
     app = build_application(settings, polling=tg_polling, zalo=zalo,
                             update_processor=IngressProcessor(ingress) if tg_polling else None)
+    app.bot_data["exclusive"] = True
     state = WebState(metrics=metrics, media=app.bot_data["media"], ingress=ingress, clock=app.bot_data["clock"])
     if settings.dashboard_secret:
         state.dashboard_secret = settings.dashboard_secret

@@ -136,6 +136,20 @@ def _dashboard_secret(env: Mapping[str, str]) -> str:
                           "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
     return secret
 # --- end server mode -----------------------------------------------------------------------------
+# --- PostgreSQL and workers (issue 17) -----------------------------------------------------------------
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    """DATABASE_URL: empty (the SQLite file at DATABASE_PATH) or postgresql://user:password@host:port/name."""
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return ""
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres") or not rest:
+        raise ConfigError("DATABASE_URL must be a PostgreSQL address like postgresql://bot:secret@db:5432/bot "
+                          "(leave it unset for the SQLite file at DATABASE_PATH)")
+    return url
+# --- end PostgreSQL and workers ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -181,9 +195,16 @@ class Settings:
     public_base_url: str = ""
     webhook_secret: str = ""
     media_ttl: int = 600
+    # PostgreSQL (issue 17): set, several processes share it; empty, the SQLite file at database_path.
+    database_url: str = ""
     # The web dashboard (issue 13): the key that signs its session cookies; empty: a new one at each start
     # (everyone signs in again after a restart).
     dashboard_secret: str = ""
+
+    @property
+    def database(self) -> Path | str:
+        """What `Database.open` takes: DATABASE_URL when set, else the SQLite file."""
+        return self.database_url or self.database_path
 
     @property
     def tz(self) -> ZoneInfo:
@@ -223,6 +244,7 @@ class Settings:
             public_base_url=public_base_url,
             webhook_secret=_webhook_secret(env, public_base_url),
             media_ttl=_int(env, "MEDIA_TTL", 600, 1),
+            database_url=_database_url(env),
             dashboard_secret=_dashboard_secret(env),
             bot_token=token,
             bot_api_base_url=base_url,

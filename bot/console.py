@@ -152,6 +152,7 @@ async def run_console(settings: Settings, stdin: TextIO = sys.stdin, stdout: Tex
                                                      transport=standin.transport, clock=clock), standin)
     app = build_application(settings, request=api, clock=clock, rate_limit=False,
                             zalo=zalo.channel if zalo is not None else None)
+    app.bot_data["exclusive"] = True  # never beside a running bot (PostgreSQL's lock; SQLite's is taken before)
     interactive = stdin.isatty()
     async with running(app):
         console = Console(app, api, clock, stdout, zalo)

@@ -683,11 +683,11 @@ async def run_link(settings, user_id: int) -> int:
     from bot.i18n import I18n
     from bot.search import SearchIndex
 
-    if not settings.database_path.exists():
+    if not settings.database_url and not settings.database_path.exists():
         print(f"No database at {settings.database_path}", file=sys.stderr)
         return 1
     content = load(settings.content_dir)
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database)
     try:
         i18n = I18n(settings.default_locale, settings.tz)
         # nothing is sent from here: the services get no outbox

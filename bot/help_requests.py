@@ -111,10 +111,7 @@ AT_LIMIT = N_("You already have {n} requests waiting or being helped: {codes}.\n
 
 async def open_requests(svc: Services, user_id: int) -> list[RequestRow]:
     """A resident's requests still waiting or being helped, oldest first."""
-    marks = ",".join("?" * len(OPEN_STATUSES))
-    rows = await svc.db.fetchall(f"SELECT id FROM help_requests WHERE resident_id = ? AND status IN ({marks}) "
-                                 "ORDER BY id", (user_id, *OPEN_STATUSES))
-    return [r for row in rows if (r := await data.get(svc.db, row["id"])) is not None]
+    return await data.of_resident_in(svc.db, user_id, OPEN_STATUSES)
 
 
 async def at_limit(svc: Services, user_id: int) -> list[RequestRow]:

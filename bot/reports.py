@@ -446,14 +446,14 @@ async def run_report(settings, month_text: str, ward_text: str | None, lang: str
             print(f"--ward: no single ward matches {ward_text!r}; ids: {', '.join(content.wards)}", file=sys.stderr)
             return 2
         ward = found.id
-    if not settings.database_path.exists():
+    if not settings.database_url and not settings.database_path.exists():
         print(f"No database at {settings.database_path}", file=sys.stderr)
         return 1
     target = Path(output)
     if problem := _unwritable(target):  # said before the work, not after
         print(f"Cannot write the report to {output}: {problem}", file=sys.stderr)
         return 1
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database)
     try:
         i18n = I18n(settings.default_locale, settings.tz)
         # nothing is sent from here: the services get no outbox

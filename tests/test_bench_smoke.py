@@ -1,7 +1,7 @@
 """Each benchmark runs on a tiny size, and the report renders: benchmarks are not tests, this only
 proves `make bench` will not break halfway. The figures themselves are not asserted here."""
 
-from bench import broadcast, claims, search, startup, throughput, webhook, zalo
+from bench import broadcast, claims, pacer, search, startup, throughput, webhook, zalo
 from bench import dashboard as dashboard_bench
 from bench.__main__ import machine, report, table
 
@@ -10,6 +10,7 @@ async def test_every_benchmark_runs_small_and_the_report_renders():
     results = {
         "throughput": await throughput.run("smoke"),
         "broadcast": await broadcast.run("smoke"),
+        "pacer": await pacer.run("smoke"),
         "search": search.run("smoke"),
         "claims": await claims.run("smoke"),
         "startup": startup.run("smoke"),
@@ -20,6 +21,7 @@ async def test_every_benchmark_runs_small_and_the_report_renders():
     assert results["zalo"]["zalo messages sent"] >= results["zalo"]["updates"]
     assert results["throughput"]["updates"] >= 150 and results["throughput"]["resolved"] > 0
     assert results["broadcast"]["sent"] == results["broadcast"]["recipients"]
+    assert results["pacer"]["sent"] == results["pacer"]["recipients"]
     assert results["claims"]["winners per race"] == [1]
     assert results["webhook"]["bot"]["replies"] == results["webhook"]["bot"]["updates"]
     assert results["dashboard"]["pages read meanwhile"] > 0

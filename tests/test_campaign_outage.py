@@ -25,7 +25,7 @@ OUTAGES = {
 
 
 @pytest.mark.parametrize("kind", list(OUTAGES))
-async def test_a_ten_second_outage_pauses_the_campaign_and_marks_nobody_failed(tmp_path: Path, kind: str):
+async def test_a_ten_second_outage_pauses_the_campaign_and_marks_nobody_failed(store, tmp_path: Path, kind: str):
     async with open_bot(tmp_path, broadcast_rate=2000) as bot:
         ids = await seed(bot, 201)
         outage: dict[str, object] = {}
@@ -69,7 +69,7 @@ async def test_a_ten_second_outage_pauses_the_campaign_and_marks_nobody_failed(t
         assert attempts[0] == 1  # the outage counted against nobody
 
 
-async def test_admin_resends_to_those_who_failed_for_other_reasons(tmp_path: Path):
+async def test_admin_resends_to_those_who_failed_for_other_reasons(store, tmp_path: Path):
     async with open_bot(tmp_path, broadcast_rate=2000) as bot:
         ids = await seed(bot, 30)
         broken = set(ids[:5])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -75,7 +76,7 @@ async def recipient_status(bot: Harness, cid: int) -> dict[int, str]:
     return {r[0]: r[1] for r in rows}
 
 
-async def test_two_thousand_residents_with_every_fault(tmp_path):
+async def test_two_thousand_residents_with_every_fault(store, tmp_path):
     async with open_bot(tmp_path, broadcast_rate=2000) as bot:
         ids = await seed(bot, 2000)
         blocked = {u for u in ids if u % 50 == 0}
@@ -136,21 +137,23 @@ async def test_two_thousand_residents_with_every_fault(tmp_path):
         assert busiest_second(times) <= 2000
 
 
-async def test_small_rate_holds_in_every_one_second_window(tmp_path):
+async def test_small_rate_holds_in_every_one_second_window(store, tmp_path):
     async with open_bot(tmp_path, broadcast_rate=20) as bot:
         await seed(bot, 45)
         loop = asyncio.get_running_loop()
         times: list[float] = []
-        bot.api.fault = lambda method, params: times.append(loop.time()) if method == "sendMessage" else None
+        # campaign messages only: the admin's progress and report are replies, in the room left under ~30/s
+        bot.api.fault = lambda method, params: (times.append(loop.time()) if method == "sendMessage"
+                                                and int(params["chat_id"]) != ADMIN else None)
         await campaigns.create(bot.svc, ADMIN, Draft("Thông báo"), None)
         await run_ticks(bot)
         sends = sorted(times)
         assert len(deliveries(bot.api)) == 45
         assert busiest_second(sends) <= 20
-        assert sends[-1] - sends[0] >= 44 / 20 - 0.05  # it really was throttled, not bursted
+        assert sends[-1] - sends[0] >= 44 / 20 - 0.15  # throttled (0.1 s of catch-up may start at once), not bursted
 
 
-async def test_restart_halfway_resumes_without_loss_or_duplicates(tmp_path):
+async def test_restart_halfway_resumes_without_loss_or_duplicates(store, tmp_path):
     clock = FakeClock()
     async with open_bot(tmp_path, clock, broadcast_rate=2000) as first:
         ids = await seed(first, 400)
@@ -170,7 +173,7 @@ async def test_restart_halfway_resumes_without_loss_or_duplicates(tmp_path):
         assert set((await recipient_status(second, cid)).values()) == {"sent"}
 
 
-async def test_crash_resends_at_most_the_messages_in_flight(tmp_path):
+async def test_crash_resends_at_most_the_messages_in_flight(store, tmp_path):
     clock = FakeClock()
     async with open_bot(tmp_path, clock, broadcast_rate=2000) as first:
         ids = await seed(first, 300)
@@ -205,7 +208,7 @@ async def test_scheduled_campaign_waits_for_its_time(bot: Harness):
     assert (await bot.svc.db.fetchone("SELECT status FROM campaigns WHERE id = ?", (cid,)))[0] == "done"
 
 
-async def test_pause_mid_campaign_then_resume_then_cancel_another(tmp_path):
+async def test_pause_mid_campaign_then_resume_then_cancel_another(store, tmp_path):
     async with open_bot(tmp_path, broadcast_rate=2000) as bot:
         ids = await seed(bot, 120)
         admin = await users.touch(bot.svc.db, ADMIN, "Cán bộ", None, bot.svc.now())
@@ -240,7 +243,7 @@ async def test_pause_mid_campaign_then_resume_then_cancel_another(tmp_path):
             await campaigns.control(bot.svc, resident, cid, "cancel")
 
 
-async def test_progress_is_edited_at_most_every_three_seconds(tmp_path):
+async def test_progress_is_edited_at_most_every_three_seconds(store, tmp_path):
     async with open_bot(tmp_path, broadcast_rate=2000) as bot:
         await seed(bot, 100)
 
@@ -313,18 +316,25 @@ async def test_audiences_by_ward_language_and_volunteers(bot: Harness):
     assert await campaigns.audience(bot.svc, "all", None) == {"vi": 7, "en": 2}
 
 
-async def test_limiter_keeps_every_one_second_window_under_the_rate():
-    """Twelve workers share the limiter: no 1-second window exceeds the rate, and it is nearly reached."""
-    limiter = campaigns.limiter(1000)
+async def test_pacer_keeps_every_one_second_window_under_the_rate_and_nearly_reaches_it():
+    """Twenty-five workers share the pacer; each send is counted (as Telegram counts it) at a random moment
+    between its start and its end, which takes 0 to 3 ms: no 1-second window of those moments exceeds the
+    rate, and the rate is nearly reached (issue 17: at least 0.97 of it)."""
+    pacer = campaigns.Pacer(1000)
     loop = asyncio.get_running_loop()
-    times: list[float] = []
+    rng = random.Random(17)
+    counted: list[float] = []
 
     async def worker(n: int) -> None:
         for _ in range(n):
-            await limiter.acquire()
-            times.append(loop.time())
+            async with pacer.slot():
+                took = rng.uniform(0, 0.003)
+                at = rng.uniform(0, took)
+                await asyncio.sleep(at)
+                counted.append(loop.time())
+                await asyncio.sleep(took - at)
 
-    await asyncio.gather(*(worker(60) for _ in range(12)))
-    assert busiest_second(times) <= 1000
-    times.sort()
-    assert (len(times) - 1) / (times[-1] - times[0]) >= 0.9 * 1000 / campaigns.SPACING_MARGIN
+    await asyncio.gather(*(worker(100) for _ in range(25)))
+    assert busiest_second(counted) <= 1000
+    counted.sort()
+    assert (len(counted) - 1) / (counted[-1] - counted[0]) >= 0.97 * 1000

@@ -35,8 +35,9 @@ VOL, OTHER_WARD_VOL, PENDING, RESIDENT = 2001, 2002, 2003, 1001
 
 
 @pytest.fixture
-async def site(tmp_path):
-    """(harness, client) with the dashboard served on loopback; the client does not follow redirects."""
+async def site(tmp_path, store):
+    """(harness, client) with the dashboard served on loopback, on each store; the client does not follow
+    redirects."""
     settings = make_settings(tmp_path, public_base_url=BASE, bot_token=TOKEN)
     async with open_bot(settings) as bot:
         state = WebState(clock=bot.clock)
@@ -421,11 +422,11 @@ async def test_english_switch(site):
     assert "Nhật ký" in (await client.get("/dashboard/audit")).text
 
 
-async def test_pages_read_through_their_own_read_only_connection(tmp_path):
-    db = await Database.open(tmp_path / "x.sqlite3")
+async def test_pages_read_through_their_own_read_only_connection(store):
+    db = await Database.open(store)
     from bot.data.dashboard import open_reader
 
-    reader = await open_reader(tmp_path / "x.sqlite3")
+    reader = await open_reader(store)
     try:
         await db.execute("INSERT INTO audit_events (actor_id, kind, detail, at) VALUES (1, 'k', NULL, 't')")
         assert (await reader.fetchone("SELECT COUNT(*) AS n FROM audit_events"))["n"] == 1
@@ -693,7 +694,7 @@ async def test_campaign_drafts_are_kept_in_the_database_until_sent(site):
     await bot.svc.sender.wait_idle(10)
 
 
-async def test_a_broadcast_draft_from_chat_survives_a_restart_and_is_sent_from_the_dashboard(tmp_path):
+async def test_a_broadcast_draft_from_chat_survives_a_restart_and_is_sent_from_the_dashboard(tmp_path, store):
     from tests.handlers.test_admin import send_formatted
 
     settings = make_settings(tmp_path, public_base_url=BASE, bot_token=TOKEN)

@@ -45,6 +45,17 @@ def test_the_image_installs_every_package_pyproject_lists():
         assert package.replace(".", "/") + "/__init__.py" in dockerfile, package
 
 
+def test_the_postgresql_compose_gives_the_bot_the_database_it_creates():
+    from bot.config import Settings
+
+    compose = (ROOT / "deploy" / "compose.postgres.yaml").read_text(encoding="utf-8")
+    user, db = (re.search(rf"POSTGRES_{key}: (\w+)", compose).group(1) for key in ("USER", "DB"))
+    url = re.search(r"DATABASE_URL: (\S+)", compose).group(1).replace("${POSTGRES_PASSWORD}", "secret")
+    assert url == f"postgresql://{user}:secret@db:5432/{db}"
+    assert Settings.from_env({"DATABASE_URL": url}).database == url
+    assert f"pg_dump -U {user} --format=custom {db}" in compose  # the backup line names the same database
+
+
 def test_the_systemd_install_steps_make_every_folder_the_unit_needs():
     """ReadWritePaths names a folder that must exist, or systemd refuses to start the unit (the bot would create
     data/ itself, but never gets that far); the install steps in the unit's header create it before the chown."""

@@ -27,7 +27,7 @@ async def _draft_at_confirm(bot: Harness, uid: int, ward: str = "ben-thanh") -> 
     assert draft is not None and draft.step == "confirm"
 
 
-def test_max_open_requests_setting():
+def test_max_open_requests_setting(store):
     assert Settings.from_env({}).max_open_requests == 3
     assert Settings.from_env({"MAX_OPEN_REQUESTS": "5"}).max_open_requests == 5
 

@@ -26,7 +26,7 @@ SORRY = "Xin lỗi, bên mình vừa gặp trục trặc. Bạn thử lại nhé
 
 
 @pytest.fixture
-async def fragile(tmp_path):
+async def fragile(store, tmp_path):
     """The real bot, but without the harness's 'no handler may fail' rule."""
     settings = make_settings(tmp_path)
     clock = FakeClock()
@@ -227,7 +227,7 @@ def test_sigkill_loses_no_confirmed_request_and_the_campaign_completes(tmp_path)
     assert len(delivered) - len(set(delivered)) <= 25  # at most the sends in flight at the crash, twice
 
 
-async def test_a_restart_resumes_the_ask_wizard_where_it_stopped(tmp_path):
+async def test_a_restart_resumes_the_ask_wizard_where_it_stopped(store, tmp_path):
     from tests.test_campaigns import open_bot
 
     async with open_bot(tmp_path) as bot:

@@ -31,7 +31,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import string
 import unicodedata
 
@@ -43,6 +42,7 @@ from bot.data import requests as rdata
 from bot.data import users
 from bot.screens import MENU_WORDS, number, phrase
 from bot.textnorm import fold
+from tests import syncdb
 from tests.conftest import ADMIN, Harness
 from tests.handlers.test_requests import make_volunteer
 
@@ -101,7 +101,7 @@ class Crowd:
 
     def __init__(self, bot: Harness, seed: int):
         self.bot, self.rng, self.seed = bot, random.Random(seed), seed
-        self.sql = sqlite3.connect(bot.svc.settings.database_path, isolation_level=None)
+        self.sql = syncdb.connect(bot.svc.settings)
         self.step, self.actor = 0, 0
         self.buttons_only = self.replying = False  # a markup-only edit; a reply to a relayed message
         self.at_menu: set[int] = set()  # went back to the menu: their next words are not for the other side

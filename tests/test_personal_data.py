@@ -139,6 +139,7 @@ async def test_offers_mask_id_and_card_numbers_but_the_holder_sees_them(bot: Har
 
 
 # --- 13. erasure leaves nothing in the WAL, and no id in history -------------------------------------------
+@pytest.mark.sqlite_only  # the -wal file is SQLite's own
 async def test_erased_text_does_not_stay_in_the_wal_file(bot: Harness, settings):
     await make_volunteer(bot, V)
     await file_request(bot, phone=True, text="Bí mật riêng XQZW-MARKER nhé")

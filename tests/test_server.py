@@ -20,6 +20,8 @@ import pytest
 
 from bot import campaigns
 from bot.campaigns import Draft
+from bot.config import Settings
+from tests import syncdb
 from tests.conftest import ADMIN, ROOT, make_settings, open_bot
 from tests.test_campaigns import seed
 from tests.test_polling import TIMEOUT, TOKEN, BotApiServer
@@ -36,8 +38,9 @@ START = {"update_id": 500, "message": {
 class Bot:
     """`python -m bot` against the stand-in; its stderr collected line by line as it comes."""
 
-    def __init__(self, server: BotApiServer, db: Path, **env: str) -> None:
-        env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": server.url, "DATABASE_PATH": str(db),
+    def __init__(self, server: BotApiServer, db: Path | str, **env: str) -> None:
+        database = {"DATABASE_URL": db} if isinstance(db, str) else {"DATABASE_PATH": str(db)}  # a URL: PostgreSQL
+        env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": server.url, **database,
                "PORT": "0", "ADMIN_IDS": str(ADMIN), **env}
         self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
@@ -92,10 +95,10 @@ def server():
     stand_in.httpd.shutdown()
 
 
-def test_webhook_mode_registers_serves_and_reports_starting(tmp_path, server):
+def test_webhook_mode_registers_serves_and_reports_starting(tmp_path, server, store):
     started = threading.Event()
     server.hold = lambda method, form: started if method == "getMe" else None  # the start waits for Telegram
-    bot = Bot(server, tmp_path / "bot.sqlite3", PUBLIC_BASE_URL="http://127.0.0.1:9", WEBHOOK_SECRET=SECRET)
+    bot = Bot(server, store, PUBLIC_BASE_URL="http://127.0.0.1:9", WEBHOOK_SECRET=SECRET)
     try:
         answer = httpx.get(f"{bot.url}/readyz")
         assert answer.status_code == 503 and answer.json()["problems"] == ["starting"]
@@ -197,11 +200,11 @@ def test_polling_mode_deletes_the_webhook_and_still_serves_health(tmp_path):
         server.httpd.shutdown()
 
 
-def make_campaign(db: Path, n: int) -> list[int]:
-    """A database holding a campaign being sent to `n` residents, none of them served yet."""
+def make_campaign(folder: Path, n: int) -> list[int]:
+    """The test's database holding a campaign being sent to `n` residents, none of them served yet."""
 
     async def build() -> list[int]:
-        async with open_bot(make_settings(db.parent)) as bot:
+        async with open_bot(make_settings(folder)) as bot:
             ids = await seed(bot, n)
             await campaigns.create(bot.svc, ADMIN, Draft("📣 Tiêm chủng miễn phí tại phường"), None)
         return ids
@@ -209,14 +212,17 @@ def make_campaign(db: Path, n: int) -> list[int]:
     return asyncio.run(build())
 
 
-def statuses(db: Path) -> dict[int, str]:
-    with sqlite3.connect(db) as conn:
-        return dict(conn.execute("SELECT user_id, status FROM campaign_recipients"))
+def statuses(db: Path | str) -> dict[int, str]:
+    conn = syncdb.connect(make_settings(db.parent) if isinstance(db, Path) else Settings(database_url=db))
+    try:
+        return dict(conn.execute("SELECT user_id, status FROM campaign_recipients").fetchall())
+    finally:
+        conn.close()
 
 
-def test_sigterm_mid_campaign_loses_nothing(tmp_path, server):
-    db = tmp_path / "bot.sqlite3"
-    residents = make_campaign(db, 40)
+def test_sigterm_mid_campaign_loses_nothing(tmp_path, server, store):
+    db = store
+    residents = make_campaign(tmp_path, 40)
     in_flight = threading.Event()  # campaign sends after the first five are held until the test says
     release = threading.Event()
     first = Counter()
@@ -249,8 +255,9 @@ def test_sigterm_mid_campaign_loses_nothing(tmp_path, server):
     assert {u for u, s in after_stop.items() if s != "sent"} == {u for u in residents if u not in delivered}
     assert set(after_stop.values()) == {"sent", "pending"}
     assert "Traceback" not in "\n".join(bot.lines)
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if isinstance(db, Path):
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     server.hold = None  # the next start resumes the campaign with those still pending
     again = Bot(server, db, BROADCAST_RATE="30")
@@ -292,3 +299,22 @@ def test_a_second_process_on_one_database_is_refused(tmp_path, server):
         assert third.stop() == 0
     finally:
         third.kill()
+
+
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)
+def test_a_second_process_on_one_postgresql_database_is_refused(server, store):
+    first = Bot(server, store)
+    try:
+        first.ready()
+        second = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=TIMEOUT, env={"PATH": "/usr/bin:/bin", "BOT_TOKEN": TOKEN, "PORT": "0",
+                                                      "BOT_API_BASE_URL": server.url, "DATABASE_URL": store})
+        assert second.returncode == 1
+        lines = [line for line in second.stderr.strip().splitlines() if " INFO " not in line]
+        assert lines == [f"Database error: {store} is in use by another bot process: stop that one first, or give "
+                         "this one its own database"]
+        assert httpx.get(f"{first.url}/readyz").status_code == 200  # the first one carries on
+        server.closing.set()
+        assert first.stop() == 0
+    finally:
+        first.kill()

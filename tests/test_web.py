@@ -68,12 +68,12 @@ def update(n: int, person: str = "p1", text: str | None = None) -> dict:
 
 
 @pytest.fixture
-async def web(tmp_path):
+async def web(store, tmp_path):
     """A ready WebState with the test channel, served on loopback; yields (state, channel, client)."""
     state = WebState()
     channel = TestChannel()
     state.register(channel)
-    state.db = await Database.open(tmp_path / "bot.sqlite3")
+    state.db = await Database.open(store)
     state.content_loaded = lambda: True
     state.touch("testchan")
     state.phase = "ready"
@@ -204,7 +204,7 @@ async def test_too_many_waiting_is_503_and_the_resend_is_taken(tmp_path):
         await channel.until(lambda: len(channel.accepted) == 2)
 
 
-async def test_readyz_and_webhooks_while_starting_ready_and_draining(tmp_path):
+async def test_readyz_and_webhooks_while_starting_ready_and_draining(store, tmp_path):
     clock = [1000.0]
     state = WebState(monotonic=lambda: clock[0])
     channel = TestChannel()
@@ -220,7 +220,7 @@ async def test_readyz_and_webhooks_while_starting_ready_and_draining(tmp_path):
         answer = await client.get("/readyz")  # the checks now: nothing is open or loaded yet
         assert answer.status_code == 503
         assert answer.json()["problems"] == ["database", "content", "testchan: no contact"]
-        state.db = await Database.open(tmp_path / "bot.sqlite3")
+        state.db = await Database.open(store)
         state.content_loaded = lambda: True
         state.touch("testchan")
         answer = await client.get("/readyz")

@@ -30,7 +30,7 @@ NUMBER_HINT = "Bạn trả lời bằng số, từ 1 đến {n}."
 
 
 @pytest.fixture
-async def zbot(tmp_path) -> ZaloHarness:
+async def zbot(store, tmp_path) -> ZaloHarness:
     async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=30)) as harness:
         yield harness
 
@@ -348,7 +348,7 @@ async def test_a_photo_sent_before_filing_goes_with_the_request_by_url(zbot: Zal
 
 
 # --- images and files the bot sends ------------------------------------------------------------------
-async def test_images_go_by_the_media_link_or_are_said_in_words(tmp_path):
+async def test_images_go_by_the_media_link_or_are_said_in_words(store, tmp_path):
     links: list[tuple[int, str]] = []
 
     def media_url(data: bytes, content_type: str) -> str | None:
@@ -382,7 +382,7 @@ async def test_a_repeated_update_is_processed_once(zbot: ZaloHarness):
     assert len(zbot.zalo.sent) == 1
 
 
-async def test_wrapped_and_unwrapped_payloads_and_the_webhook_secret(tmp_path):
+async def test_wrapped_and_unwrapped_payloads_and_the_webhook_secret(store, tmp_path):
     async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=30, zalo_webhook_secret="s3cret-token")) as zbot:
         assert await zbot.channel.accept({"ok": True, "result": zbot.zalo.text(R, "/start")})
         assert await zbot.channel.accept(zbot.zalo.text(R, "menu"))
@@ -564,7 +564,7 @@ async def test_deletemydata_on_zalo_erases_the_photo_urls_and_keeps_the_account_
     assert (await accounts.of_user(zbot.svc.db, uid)).external_id == R  # a ban would still hold
 
 
-async def test_zalo_admins_come_from_admin_zalo_ids(tmp_path):
+async def test_zalo_admins_come_from_admin_zalo_ids(store, tmp_path):
     settings = zalo_settings(tmp_path, zalo_rate=30, admin_zalo_ids=frozenset({R}))
     async with open_zalo_bot(settings) as zbot:
         stats = await zbot.say(R, "/stats")
@@ -659,7 +659,7 @@ async def test_polling_backs_off_while_zalo_fails_and_a_refused_token_ends_it(zb
     assert zbot.shown(R)[0].startswith("Chào bạn!")
 
 
-async def test_with_the_media_seam_a_telegram_volunteers_photo_reaches_zalo_as_a_link(tmp_path):
+async def test_with_the_media_seam_a_telegram_volunteers_photo_reaches_zalo_as_a_link(store, tmp_path):
     got: list[tuple[bytes, str]] = []
 
     def media_url(data: bytes, content_type: str) -> str:
@@ -680,7 +680,7 @@ async def test_with_the_media_seam_a_telegram_volunteers_photo_reaches_zalo_as_a
         assert got == [(b"\xff\xd8\xff stand-in photo", "image/jpeg")]  # fetched from Telegram, served by link
 
 
-async def test_the_webhook_is_registered_with_the_secret_and_then_polling_is_refused(tmp_path):
+async def test_the_webhook_is_registered_with_the_secret_and_then_polling_is_refused(store, tmp_path):
     from bot.config import StartupError
 
     async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=30)) as zbot:
@@ -697,7 +697,7 @@ async def test_the_webhook_is_registered_with_the_secret_and_then_polling_is_ref
         assert zbot.shown(R)[0].startswith("Chào bạn!")
 
 
-async def test_sends_to_zalo_keep_every_one_second_window_within_zalo_rate(tmp_path):
+async def test_sends_to_zalo_keep_every_one_second_window_within_zalo_rate(store, tmp_path):
     from tests.test_campaigns import busiest_second
 
     async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=5)) as zbot:

@@ -33,8 +33,8 @@ def identity_migration() -> int:
     return next(n for n, m in enumerate(MIGRATIONS, 1) if any("CREATE TABLE accounts" in s for s in m))
 
 
-async def test_the_migration_makes_every_telegram_user_an_account_with_the_same_id(tmp_path):
-    path = tmp_path / "old.sqlite3"
+async def test_the_migration_makes_every_telegram_user_an_account_with_the_same_id(db_target):
+    path = db_target("old.sqlite3")
     old = await Database.open(path, upto=identity_migration() - 1)
     for uid in (1001, 5_000_000_000):
         await old.execute("INSERT INTO users (id, first_name, created_at, last_seen_at) VALUES (?, 'A', 't', 't')",

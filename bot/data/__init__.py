@@ -1,7 +1,14 @@
-"""The one SQLite connection (aiosqlite) and the numbered migrations that shape it.
+"""The data-access layer: one `Database` interface over two stores, and the numbered migrations that shape them.
 
-All SQL lives in this package; services call the small functions of its modules and never write
-SQL themselves, so a later move to PostgreSQL touches only this layer.
+Without DATABASE_URL the bot keeps one SQLite file (aiosqlite), as a ward needs; `DATABASE_URL=postgresql://…`
+selects PostgreSQL (asyncpg, bot/data/postgres.py) for several processes sharing one store. All SQL lives in
+this package; services call the small functions of its modules and never write SQL themselves. The modules
+write SQL both engines run; bot/data/dialect.py says what differs and how it is translated.
+
+The interface (`Database`): `execute` (→ `.rowcount`), `executemany`, `fetchone`, `fetchall` (rows are read as
+`row["column"]`, `row[0]`, `dict(row)`), `transaction()` (all or nothing; nested use joins), `close()`, and
+a few per-dialect pieces of SQL text (`seconds_between`, `local_day`, `group_concat`, `for_update`). Inserts
+that need the new row's id say `RETURNING id`; there is no `lastrowid`.
 """
 
 from __future__ import annotations
@@ -14,17 +21,30 @@ import os
 import sqlite3
 import stat
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
 from bot.config import StartupError
+from bot.data.dialect import SQLITE, statement
 from bot.data.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
-# Set while the current task holds the database's transaction, so its own statements do not wait.
-_holder: contextvars.ContextVar[Database | None] = contextvars.ContextVar("db_transaction", default=None)
+# Set while the current task holds the SQLite database's transaction, so its own statements do not wait.
+_holder: contextvars.ContextVar[SqliteDatabase | None] = contextvars.ContextVar("db_transaction", default=None)
+
+
+def is_url(target: Path | str) -> bool:
+    """Whether a database target names a PostgreSQL server (a DATABASE_URL) rather than a SQLite file."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+class Result(Protocol):
+    """What `execute` returns: how many rows the statement changed (or inserted)."""
+
+    rowcount: int
 
 
 def _refuse_unwritable(path: Path) -> None:
@@ -50,6 +70,125 @@ def _explain(exc: sqlite3.DatabaseError) -> str:
 
 
 class Database:
+    """The interface every module of bot/data uses; `Database.open` picks the store."""
+
+    dialect: str = SQLITE
+    path: str = "the database"  # the file or server, for error messages
+
+    @classmethod
+    async def open(cls, target: Path | str, *, upto: int | None = None) -> Database:
+        """Open the store and apply migrations up to `upto` (default: all). `target` is a SQLite file (created
+        with its folders) or a DATABASE_URL (postgresql://…). A store the bot cannot use raises StartupError
+        with one line naming it and the problem."""
+        if is_url(target):
+            from bot.data.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(str(target), upto=upto)
+        return await SqliteDatabase.open_file(target, upto=upto)
+
+    # --- the statements (each store implements them) ---------------------------------------------------
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Database]:
+        """All or nothing; nested use joins the outer transaction."""
+        raise NotImplementedError
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> Result:
+        """Run one statement; the result tells how many rows it changed."""
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    # --- SQL text that differs between the stores --------------------------------------------------------
+    def seconds_between(self, later: str, earlier: str) -> str:
+        """SQL for the whole seconds from `earlier` to `later`, two columns of ISO timestamps."""
+        return f"ROUND((julianday({later}) - julianday({earlier})) * 86400)"
+
+    def local_day(self, column: str) -> str:
+        """SQL for the local date (YYYY-MM-DD) of an ISO timestamp column; takes one parameter, the offset
+        from UTC as text like '+420 minutes'."""
+        return f"date({column}, ?)"
+
+    def group_concat(self, column: str) -> str:
+        """SQL for an aggregate joining a text column's values with commas (in no particular order)."""
+        return f"group_concat({column}, ',')"
+
+    @property
+    def for_update(self) -> str:
+        """Appended to a SELECT that a transaction then writes back: PostgreSQL locks the rows read (SQLite's
+        transactions already run one at a time)."""
+        return ""
+
+    async def claim_instance(self) -> None:
+        """Make this process the only bot process on the database, or raise StartupError with one line.
+        SQLite: nothing here (its lock file, bot/instance.py, is taken before the file is opened)."""
+
+    async def lock(self, name: str) -> None:
+        """Inside a transaction: no other transaction passes `lock(name)` until this one ends (PostgreSQL: an
+        advisory lock, for a decision one statement cannot take alone; SQLite's transactions are already one
+        at a time)."""
+
+    async def erasing(self) -> None:
+        """Before erasing a person's data: SQLite overwrites deleted text with zeros (secure_delete)."""
+
+    async def checkpoint(self) -> None:
+        """After erasing: SQLite copies its write-ahead log into the file and empties it, so erased text does
+        not stay readable in the -wal file. PostgreSQL has nothing to do here (its WAL is the server's)."""
+
+    # --- migrations, shared by both stores ---------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _migrating(self) -> AsyncIterator[None]:
+        """Held while migrating: PostgreSQL takes a lock so that workers starting at once migrate once."""
+        yield
+
+    async def version(self) -> int:
+        await self.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_migrations")
+        return int(row["v"] or 0) if row else 0
+
+    async def migrate(self, upto: int | None = None) -> int:
+        """Apply each missing migration in its own transaction and record it; returns the version reached.
+        A migration's statements are SQLite's, translated for PostgreSQL unless it gives its own
+        (bot/data/dialect.py)."""
+        async with self._migrating():
+            current = await self.version()
+            if current > len(MIGRATIONS):
+                raise StartupError(f"Database error: {self.path} was written by a newer version of the bot "
+                                   f"(schema version {current}, this one knows up to {len(MIGRATIONS)}): run that "
+                                   "version or restore a backup made before it")
+            target = len(MIGRATIONS) if upto is None else upto
+            for number, statements in enumerate(MIGRATIONS[:target], 1):
+                if number <= current:
+                    continue
+                async with self.transaction():
+                    if await self.version() >= number:  # another process applied it meanwhile
+                        continue
+                    for sql in statements:
+                        text = statement(sql, self.dialect)
+                        if text:
+                            await self.execute(text)
+                    await self.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                                       (number, datetime.now(UTC).isoformat(timespec="seconds")))
+                    log.info("migration applied", extra={"version": number})
+            return await self.version()
+
+
+class SqliteDatabase(Database):
+    """One SQLite file through one aiosqlite connection (a ward's bot: one process)."""
+
+    dialect = SQLITE
+
     def __init__(self, conn: aiosqlite.Connection):
         self.conn = conn
         self.path = "the database"  # the file, for error messages; set by open()
@@ -58,7 +197,7 @@ class Database:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str, *, upto: int | None = None) -> Database:
+    async def open_file(cls, path: Path | str, *, upto: int | None = None) -> SqliteDatabase:
         """Open (creating folders), set pragmas, check the file, apply migrations up to `upto` (default: all).
 
         A file the bot cannot use (not SQLite, damaged, read-only, written by a newer version) raises
@@ -94,33 +233,6 @@ class Database:
     async def close(self) -> None:
         await self.conn.close()
 
-    async def version(self) -> int:
-        await self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_migrations")
-        return int(row["v"] or 0) if row else 0
-
-    async def migrate(self, upto: int | None = None) -> int:
-        """Apply each missing migration in its own transaction and record it."""
-        current = await self.version()
-        if current > len(MIGRATIONS):
-            raise StartupError(f"Database error: {self.path} was written by a newer version of the bot (schema "
-                               f"version {current}, this one knows up to {len(MIGRATIONS)}): run that version "
-                               "or restore a backup made before it")
-        target = len(MIGRATIONS) if upto is None else upto
-        for number, statements in enumerate(MIGRATIONS[:target], 1):
-            if number <= current:
-                continue
-            async with self.transaction():
-                for sql in statements:
-                    await self.execute(sql)
-                await self.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, datetime('now'))", (number,)
-                )
-            log.info("migration applied", extra={"version": number})
-        return await self.version()
-
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         """BEGIN IMMEDIATE … COMMIT, all or nothing; nested use joins the outer transaction."""
@@ -149,7 +261,7 @@ class Database:
                 yield
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
-        """Run one statement; the cursor tells rowcount and lastrowid."""
+        """Run one statement; the cursor tells rowcount."""
         async with self._turn():
             return await self.conn.execute(sql, tuple(params))
 
@@ -159,10 +271,12 @@ class Database:
 
     # One trip to the database thread per query (a cursor's execute, fetch and close would be three):
     # on the update path, these trips are most of the time an update spends in the database.
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
-
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self._turn():
             return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
+    async def erasing(self) -> None:
+        await self.execute("PRAGMA secure_delete = ON")
+
+    async def checkpoint(self) -> None:
+        await self.execute("PRAGMA wal_checkpoint(TRUNCATE)")

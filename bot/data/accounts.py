@@ -36,14 +36,16 @@ def _row(r) -> Account:
 
 async def zalo(db: Database, external_id: str, chat_id: str | None, now: str) -> Account:
     """The Zalo person with this id, created with the next surrogate id on first contact; one statement
-    decides the id (SQLite has one writer). A chat id replaces the stored one; None keeps it (an admin's
-    account made at start, before they wrote)."""
-    row = await db.fetchone(
-        """INSERT INTO accounts (channel, external_id, user_id, chat_id, created_at)
-           SELECT ?, ?, COALESCE((SELECT MAX(user_id) FROM accounts WHERE user_id > ?), ?) + 1, ?, ?
-           ON CONFLICT(channel, external_id) DO UPDATE SET chat_id = COALESCE(excluded.chat_id, chat_id)
-           RETURNING *""",
-        (ZALO, external_id, ZALO_ID_BASE, ZALO_ID_BASE, chat_id, now))
+    decides the id, under a lock that several processes sharing PostgreSQL take in turn (SQLite has one writer).
+    A chat id replaces the stored one; None keeps it (an admin's account made at start, before they wrote)."""
+    async with db.transaction():
+        await db.lock("accounts.zalo")
+        row = await db.fetchone(
+            """INSERT INTO accounts (channel, external_id, user_id, chat_id, created_at)
+               SELECT ?, ?, COALESCE((SELECT MAX(user_id) FROM accounts WHERE user_id > ?), ?) + 1, ?, ?
+               ON CONFLICT(channel, external_id) DO UPDATE SET chat_id = COALESCE(excluded.chat_id, accounts.chat_id)
+               RETURNING *""",
+            (ZALO, external_id, ZALO_ID_BASE, ZALO_ID_BASE, chat_id, now))
     assert row is not None
     return _row(row)
 
@@ -71,7 +73,9 @@ async def next_message_id(db: Database, user_id: int) -> int:
 
 async def keep_media(db: Database, user_id: int, message_id: int, kind: str, url: str, now: str) -> None:
     """A photo a Zalo person sent (its URL), so the relay and their request can pass it on later."""
-    await db.execute("INSERT OR REPLACE INTO channel_media (user_id, message_id, kind, url, at) VALUES (?, ?, ?, ?, ?)",
+    await db.execute("INSERT INTO channel_media (user_id, message_id, kind, url, at) VALUES (?, ?, ?, ?, ?) "
+                     "ON CONFLICT (user_id, message_id) DO UPDATE SET kind = excluded.kind, url = excluded.url, "
+                     "at = excluded.at",
                      (user_id, message_id, kind, url, now))
 
 
@@ -84,7 +88,8 @@ async def media(db: Database, user_id: int, message_id: int) -> tuple[str, str] 
 
 async def campaign_on_zalo(db: Database, campaign_id: int) -> tuple[int, int]:
     """(sent, recipients) of a campaign among Zalo people, so the report counts them separately."""
-    row = await db.fetchone("SELECT COALESCE(SUM(status = 'sent'), 0), COUNT(*) FROM campaign_recipients "
-                            "WHERE campaign_id = ? AND user_id > ?", (campaign_id, ZALO_ID_BASE))
+    row = await db.fetchone("SELECT COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0), COUNT(*) "
+                            "FROM campaign_recipients WHERE campaign_id = ? AND user_id > ?",
+                            (campaign_id, ZALO_ID_BASE))
     assert row is not None
     return int(row[0]), int(row[1])

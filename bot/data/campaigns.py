@@ -72,7 +72,7 @@ async def audience_size(db: Database, who: Where, default_locale: str) -> dict[t
     where, params = audience_where(*who, default_locale)
     rows = await db.fetchall(
         f"""SELECT COALESCE(u.locale, ?) AS lang, COALESCE(a.channel, 'telegram') AS channel, COUNT(*) AS n
-            FROM users u LEFT JOIN accounts a ON a.user_id = u.id WHERE {where} GROUP BY lang, channel""",
+            FROM users u LEFT JOIN accounts a ON a.user_id = u.id WHERE {where} GROUP BY 1, 2""",
         [default_locale, *params])
     return {(r["lang"], r["channel"]): r["n"] for r in rows}
 
@@ -93,13 +93,13 @@ async def create(db: Database, *, admin_id: int, text: str, entities: list[dict]
     recipients, `who`, in one transaction; (id, recipients)."""
     where, params = audience_where(*who, default_locale)
     async with db.transaction() as conn:
-        cur = await conn.execute(
+        row = await conn.fetchone(
             """INSERT INTO campaigns (admin_id, text, entities, photo, audience_kind, audience_value, texts,
                                       status, scheduled_at, created_at, image_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
             (admin_id, text, json.dumps(entities, ensure_ascii=False), photo, audience_kind, audience_value,
              json.dumps(texts, ensure_ascii=False) if texts else None, status, scheduled_at, now, image_id))
-        cid = cur.lastrowid
+        cid = row["id"] if row else None
         cur = await conn.execute(
             f"""INSERT INTO campaign_recipients (campaign_id, user_id, locale)
                 SELECT ?, u.id, COALESCE(u.locale, ?) FROM users u WHERE {where}""",
@@ -162,7 +162,7 @@ async def pending(db: Database, cid: int, limit: int) -> list[Pending]:
     """The next recipients still to send, with whether they may still receive campaign messages."""
     rows = await db.fetchall(
         f"""SELECT r.user_id, r.locale, r.attempts,
-                   COALESCE(({SUBSCRIBED}), 0) AS ok
+                   CASE WHEN {SUBSCRIBED} THEN 1 ELSE 0 END AS ok
             FROM campaign_recipients r LEFT JOIN users u ON u.id = r.user_id
             WHERE r.campaign_id = ? AND r.status = 'pending' ORDER BY r.user_id LIMIT ?""",
         (cid, limit))
@@ -267,10 +267,10 @@ async def save_draft(db: Database, draft_id: int | None, admin_id: int, texts: d
                                (admin_id, body, marks, photo, audience, now, image_id, draft_id))
         if cur.rowcount == 1:
             return draft_id
-    cur = await db.execute("INSERT INTO campaign_drafts (admin_id, texts, entities, photo, audience, updated_at, "
-                           "image_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (admin_id, body, marks, photo, audience, now, image_id))
-    return int(cur.lastrowid)
+    row = await db.fetchone("INSERT INTO campaign_drafts (admin_id, texts, entities, photo, audience, updated_at, "
+                            "image_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                            (admin_id, body, marks, photo, audience, now, image_id))
+    return int(row["id"])
 
 
 async def keep_chat_draft(db: Database, admin_id: int, texts: dict[str, str], entities: dict[str, list[dict]],
@@ -329,10 +329,10 @@ async def keep_image(db: Database, data: bytes, content_type: str, now: str, for
             """DELETE FROM campaign_images WHERE created_at < ?
                  AND id NOT IN (SELECT image_id FROM campaign_drafts WHERE image_id IS NOT NULL)
                  AND id NOT IN (SELECT image_id FROM campaigns WHERE image_id IS NOT NULL)""", (forget_before,))
-        cur = await conn.execute("INSERT INTO campaign_images (bytes, content_type, created_at) VALUES (?, ?, ?)",
-                                 (data, content_type, now))
-    assert cur.lastrowid is not None
-    return int(cur.lastrowid)
+        row = await conn.fetchone("INSERT INTO campaign_images (bytes, content_type, created_at) VALUES (?, ?, ?) "
+                                  "RETURNING id", (data, content_type, now))
+    assert row is not None
+    return int(row["id"])
 
 
 async def image(db: Database, image_id: int) -> ImageRow | None:

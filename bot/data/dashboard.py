@@ -2,7 +2,8 @@
 
 The pages read through their own read-only connection (`open_reader`), so a long page never waits for, nor
 holds up, the bot's one writing connection; everything the dashboard changes goes through the services on
-the bot's connection as the chat does.
+the bot's connection as the chat does. On PostgreSQL the reader is a small pool of its own whose every
+transaction is read-only (default_transaction_read_only), so it cannot take connections the bot needs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from bot.data import Database
+from bot.data import Database, SqliteDatabase, is_url
+
+READER_POOL = 2  # PostgreSQL connections the dashboard's pages read through
 
 
 def _absolute(path: Path | str) -> str:
@@ -22,8 +25,14 @@ def _absolute(path: Path | str) -> str:
 
 
 async def open_reader(path: Path | str) -> Database:
-    """A second connection to the bot's database file that can only read (SQLite's mode=ro; WAL lets it read
-    while the bot writes). The file must exist and be migrated already (the bot opens it first)."""
+    """A second connection to the bot's database that can only read. `path` is what `Database.open` took:
+    a SQLite file (SQLite's mode=ro; WAL lets it read while the bot writes), or a DATABASE_URL (a pool of
+    READER_POOL connections whose transactions are read-only). The store must exist and be migrated already
+    (the bot opens it first). A write through it raises the store's read-only error."""
+    if is_url(path):
+        from bot.data.postgres import PostgresDatabase
+
+        return await PostgresDatabase.connect_reader(str(path), pool_size=READER_POOL)
     uri = f"file:{quote(_absolute(path))}?mode=ro"
     conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
     try:
@@ -33,7 +42,7 @@ async def open_reader(path: Path | str) -> Database:
     except BaseException:
         await conn.close()
         raise
-    db = Database(conn)
+    db = SqliteDatabase(conn)
     db.path = str(path)
     return db
 
@@ -189,13 +198,15 @@ async def volunteer_lines(db: Database, statuses: tuple[str, ...]) -> list[Volun
     marks = ",".join("?" * len(statuses))
     rows = await db.fetchall(
         f"""SELECT v.user_id, v.display_name, v.status, v.available, v.applied_at,
-                   (SELECT group_concat(ward, ',') FROM volunteer_wards w WHERE w.user_id = v.user_id) AS wards,
-                   (SELECT group_concat(topic, ',') FROM volunteer_topics t WHERE t.user_id = v.user_id) AS topics,
+                   (SELECT {db.group_concat('ward')} FROM volunteer_wards w WHERE w.user_id = v.user_id) AS wards,
+                   (SELECT {db.group_concat('topic')} FROM volunteer_topics t WHERE t.user_id = v.user_id)
+                       AS topics,
                    (SELECT COUNT(*) FROM help_requests h WHERE h.volunteer_id = v.user_id AND h.status = 'claimed')
                        AS open_load,
                    (SELECT AVG(rating) FROM help_requests h WHERE h.volunteer_id = v.user_id
                        AND h.rating IS NOT NULL) AS rating,
-                   MAX(COALESCE(u.last_seen_at, ''), COALESCE(v.last_assigned_at, '')) AS last_active_at
+                   CASE WHEN COALESCE(u.last_seen_at, '') > COALESCE(v.last_assigned_at, '')
+                        THEN u.last_seen_at ELSE v.last_assigned_at END AS last_active_at
             FROM volunteers v LEFT JOIN users u ON u.id = v.user_id
             WHERE v.status IN ({marks}) ORDER BY v.applied_at, v.user_id""", statuses)
     return [VolunteerLine(r["user_id"], r["display_name"], r["status"], bool(r["available"]),

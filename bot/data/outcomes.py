@@ -16,8 +16,9 @@ async def add_request_outcome(db: Database, request_id: int, outcome: str, ward:
                               volunteer_id: int, now: str) -> bool:
     """Count one outcome for a resolved request (once per request and outcome). True if new."""
     cur = await db.execute(
-        """INSERT OR IGNORE INTO outcomes (outcome, ward, day, source, request_id, volunteer_id, at)
-           VALUES (?, ?, ?, 'request', ?, ?, ?)""", (outcome, ward, day, request_id, volunteer_id, now))
+        """INSERT INTO outcomes (outcome, ward, day, source, request_id, volunteer_id, at)
+           VALUES (?, ?, ?, 'request', ?, ?, ?) ON CONFLICT DO NOTHING""",
+        (outcome, ward, day, request_id, volunteer_id, now))
     return cur.rowcount == 1
 
 
@@ -38,8 +39,9 @@ async def add_guide_outcome(db: Database, guide_id: str, resident_id: int, outco
                             day: str, now: str) -> bool:
     """A resident said they did what a guide shows (once per resident, guide and outcome). True if new."""
     cur = await db.execute(
-        """INSERT OR IGNORE INTO outcomes (outcome, ward, day, source, guide_id, resident_id, at)
-           VALUES (?, ?, ?, 'guide', ?, ?, ?)""", (outcome, ward, day, guide_id, resident_id, now))
+        """INSERT INTO outcomes (outcome, ward, day, source, guide_id, resident_id, at)
+           VALUES (?, ?, ?, 'guide', ?, ?, ?) ON CONFLICT DO NOTHING""",
+        (outcome, ward, day, guide_id, resident_id, now))
     return cur.rowcount == 1
 
 
@@ -143,7 +145,7 @@ async def remove_target(db: Database, target_id: int) -> bool:
 # --- monthly figures ----------------------------------------------------------------------------
 async def claim_thanks(db: Database, volunteer_id: int, month: str, now: str) -> bool:
     """One thank-you per volunteer and month: the insert decides, so a restart never sends twice."""
-    cur = await db.execute("INSERT OR IGNORE INTO thanks_sent (volunteer_id, month, at) VALUES (?, ?, ?)",
+    cur = await db.execute("INSERT INTO thanks_sent (volunteer_id, month, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                            (volunteer_id, month, now))
     return cur.rowcount == 1
 
@@ -179,7 +181,8 @@ async def volunteer_figures(db: Database, start: str, end: str, *, ward: str | N
                     WHERE o.volunteer_id = r.volunteer_id AND q.resolved_at >= ? AND q.resolved_at < ?)
             FROM help_requests r JOIN volunteers v ON v.user_id = r.volunteer_id
             WHERE r.status = 'resolved' AND r.resolved_at >= ? AND r.resolved_at < ? {where}
-            GROUP BY r.volunteer_id ORDER BY COUNT(*) DESC, AVG(r.rating) DESC, v.display_name""",
+            GROUP BY r.volunteer_id, v.display_name
+            ORDER BY COUNT(*) DESC, AVG(r.rating) DESC NULLS LAST, v.display_name""",
         [start, end, *params])
     return [VolunteerFigures(r[0], r[1], r[2], r[4], float(r[3]) if r[3] is not None else None) for r in rows]
 
@@ -203,7 +206,7 @@ async def month_requests(db: Database, start: str, end: str, ward: str | None = 
         f"""SELECT COUNT(*), AVG(rating), COUNT(rating), COUNT(DISTINCT volunteer_id) FROM help_requests
             WHERE status = 'resolved' AND resolved_at >= ? AND resolved_at < ? {where}""", [start, end, *params])
     waits = await db.fetchall(
-        f"""SELECT ROUND((julianday(claimed_at) - julianday(created_at)) * 86400) FROM help_requests
+        f"""SELECT {db.seconds_between('claimed_at', 'created_at')} FROM help_requests
             WHERE claimed_at >= ? AND claimed_at < ? {where}""", [start, end, *params])
     return MonthRequests(int(filed[0]), int(helped[0]), [float(r[0]) for r in waits],
                          float(helped[1]) if helped[1] is not None else None, int(helped[2]), int(helped[3]))

@@ -111,7 +111,7 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
     In the history the person's id becomes NULL, the anonymous marker: `request_events.actor_id` of what they
     did, and `help_requests.volunteer_id` of the closed requests they helped with.
     """
-    await db.execute("PRAGMA secure_delete = ON")  # erased text is overwritten with zeros, not left in free space
+    await db.erasing()  # SQLite: erased text is overwritten with zeros, not left in free space
     async with db.transaction():
         requests = [r[0] for r in await db.fetchall("SELECT id FROM help_requests WHERE resident_id = ?",
                                                      (user_id,))]
@@ -142,9 +142,9 @@ async def erase_person(db: Database, user_id: int, now: str) -> int:
 
 
 async def checkpoint(db: Database) -> None:
-    """Copy the write-ahead log into the database file and empty it (`wal_checkpoint(TRUNCATE)`), so the
-    text just erased does not stay readable in the -wal file while the bot runs."""
-    await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    """SQLite: copy the write-ahead log into the database file and empty it (`wal_checkpoint(TRUNCATE)`), so
+    the text just erased does not stay readable in the -wal file while the bot runs."""
+    await db.checkpoint()
 
 
 # --- retention ----------------------------------------------------------------------------------

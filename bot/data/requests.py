@@ -76,13 +76,14 @@ async def by_code(db: Database, code: str) -> RequestRow | None:
 
 
 async def insert(db: Database, code: str, draft: Draft, now: str) -> int:
-    cur = await db.execute(
+    row = await db.fetchone(
         """INSERT INTO help_requests (code, resident_id, topic, guide_id, description, attachment_kind,
                attachment_message_id, attachments, ward, mode, phone, created_at, opened_at, last_activity_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
         (code, draft.user_id, draft.topic, draft.guide_id, draft.description, draft.attachment_kind,
          draft.attachment_message_id, draft.attachments, draft.ward, draft.mode, draft.phone, now, now, now))
-    return int(cur.lastrowid)
+    assert row is not None
+    return int(row["id"])
 
 
 async def code_exists(db: Database, code: str) -> bool:
@@ -107,10 +108,11 @@ ACTIVE_VOLUNTEERS = "SELECT user_id FROM volunteers WHERE status = 'active'"
 CLAIM_RULES: dict[str, str] = {
     "active": f"?1 IN ({ACTIVE_VOLUNTEERS})",
     "not_banned": "NOT EXISTS (SELECT 1 FROM users b WHERE b.id = ?1 AND b.banned = 1)",
-    "not_own": "help_requests.resident_id IS NOT ?1",  # a volunteer who asks for help is helped by someone else
-    "available": "(?2 OR EXISTS (SELECT 1 FROM volunteers a WHERE a.user_id = ?1 AND a.available = 1))",
+    # a volunteer who asks for help is helped by someone else
+    "not_own": "help_requests.resident_id IS DISTINCT FROM ?1",
+    "available": "(?2 = 1 OR EXISTS (SELECT 1 FROM volunteers a WHERE a.user_id = ?1 AND a.available = 1))",
     # the request's ward is theirs, or unknown, or it was offered to them (an outstanding offer row)
-    "in_reach": """(?2 OR help_requests.ward IS NULL
+    "in_reach": """(?2 = 1 OR help_requests.ward IS NULL
         OR EXISTS (SELECT 1 FROM volunteer_wards w WHERE w.user_id = ?1 AND w.ward = help_requests.ward)
         OR EXISTS (SELECT 1 FROM offers o WHERE o.request_id = help_requests.id AND o.volunteer_id = ?1))""",
     "below_limit": "(SELECT COUNT(*) FROM help_requests h WHERE h.volunteer_id = ?1 AND h.status = 'claimed') < ?3",
@@ -136,7 +138,7 @@ async def claim_rules(db: Database, request_id: int | None, volunteer_id: int, l
     volunteer's own rules matter)."""
     columns = ", ".join(f"{sql} AS {name}" for name, sql in CLAIM_RULES.items())
     row = await db.fetchone(
-        f"SELECT {columns} FROM (SELECT 1) LEFT JOIN help_requests ON help_requests.id = ?4",
+        f"SELECT {columns} FROM (SELECT 1 AS one) q LEFT JOIN help_requests ON help_requests.id = ?4",
         (volunteer_id, 0, limit, request_id))
     return {name: bool(row[name]) for name in CLAIM_RULES}
 
@@ -178,6 +180,14 @@ async def events(db: Database, request_id: int) -> list[tuple[int | None, str, s
 async def of_resident(db: Database, resident_id: int, limit: int = 10) -> list[RequestRow]:
     rows = await db.fetchall("SELECT * FROM help_requests WHERE resident_id = ? ORDER BY id DESC LIMIT ?",
                              (resident_id, limit))
+    return [_build(RequestRow, r) for r in rows]
+
+
+async def of_resident_in(db: Database, resident_id: int, statuses: tuple[str, ...]) -> list[RequestRow]:
+    """A resident's requests in these statuses, oldest first."""
+    marks = ",".join("?" * len(statuses))
+    rows = await db.fetchall(f"SELECT * FROM help_requests WHERE resident_id = ? AND status IN ({marks}) ORDER BY id",
+                             (resident_id, *statuses))
     return [_build(RequestRow, r) for r in rows]
 
 
@@ -229,7 +239,9 @@ async def set_comment(db: Database, request_id: int, resident_id: int, comment: 
 
 # --- offers -----------------------------------------------------------------------------------
 async def add_offer(db: Database, request_id: int, volunteer_id: int, message_id: int, now: str) -> None:
-    await db.execute("INSERT OR REPLACE INTO offers (request_id, volunteer_id, message_id, at) VALUES (?, ?, ?, ?)",
+    await db.execute("INSERT INTO offers (request_id, volunteer_id, message_id, at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (request_id, volunteer_id) DO UPDATE SET message_id = excluded.message_id, "
+                     "at = excluded.at",
                      (request_id, volunteer_id, message_id, now))
 
 
@@ -329,11 +341,13 @@ async def keep_unsent(db: Database, user_id: int, message: dict, now: str) -> in
     """Add a message to those kept until their sender says which request they are for; returns how many
     are kept. Kept as JSON only until delivered (take_unsent) or the person moves on."""
     async with db.transaction():
-        row = await db.fetchone("SELECT unsent FROM awaiting WHERE user_id = ? AND kind = 'relay' AND ref IS NULL",
-                                (user_id,))
+        row = await db.fetchone("SELECT unsent FROM awaiting WHERE user_id = ? AND kind = 'relay' AND ref IS NULL"
+                                + db.for_update, (user_id,))
         kept = [*(json.loads(row["unsent"]) if row and row["unsent"] else []), message]
         await db.execute(
-            "INSERT OR REPLACE INTO awaiting (user_id, kind, ref, at, unsent) VALUES (?, 'relay', NULL, ?, ?)",
+            """INSERT INTO awaiting (user_id, kind, ref, at, unsent) VALUES (?, 'relay', NULL, ?, ?)
+               ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind, ref = excluded.ref, at = excluded.at,
+                                                   unsent = excluded.unsent""",
             (user_id, now, json.dumps(kept, ensure_ascii=False)))
     return len(kept)
 
@@ -341,7 +355,8 @@ async def keep_unsent(db: Database, user_id: int, message: dict, now: str) -> in
 async def take_unsent(db: Database, user_id: int) -> list[dict]:
     """The kept messages, removed in the same transaction, so each is delivered once."""
     async with db.transaction():
-        row = await db.fetchone("SELECT unsent FROM awaiting WHERE user_id = ? AND unsent IS NOT NULL", (user_id,))
+        row = await db.fetchone("SELECT unsent FROM awaiting WHERE user_id = ? AND unsent IS NOT NULL" + db.for_update,
+                                (user_id,))
         if row:
             await db.execute("UPDATE awaiting SET unsent = NULL WHERE user_id = ?", (user_id,))
     return json.loads(row["unsent"]) if row else []
@@ -364,13 +379,17 @@ async def clear_awaiting_for_request(db: Database, request_id: int) -> None:
 
 # --- relay ------------------------------------------------------------------------------------
 async def remember_relay(db: Database, chat_id: int, message_id: int, request_id: int, now: str) -> None:
-    await db.execute("INSERT OR REPLACE INTO relay_messages (chat_id, message_id, request_id, at) VALUES (?, ?, ?, ?)",
+    await db.execute("INSERT INTO relay_messages (chat_id, message_id, request_id, at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (chat_id, message_id) DO UPDATE SET request_id = excluded.request_id, "
+                     "at = excluded.at",
                      (chat_id, message_id, request_id, now))
 
 
 async def remember_source(db: Database, chat_id: int, message_id: int, request_id: int, now: str) -> None:
     """A person's own message that was relayed for a request (ids only), so that its edit can follow."""
-    await db.execute("INSERT OR REPLACE INTO relay_sources (chat_id, message_id, request_id, at) VALUES (?, ?, ?, ?)",
+    await db.execute("INSERT INTO relay_sources (chat_id, message_id, request_id, at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (chat_id, message_id) DO UPDATE SET request_id = excluded.request_id, "
+                     "at = excluded.at",
                      (chat_id, message_id, request_id, now))
 
 

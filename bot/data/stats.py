@@ -74,7 +74,7 @@ async def oldest_open(db: Database) -> str | None:
 
 async def claim_seconds(db: Database, since: str | None, until: str | None = None) -> list[float]:
     where, params = _since("created_at", since, until)
-    rows = await db.fetchall(f"""SELECT ROUND((julianday(claimed_at) - julianday(created_at)) * 86400)
+    rows = await db.fetchall(f"""SELECT {db.seconds_between('claimed_at', 'created_at')}
                                  FROM help_requests
                                  WHERE claimed_at IS NOT NULL AND {where}""", params)
     return [float(r[0]) for r in rows]
@@ -82,7 +82,7 @@ async def claim_seconds(db: Database, since: str | None, until: str | None = Non
 
 async def resolve_seconds(db: Database, since: str | None, until: str | None = None) -> list[float]:
     where, params = _since("created_at", since, until)
-    rows = await db.fetchall(f"""SELECT ROUND((julianday(resolved_at) - julianday(created_at)) * 86400)
+    rows = await db.fetchall(f"""SELECT {db.seconds_between('resolved_at', 'created_at')}
                                  FROM help_requests
                                  WHERE resolved_at IS NOT NULL AND status = 'resolved' AND {where}""", params)
     return [float(r[0]) for r in rows]
@@ -124,10 +124,9 @@ async def first_request_at(db: Database) -> str | None:
 async def requests_per_day(db: Database, since: str, offset: str,
                            until: str | None = None) -> list[tuple[str, str, int]]:
     """(local day filed, status, count) for requests filed from `since` to `until` (exclusive; None: now)."""
-    rows = await db.fetchall("SELECT date(created_at, ?) AS day, status, COUNT(*) FROM help_requests "
-                             "WHERE created_at >= ? AND (? IS NULL OR created_at < ?) "
-                             "GROUP BY day, status ORDER BY day",
-                             (offset, since, until, until))
+    where, params = _since("created_at", since, until)
+    rows = await db.fetchall(f"SELECT {db.local_day('created_at')} AS day, status, COUNT(*) FROM help_requests "
+                             f"WHERE {where} GROUP BY day, status ORDER BY day", (offset, *params))
     return [(r[0], r[1], r[2]) for r in rows]
 
 

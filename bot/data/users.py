@@ -61,7 +61,7 @@ async def arrive(db: Database, user_id: int, first_name: str | None, username: s
                   (SELECT COUNT(*) FROM help_requests h WHERE h.status = 'claimed' AND h.volunteer_id = q.uid)
                   + (SELECT COUNT(*) FROM help_requests h WHERE h.status = 'claimed' AND h.resident_id = q.uid)
                   AS conversations
-           FROM (SELECT ? AS uid) q LEFT JOIN users u ON u.id = q.uid
+           FROM (SELECT CAST(? AS BIGINT) AS uid) q LEFT JOIN users u ON u.id = q.uid
            LEFT JOIN request_drafts d ON d.user_id = q.uid LEFT JOIN awaiting a ON a.user_id = q.uid
            LEFT JOIN screens s ON s.user_id = q.uid""",
         (user_id,))

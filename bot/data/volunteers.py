@@ -34,7 +34,8 @@ async def start_application(db: Database, user_id: int, name: str, now: str) -> 
     await db.execute(
         """INSERT INTO volunteers (user_id, display_name, status, applied_at) VALUES (?, ?, 'applying', ?)
            ON CONFLICT(user_id) DO UPDATE SET display_name = excluded.display_name, applied_at = excluded.applied_at,
-               status = CASE WHEN status IN ('active', 'paused', 'pending') THEN status ELSE 'applying' END""",
+               status = CASE WHEN volunteers.status IN ('active', 'paused', 'pending') THEN volunteers.status
+                                  ELSE 'applying' END""",
         (user_id, name, now))
 
 
@@ -82,17 +83,21 @@ async def choose(db: Database, ward: str | None, topic: str | None, limit: int, 
     waiting for them, so a burst spreads over everyone eligible), then longest since last assignment."""
     excluded = ",".join(str(int(v)) for v in exclude) or "-1"  # NOT IN (NULL) would match nobody
     rows = await db.fetchall(
-        f"""SELECT v.user_id,
+        f"""SELECT user_id FROM (
+              SELECT v.user_id, v.last_assigned_at,
                    (SELECT COUNT(*) FROM help_requests r WHERE r.volunteer_id = v.user_id AND r.status = 'claimed')
                        AS holding,
                    (SELECT COUNT(*) FROM offers o WHERE o.volunteer_id = v.user_id) AS offered
-            FROM volunteers v
-            WHERE v.status = 'active' AND v.available = 1 AND v.user_id NOT IN ({excluded})
-              AND NOT EXISTS (SELECT 1 FROM users b WHERE b.id = v.user_id AND b.banned = 1)
-              AND (? IS NULL OR EXISTS (SELECT 1 FROM volunteer_wards w WHERE w.user_id = v.user_id AND w.ward = ?))
-              AND (? IS NULL OR EXISTS (SELECT 1 FROM volunteer_topics t WHERE t.user_id = v.user_id AND t.topic = ?))
-              AND holding < ?
-            ORDER BY holding + offered, COALESCE(v.last_assigned_at, ''), v.user_id
+              FROM volunteers v
+              WHERE v.status = 'active' AND v.available = 1 AND v.user_id NOT IN ({excluded})
+                AND NOT EXISTS (SELECT 1 FROM users b WHERE b.id = v.user_id AND b.banned = 1)
+                AND (CAST(? AS TEXT) IS NULL
+                     OR EXISTS (SELECT 1 FROM volunteer_wards w WHERE w.user_id = v.user_id AND w.ward = ?))
+                AND (CAST(? AS TEXT) IS NULL
+                     OR EXISTS (SELECT 1 FROM volunteer_topics t WHERE t.user_id = v.user_id AND t.topic = ?))
+            ) c
+            WHERE holding < ?
+            ORDER BY holding + offered, COALESCE(last_assigned_at, ''), user_id
             LIMIT ?""",
         (ward, ward, topic, topic, per_volunteer, limit))
     return [r["user_id"] for r in rows]

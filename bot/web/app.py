@@ -79,13 +79,13 @@ class WebState:
         self._reader_lock = asyncio.Lock()
 
     async def dashboard_reader(self) -> Database:
-        """The dashboard's own read-only connection to the database file (opened at first use): a page
-        never waits behind the bot's writes, nor holds them up."""
+        """The dashboard's own read-only connection to the database (opened at first use; on PostgreSQL a
+        small read-only pool): a page never waits behind the bot's writes, nor holds them up."""
         assert self.svc is not None
         async with self._reader_lock:
             if self._reader is None:
-                path = str(self.svc.settings.database_path)
-                self._reader = self.svc.db if path == ":memory:" else await open_reader(path)
+                target = self.svc.settings.database
+                self._reader = self.svc.db if str(target) == ":memory:" else await open_reader(target)
             return self._reader
 
     async def close_reader(self) -> None:

@@ -61,7 +61,7 @@ async def test_typing_a_guide_title_opens_the_guide(bot: Harness):
         assert views[0] == n
     [second] = await bot.press(R, "Tiếp")
     assert f"Bước 2/{len(guide.steps)}" in second.text
-    row = await bot.svc.db.fetchone("SELECT query, results FROM search_log ORDER BY rowid LIMIT 1")
+    row = await bot.svc.db.fetchone("SELECT query, results FROM search_log ORDER BY id LIMIT 1")
     assert tuple(row) == ("kich hoat tai khoan vneid muc 2", 1)
 
 
@@ -99,7 +99,7 @@ async def test_asking_for_a_person_shows_every_way_to_reach_people_in_one_step(b
     assert points.text.startswith("📍 ")
 
 
-async def test_phone_lines_come_from_the_content_file_and_unverified_ones_say_so(tmp_path: Path):
+async def test_phone_lines_come_from_the_content_file_and_unverified_ones_say_so(store, tmp_path: Path):
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
     lines = content / "phone_lines.toml"
@@ -135,7 +135,7 @@ verified = false
                "⚠️ Not yet confirmed: please check the number before calling." in reply.text
 
 
-async def test_without_phone_lines_the_call_block_is_left_out(tmp_path: Path):
+async def test_without_phone_lines_the_call_block_is_left_out(store, tmp_path: Path):
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
     (content / "phone_lines.toml").write_text("# no line confirmed yet\n", encoding="utf-8")
