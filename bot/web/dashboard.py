@@ -40,6 +40,7 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Awaitable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -223,27 +224,26 @@ def dashboard_app(state: WebState, secret: str, *, https: bool) -> Starlette:
     async def login_page(request: Request) -> Response:
         return await render(request, None, "login.html", token=request.path_params["token"])
 
-    async def login(request: Request) -> Response:
+    async def signing_in(request: Request, how: str, check: Awaitable[dashboard.Viewer]) -> Response:
+        """The end of both ways in (a link, the Mini App): a session and Today, or why not."""
         try:
-            who = await dashboard.sign_in(state.svc, request.path_params["token"])
+            who = await check
         except Refused as exc:
             return await refused(request, None, exc.message)
         await start_session(request, who)
-        log.info("dashboard sign-in", extra={"user": who.user_id, "how": "link"})
+        log.info("dashboard sign-in", extra={"user": who.user_id, "how": how})
         return RedirectResponse("/dashboard/", status_code=303)
+
+    async def login(request: Request) -> Response:
+        return await signing_in(request, "link", dashboard.sign_in(state.svc, request.path_params["token"]))
 
     async def mini_app_page(request: Request) -> Response:
         return await render(request, None, "mini_app.html")
 
     async def mini_app(request: Request) -> Response:
         values = await request.form()
-        try:
-            who = await dashboard.sign_in_mini_app(state.svc, str(values.get("init_data", "")))
-        except Refused as exc:
-            return await refused(request, None, exc.message)
-        await start_session(request, who)
-        log.info("dashboard sign-in", extra={"user": who.user_id, "how": "mini_app"})
-        return RedirectResponse("/dashboard/", status_code=303)
+        return await signing_in(request, "mini_app",
+                                dashboard.sign_in_mini_app(state.svc, str(values.get("init_data", ""))))
 
     async def logout(request: Request) -> Response:
         if await form(request) is None:
