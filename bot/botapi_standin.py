@@ -388,3 +388,85 @@ class ChatDriver:
         query = {"id": f"{user_id}:{next(self._query_ids)}", "from": self.user(user_id),
                  "chat_instance": str(user_id), "data": data, "message": msg}
         return await self.feed({"callback_query": query})
+
+
+# --- the same stand-in over loopback HTTP (processes: workers, the ingress, benchmarks) -------------------
+JSON_FIELDS = frozenset({"reply_markup", "entities", "caption_entities", "allowed_updates", "commands", "scope",
+                         "link_preview_options", "media", "reply_parameters"})  # sent as JSON text in a form
+
+
+def http_app(api: FakeBotAPI):
+    """`api` served as Telegram serves the Bot API: `POST /bot{token}/{method}` with a form (or multipart, or
+    JSON) body → the JSON answer and status `api` gives. For processes that reach Telegram by
+    BOT_API_BASE_URL (the stand-in answers any token). Starlette app; serve it with bot.web.server."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def call(request: Request) -> Response:
+        method = request.path_params["method"]
+        params: dict[str, Any] = {}
+        files: dict[str, tuple[str, bytes, str]] = {}
+        if request.headers.get("content-type", "").startswith("application/json"):
+            params = await request.json()
+        else:
+            async with request.form() as form:
+                for key, value in form.multi_items():
+                    if hasattr(value, "read"):  # an uploaded file
+                        files[key] = (value.filename or key, await value.read(), value.content_type or "")
+                    else:
+                        params[key] = json.loads(value) if key in JSON_FIELDS else value
+        data = _Received(params, files)
+        status, body = await api.do_request(f"/bot/{method}", "POST", data)  # type: ignore[arg-type]
+        return Response(body, status_code=status, media_type="application/json")
+
+    return Starlette(routes=[Route("/bot{token}/{method}", call, methods=["POST"])])
+
+
+@dataclass
+class _Received:
+    """What `FakeBotAPI.do_request` reads of a RequestData, from an HTTP request."""
+
+    parameters: dict[str, Any]
+    multipart_data: dict[str, tuple[str, bytes, str]]
+
+    @property
+    def contains_files(self) -> bool:
+        return bool(self.multipart_data)
+
+
+class StandinServer:
+    """`FakeBotAPI` over loopback HTTP in a thread of its own (its own event loop), for tests and benchmarks
+    that run the bot as separate processes: `url` is their BOT_API_BASE_URL. `api` is read from the caller's
+    thread (its `sent` list only grows); `stop()` ends the server."""
+
+    def __init__(self, api: FakeBotAPI | None = None) -> None:
+        import asyncio
+        import threading
+
+        self.api = api or FakeBotAPI()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.url = ""
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the Bot API stand-in did not start")
+
+    async def _serve(self) -> None:
+        import asyncio
+
+        from bot.web.server import serving
+
+        self._stop = asyncio.Event()
+        async with serving(http_app(self.api)) as url:
+            self.url = url
+            self._ready.set()
+            await self._stop.wait()
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
