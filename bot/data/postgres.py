@@ -98,7 +98,8 @@ class PgMember(Member):
         async with self._turn:
             n = await self.conn.fetchval(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid "
-                "AND objsubid = 2 AND granted", self.namespace)
+                "AND objsubid = 2 AND granted AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database())", self.namespace)
         return max(1, int(n))
 
     async def close(self) -> None:
@@ -245,8 +246,10 @@ class PostgresDatabase(Database):
         return PgMember(int(member_id), namespace, conn)
 
     def live_member(self, column: str, namespace: int) -> str:
+        # pg_locks is the whole server's: only this database's members count (ids are per database)
         return (f"({column} = ? OR {column} IN (SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' "
-                f"AND classid = {int(namespace)} AND objsubid = 2 AND granted))")
+                f"AND classid = {int(namespace)} AND objsubid = 2 AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))")
 
     async def lock(self, name: str) -> None:
         held = _held.get()
