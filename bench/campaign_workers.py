@@ -26,6 +26,7 @@ from bench.harness import ADMIN, BenchAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "ready"
+PROFILE = ["-m", "cProfile", "-o", "/tmp/member.prof"] if os.environ.get("BENCH_PROFILE") else []
 
 
 class Receiver:
@@ -87,14 +88,12 @@ async def run(members: int = 3, recipients: int = 10_000, rate: int = 1_000, bur
         now = iso(Clock().now())
         try:
             await seed(db, recipients, now)
-            await db.execute("INSERT INTO users (id, first_name, created_at, last_seen_at) VALUES (?, 'Admin', ?, ?)",
-                             (ADMIN, now, now))
             if burner:
                 burn = await asyncio.create_subprocess_exec(sys.executable, "-c", "while True: pass")
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             for _ in range(members):
                 procs.append(await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bench.campaign_workers", "member", url, server.url, str(rate),
+                    sys.executable, *PROFILE, "-m", "bench.campaign_workers", "member", url, server.url, str(rate),
                     cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE))
             for p in procs:
                 assert p.stdout is not None

@@ -142,7 +142,8 @@ class Share:
     - Use the largest N read in the last 2W + P, so when a sender leaves or dies the others speed up only
       after its last sends have left every window.
     - Hold back W + P after the first reading (a process joining), and again after a gap of more than W + P
-      between two readings (idle or stalled: it joins again); while held it keeps reading every P.
+      between two readings (stalled: it joins again); while held it keeps reading every P. (The Sender also
+      reads every P in the background from the moment it joins, so a campaign starting later waits for nothing.)
     Why no 1-second window (a - W, a] gets more than `total`: let S be the senders with a send in it. A sender j
     of S was live during [s - W - P, s] for each of its sends s (it held back W + P after joining and is live
     until its last send). Take i in S and its last send t in the window; its reading before t was at ρ ≥ t - P.
@@ -169,19 +170,23 @@ class Share:
         """The N this process paces by now: the largest read within memory."""
         return max((n for _, n in self.readings), default=1)
 
+    async def read(self) -> None:
+        """Read N now and remember it (a reading after a gap of more than W + P starts a hold)."""
+        last = self.readings[-1][0] if self.readings else None
+        n = await self.count()
+        now = self.now()
+        if last is None or now - last > self.window + self.refresh:
+            self.held_until = now + self.window + self.refresh
+        self.readings.append((now, n))
+        while self.readings[0][0] < now - self.memory:
+            self.readings.popleft()
+
     async def rate(self) -> int:
         """This process's rate now (sends per second), after any hold the rules call for."""
         while True:
+            if not self.readings or self.now() - self.readings[-1][0] >= self.refresh:
+                await self.read()
             now = self.now()
-            last = self.readings[-1][0] if self.readings else None
-            if last is None or now - last >= self.refresh:
-                n = await self.count()
-                now = self.now()
-                if last is None or now - last > self.window + self.refresh:
-                    self.held_until = now + self.window + self.refresh
-                self.readings.append((now, n))
-                while self.readings[0][0] < now - self.memory:
-                    self.readings.popleft()
             if now >= self.held_until:
                 return max(1, self.total // self.largest())
             await self.sleep(min(self.refresh, self.held_until - now))
@@ -559,6 +564,8 @@ class Sender:
         self._stopping = False
         self._pacer: Pacer | None = None
         self._member: Member | None = None  # this process among the campaign senders (data.join)
+        self._share: Share | None = None  # with other senders possible (PostgreSQL): this process's part of the rate
+        self._reader: asyncio.Task | None = None  # reads how many senders are live, every REFRESH
         self._joining = asyncio.Lock()
         self._open: asyncio.Event | None = None  # cleared while Telegram asks everyone to wait
         self._last_edit: dict[int, datetime] = {}
@@ -574,17 +581,17 @@ class Sender:
     def pacer(self, rate: int) -> Pacer:
         """The one pacer of every campaign this process sends. `rate` is the bot's (BROADCAST_RATE): alone it
         is the pacer's; with other senders live, the pacer paces at this process's share of it."""
-        pace_sleep = self.sleep if self.now is not None else asyncio.sleep  # the pacer's clock is real unless injected
         if self._pacer is None:
-            self._pacer = Pacer(rate, now=self._clock, sleep=pace_sleep)
-        if self._member is not None and not self._member.alone:
-            if self._pacer.share is None:
-                self._pacer.share = Share(rate, self._count, now=self._clock, sleep=pace_sleep)
-            self._pacer.share.total = rate
+            self._pacer = Pacer(rate, now=self._clock, sleep=self._pace_sleep())
+        self._pacer.share = self._share
+        if self._share is not None:
+            self._share.total = rate
         else:
-            self._pacer.share = None
             self._pacer.set_rate(rate)
         return self._pacer
+
+    def _pace_sleep(self) -> Sleep:
+        return self.sleep if self.now is not None else asyncio.sleep  # the pacer's clock is real unless injected
 
     async def _count(self) -> int:
         member = self._member
@@ -597,16 +604,37 @@ class Sender:
             raise
 
     async def member(self, svc: Services) -> Member:
-        """This process as a campaign sender, joined on first use (PostgreSQL: a lock connection of its own)."""
+        """This process as a campaign sender, joined on first use (PostgreSQL: a lock connection of its own, and
+        from then on a reading of how many senders are live every REFRESH seconds). A worker calls it once at
+        start, so that its first campaign does not wait out the joining hold (Share)."""
         async with self._joining:
             if self._member is None:
-                self._member = await data.join(svc.db)
+                member = await data.join(svc.db)
+                self._member = member
+                if not member.alone:
+                    share = Share(svc.settings.broadcast_rate, self._count, now=self._clock, sleep=self._pace_sleep())
+                    await share.read()  # the joining hold starts now
+                    self._share = share
+                    self._reader = asyncio.get_running_loop().create_task(self._keep_reading(share),
+                                                                          name="campaign-senders")
             return self._member
+
+    async def _keep_reading(self, share: Share) -> None:
+        while self._share is share:
+            await asyncio.sleep(REFRESH)  # real time: only the readings' timestamps follow the pacer's clock
+            try:
+                await share.read()
+            except Exception:  # the lock connection is gone (_count has left): the next campaign run joins again
+                return
 
     async def _leave(self) -> None:
         member, self._member = self._member, None
+        self._share = None
         if self._pacer is not None:
             self._pacer.share = None  # a new member starts a new Share (and holds back as one joining)
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
         if member is not None:
             with contextlib.suppress(Exception):
                 await member.close()
