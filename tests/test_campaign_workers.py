@@ -219,3 +219,16 @@ async def test_the_pacer_changes_its_rate_in_place_and_keeps_the_window_it_has()
     # the window kept the first ten sends: the lower rate waits until only four of them are left in it
     assert starts[10] >= starts[5] + 1.0
     assert all(len([s for s in starts if t - 1.0 < s <= t]) <= 10 for t in starts)
+
+
+# --- real processes ------------------------------------------------------------------------------------------------
+async def test_three_sender_processes_send_each_recipient_once_and_never_over_the_rate():
+    """Three `campaigns.tick` processes on one PostgreSQL, the stand-in over loopback HTTP answering 429 above the
+    rate in any sliding second: each recipient once, no second over the rate, no 429."""
+    from bench import campaign_workers
+
+    result = await campaign_workers.run(members=3, recipients=3_000, rate=400)
+    assert result["exit codes"] == [0, 0, 0]
+    assert result["sent"] == result["recipients"] == 3_000 and result["pending"] == 0
+    assert result["never sent"] == 0 and result["duplicates"] == 0
+    assert result["429s"] == 0 and result["busiest 1-s window"] <= 400
