@@ -104,6 +104,14 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
                  f"enforced {p['enforced rate/s']:,}/s", f"{p['ratio']:.3f}", f"≥ 0.97 {_ok(p['ratio'] >= 0.97)}"),
                 ("broadcast 429s provoked, loaded machine", f"{p['429s']}",
                  f"busiest 1-s window {p['busiest 1-s window']:,}", "", f"0 {_ok(p['429s'] == 0)}")]
+        for m in p.get("processes", []):
+            where = (f"campaign across {m['processes']} sender process{'es' if m['processes'] > 1 else ''} "
+                     f"(PostgreSQL, HTTP), {m['recipients']:,} recipients, "
+                     f"{'a core burner' if m['load'] != 'none' else 'no burner'}")
+            out.append((where, f"{m['achieved rate/s']:,.0f}/s",
+                        f"enforced {m['enforced rate/s']:,}/s; 429s {m['429s']}; busiest 1-s window "
+                        f"{m['busiest 1-s window']:,}; duplicates {m['duplicates']}", f"{m['ratio']:.3f}",
+                        f"≥ 0.97 {_ok(m['ratio'] >= 0.97)}, 0 429s {_ok(m['429s'] == 0)}"))
     if "zalo" in r:  # issue 11
         z = r["zalo"]
         out.append(("updates/s, typed, Zalo adapter over loopback HTTP", f"{z['zalo updates/s']:,.0f}",
@@ -169,6 +177,10 @@ reference measured in the same run; the ratio is figure / reference.
   1/rate with 0.1 s of catch-up and caps every sliding second at the rate, counting each send until it ended:
   no headroom factor, so the ratio can reach about 0.99 (at 3,000/s one process on a busy machine runs out of
   CPU first: the "loaded machine" rows use 1,000/s, `bench/pacer.py`, with a second process burning a core).
+  The "campaign across sender processes" rows (`bench/campaign_workers.py`): a temporary PostgreSQL, 1 or 3
+  processes each running `campaigns.tick` every second (a worker's code path) against the stand-in over loopback
+  HTTP (`StandinServer` with the same 429 rule), each recipient claimed by one process, the rate shared by the
+  live senders; duplicates are recipients who got the message twice.
   Sent {b['sent']:,}, pending {b['pending']}, {b['send wall s']:.1f} s.
 - **Search** (`bench/search.py`): the queries of `tests/data/search_queries.toml`, the first round with a cold
   typo cache. Reference: a plain scan of every guide's folded titles for the folded query.

@@ -1,8 +1,13 @@
-"""The campaign pacer on a loaded machine (issue 17): the broadcast benchmark at a rate one process can
-sustain, while a second process burns one core for the whole run.
+"""The campaign pacer on a loaded machine (issue 17), in one process and across sender processes.
 
-Full: 30,000 recipients at an enforced 1,000/s (about 30 s); smoke: 300 at 300/s. The stand-in answers 429
-above the rate in any sliding 1-second window (bench/broadcast.py). Target: achieved / enforced ≥ 0.97, no 429.
+- One process: the broadcast benchmark (in-process stand-in, SQLite) at a rate one process can sustain, while a
+  second process burns one core for the whole run. Full: 30,000 recipients at an enforced 1,000/s; smoke: 300 at
+  300/s.
+- Across processes (bench/campaign_workers.py): 1 and 3 sender processes sharing a temporary PostgreSQL, the
+  stand-in over loopback HTTP, each with and without a core burner. Full: 10,000 recipients at an enforced
+  MULTI_RATE; smoke: 3 processes, 300 recipients, no burner.
+The stand-in answers 429 above the rate in any sliding 1-second window (bench/broadcast.py's Enforcer).
+Target: achieved / enforced ≥ 0.97, no 429, no duplicate.
 """
 
 from __future__ import annotations
@@ -10,7 +15,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import broadcast
+from bench import broadcast, campaign_workers
+
+# Each sender process spends ~2.5 ms of CPU per Bot API call over HTTP (python-telegram-bot, httpx, asyncpg): on
+# the shared 2-core machine three of them, PostgreSQL, the stand-in and a core burner fit 300/s, not 1,000/s.
+MULTI_RATE = 300
 
 
 async def run(size: str = "full") -> dict:
@@ -21,7 +30,12 @@ async def run(size: str = "full") -> dict:
     finally:
         burner.kill()
         await burner.wait()
-    return {**result, "load": "a second process burning one core"}
+    if size == "full":
+        runs = [await campaign_workers.run(members, 10_000, MULTI_RATE, burner=burn)
+                for members in (1, 3) for burn in (False, True)]
+    else:
+        runs = [await campaign_workers.run(3, 300, 300)]
+    return {**result, "load": "a second process burning one core", "processes": runs}
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from aiolimiter import AsyncLimiter
 
 from bot import actions as A
 from bot.clock import iso
-from bot.data import accounts, users
+from bot.data import Member, accounts, users
 from bot.data import campaigns as data
 from bot.i18n import N_, Translator
 from bot.messaging import Buttons, RetryLater, SendError, Transient, Unreachable
@@ -41,13 +41,18 @@ TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
 PROGRESS_EVERY = 3.0  # seconds (by the app's clock) between two edits of the progress message
 # Zalo cannot edit: each edit is a new message (bot/channels/zalo), so a Zalo admin's progress comes once a minute.
 PROGRESS_EVERY_ZALO = 60.0
-BATCH = 500  # recipients read at a time
 SCHEDULE_FORMAT = "%d/%m/%Y %H:%M"
 OUTAGE_WAIT = 30.0  # longest wait (seconds) between two probes while the Bot API cannot be reached
 SPACING_MARGIN = 1.05  # sends are spaced 5% wider than 1/rate: headroom for jitter and replies
 
 
 CATCH_UP = 0.1  # seconds the pacer's starts may run ahead of its grid (see Pacer)
+REFRESH = 0.1  # seconds: a sender re-reads how many senders are live when its reading is older (see Share)
+CLAIM_SECONDS = 0.15  # a sender claims about this many seconds of its sends at a time (see Sender)
+CLAIM_WAIT = 0.2  # seconds between two claims while the other senders hold every pending recipient
+
+Now = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class Pacer:
@@ -66,50 +71,125 @@ class Pacer:
       machine, is caught up instead of lost; nothing accrues while idle. (Measured with bench/pacer.py, at
       1,000/s with another process burning a core on a shared 2-core machine: 0.997 of the rate, no 429;
       with 30 ms of catch-up 0.96–0.98, and a grid 1% below the rate with 5 ms of catch-up 0.955.)
-    Waiters are served in arrival order (asyncio.Lock is fair).
+    Waiters are served in arrival order (asyncio.Lock is fair). `share` (several sender processes, see Share)
+    is asked for this process's rate before each slot and may wait; the rate then changes in place
+    (`set_rate`): the window keeps its sends, so a lower rate holds back until the window is under it.
+    `now` and `sleep` (seconds; default the event loop's clock and asyncio.sleep) let tests drive time.
     """
 
-    def __init__(self, rate: int, window: float = 1.0, hold_max: float = 0.5) -> None:
-        self.rate = rate
+    def __init__(self, rate: int, window: float = 1.0, hold_max: float = 0.5, *, share: Share | None = None,
+                 now: Now | None = None, sleep: Sleep = asyncio.sleep) -> None:
         self.window = window
         self.hold_max = hold_max
-        self.step = 1.0 / rate
-        self.ahead = max(self.step, CATCH_UP)
+        self.share = share
+        self._now = now
+        self._sleep = sleep
+        self.set_rate(rate)
         self._tat = 0.0  # when the next send is due on the grid
         self._ended: list[float] = []  # heap: when each recent send's slot counts from
         self._in_flight = 0
         self._lock = asyncio.Lock()
         self._freed = asyncio.Event()
 
+    def set_rate(self, rate: int) -> None:
+        """Sends per second from now on; the window's history stays (see the class)."""
+        self.rate = max(1, int(rate))
+        self.step = 1.0 / self.rate
+        self.ahead = max(self.step, CATCH_UP)
+
+    def now(self) -> float:
+        return self._now() if self._now is not None else asyncio.get_running_loop().time()
+
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Wait for a free slot, then hold it around one send."""
-        loop = asyncio.get_running_loop()
         async with self._lock:
-            self._tat = max(self._tat, loop.time())
-            early = self._tat - self.ahead - loop.time()
+            if self.share is not None:
+                self.set_rate(await self.share.rate())
+            self._tat = max(self._tat, self.now())
+            early = self._tat - self.ahead - self.now()
             if early > 0:
-                await asyncio.sleep(early)
+                await self._sleep(early)
             self._tat += self.step
             while True:
-                now = loop.time()
+                now = self.now()
                 while self._ended and self._ended[0] <= now - self.window:
                     heapq.heappop(self._ended)
                 if self._in_flight + len(self._ended) < self.rate:
                     break
                 if self._ended:  # an end moves a slot from in flight to ended: only time frees one
-                    await asyncio.sleep(self._ended[0] + self.window - now)
+                    await self._sleep(self._ended[0] + self.window - now)
                 else:  # every slot is in flight: the first to end can be timed
                     self._freed.clear()
                     await self._freed.wait()
             self._in_flight += 1
-            started = loop.time()
+            started = self.now()
         try:
             yield
         finally:
             self._in_flight -= 1
-            heapq.heappush(self._ended, min(loop.time(), started + self.hold_max))
+            heapq.heappush(self._ended, min(self.now(), started + self.hold_max))
             self._freed.set()
+
+
+class Share:
+    """One global rate (Telegram's limit is per bot) split among the sender processes that are live: each paces
+    at `total // N`, N being how many are live (`count`, on PostgreSQL the senders' advisory locks).
+
+    Rules (W = the 1-second window, P = REFRESH):
+    - Read N before a slot when the last reading is older than P (inline: a process that was preempted
+      never sends on an old N).
+    - Use the largest N read in the last 2W + P, so when a sender leaves or dies the others speed up only
+      after its last sends have left every window.
+    - Hold back W + P after the first reading (a process joining), and again after a gap of more than W + P
+      between two readings (stalled: it joins again); while held it keeps reading every P. (The Sender also
+      reads every P in the background from the moment it joins, so a campaign starting later waits for nothing.)
+    Why no 1-second window (a - W, a] gets more than `total`: let S be the senders with a send in it. A sender j
+    of S was live during [s - W - P, s] for each of its sends s (it held back W + P after joining and is live
+    until its last send). Take i in S and its last send t in the window; its reading before t was at ρ ≥ t - P.
+    If ρ ≤ s, that reading falls in [s - W - P, s]. Else i's readings since it last joined (at g) are at most
+    W + P apart, so [s - W - P, s] holds one if g ≤ s - W - P; if g is later, g itself lies in that interval
+    (i sent at t ≥ g + W + P and s > t - W). Every one of those readings is in i's memory (s > t - W), so i used
+    N ≥ |S| and its own window cap let it send at most total // |S| there: |S| senders, at most `total` in all.
+    A killed sender's sends in flight are counted from their start, as the window cap counts them.
+    """
+
+    def __init__(self, total: int, count: Callable[[], Awaitable[int]], *, now: Now, sleep: Sleep,
+                 window: float = 1.0, refresh: float = REFRESH) -> None:
+        self.total = total
+        self.count = count
+        self.now = now
+        self.sleep = sleep
+        self.window = window
+        self.refresh = refresh
+        self.memory = 2 * window + refresh
+        self.readings: collections.deque[tuple[float, int]] = collections.deque()  # (when, N), oldest first
+        self.held_until = 0.0
+
+    def largest(self) -> int:
+        """The N this process paces by now: the largest read within memory."""
+        return max((n for _, n in self.readings), default=1)
+
+    async def read(self) -> None:
+        """Read N now and remember it (a reading after a gap of more than W + P starts a hold)."""
+        last = self.readings[-1][0] if self.readings else None
+        n = await self.count()
+        now = self.now()
+        if last is None or now - last > self.window + self.refresh:
+            self.held_until = now + self.window + self.refresh
+        self.readings.append((now, n))
+        while self.readings[0][0] < now - self.memory:
+            self.readings.popleft()
+
+    async def rate(self) -> int:
+        """This process's rate now (sends per second), after any hold the rules call for."""
+        while True:
+            if not self.readings or self.now() - self.readings[-1][0] >= self.refresh:
+                await self.read()
+            now = self.now()
+            if now >= self.held_until:
+                return max(1, self.total // self.largest())
+            await self.sleep(min(self.refresh, self.held_until - now))
 
 
 def limiter(rate: int) -> AsyncLimiter:
@@ -423,20 +503,70 @@ async def progress_view(svc: Services, cid: int, t: Translator) -> tuple[str, Bu
 
 
 # --- the sender -------------------------------------------------------------------------------
-Sleep = Callable[[float], Awaitable[None]]
+class _Feed:
+    """The recipients one campaign's workers share: claimed a batch at a time, the next batch while the last
+    half of the current one is still being sent (so the pacer never waits for the database)."""
+
+    def __init__(self, claim: Callable[[], Awaitable[list[data.Pending]]]) -> None:
+        self.claim = claim
+        self.queue: collections.deque[data.Pending] = collections.deque()
+        self.low = 0  # claim again when this few are left
+        self.claimed = 0
+        self.exhausted = False  # a claim found nothing: this round is over
+        self._claiming: asyncio.Event | None = None  # set when the claim under way ends
+
+    async def next(self) -> data.Pending | None:
+        while True:
+            if self.queue and (len(self.queue) > self.low or self.exhausted or self._claiming is not None):
+                return self.queue.popleft()
+            if self.exhausted:
+                return None
+            if self._claiming is not None:  # nothing queued, another worker is claiming: wait for it
+                await self._claiming.wait()
+                continue
+            self._claiming = asyncio.Event()
+            try:
+                more = await self.claim()
+            finally:
+                self._claiming.set()
+                self._claiming = None
+            self.claimed += len(more)
+            self.exhausted = not more
+            self.low = len(more) // 2
+            self.queue.extend(more)
+
 
 
 class Sender:
-    """One task per campaign being sent; one pacer for all of them (the rate is per bot, not per campaign)."""
+    """This process's campaign sends: one task per campaign being sent; one pacer for all of them (the rate is
+    per bot, not per campaign). Several processes may send the same campaign (workers sharing PostgreSQL):
 
-    def __init__(self, sleep: Sleep = asyncio.sleep, backoff: float = 1.0, max_attempts: int = 3):
+    - Each recipient is claimed by one sender before it is sent (`data.claim`: small batches of about
+      CLAIM_SECONDS of this process's sends, FOR UPDATE SKIP LOCKED) and marked right after its send. A claim
+      is free again when its sender is no longer live (its advisory lock is gone: killed, or stopped), so the
+      other senders take over a dead one's recipients at once; a sender that stops gives its unsent claims back.
+    - Crash bound: a sender killed mid-send had at most `workers(rate)` messages in flight (sent, not yet
+      marked); those recipients are claimed again and get the message a second time. Nobody else does.
+    - One global rate: each process paces at BROADCAST_RATE // N, N the live senders (Share proves the bound).
+      On SQLite (one process) N is 1 and nothing waits.
+    `sleep` is used for 429 waits and back-off; `now` is the pacer's monotonic clock (seconds); when `now` is
+    injected, the pacer (and the Share's holds) sleep with `sleep` too, else with asyncio.sleep.
+    """
+
+    def __init__(self, sleep: Sleep = asyncio.sleep, backoff: float = 1.0, max_attempts: int = 3,
+                 now: Now | None = None):
         self.sleep = sleep  # 429 waits and back-off; tests inject a no-op
+        self.now = now
         self.backoff = backoff
         self.max_attempts = max_attempts
         self.tasks: dict[int, asyncio.Task] = {}
         self._halted: set[int] = set()
         self._stopping = False
         self._pacer: Pacer | None = None
+        self._member: Member | None = None  # this process among the campaign senders (data.join)
+        self._share: Share | None = None  # with other senders possible (PostgreSQL): this process's part of the rate
+        self._reader: asyncio.Task | None = None  # reads how many senders are live, every REFRESH
+        self._joining = asyncio.Lock()
         self._open: asyncio.Event | None = None  # cleared while Telegram asks everyone to wait
         self._last_edit: dict[int, datetime] = {}
         self._progress_every: dict[int, float] = {}  # seconds between progress edits, by the admin's channel
@@ -445,11 +575,72 @@ class Sender:
         # Told each outcome as (channel, "sent" | "failed" | "blocked" | "retry_after"): the metrics (bot/web).
         self.observe: Callable[[str, str], None] = lambda channel, outcome: None
 
+    def _clock(self) -> float:
+        return self.now() if self.now is not None else asyncio.get_running_loop().time()
+
     def pacer(self, rate: int) -> Pacer:
-        """The one pacer of every campaign this process sends (a new one when the rate changes)."""
-        if self._pacer is None or self._pacer.rate != rate:
-            self._pacer = Pacer(rate)
+        """The one pacer of every campaign this process sends. `rate` is the bot's (BROADCAST_RATE): alone it
+        is the pacer's; with other senders live, the pacer paces at this process's share of it."""
+        if self._pacer is None:
+            self._pacer = Pacer(rate, now=self._clock, sleep=self._pace_sleep())
+        self._pacer.share = self._share
+        if self._share is not None:
+            self._share.total = rate
+        else:
+            self._pacer.set_rate(rate)
         return self._pacer
+
+    def _pace_sleep(self) -> Sleep:
+        return self.sleep if self.now is not None else asyncio.sleep  # the pacer's clock is real unless injected
+
+    async def _count(self) -> int:
+        member = self._member
+        if member is None:
+            raise RuntimeError("campaign sender left")
+        try:
+            return await member.count()
+        except Exception:  # its lock connection is gone: the others may count it dead and take its claims
+            await self._leave()
+            raise
+
+    async def member(self, svc: Services) -> Member:
+        """This process as a campaign sender, joined on first use (PostgreSQL: a lock connection of its own, and
+        from then on a reading of how many senders are live every REFRESH / 2 seconds). A worker calls it once at
+        start, so that its first campaign does not wait out the joining hold (Share)."""
+        async with self._joining:
+            if self._member is None:
+                member = await data.join(svc.db)
+                self._member = member
+                if not member.alone:
+                    share = Share(svc.settings.broadcast_rate, self._count, now=self._clock, sleep=self._pace_sleep())
+                    await share.read()  # the joining hold starts now
+                    self._share = share
+                    self._reader = asyncio.get_running_loop().create_task(self._keep_reading(share),
+                                                                          name="campaign-senders")
+            return self._member
+
+    async def _keep_reading(self, share: Share) -> None:
+        while self._share is share:
+            # twice per REFRESH, so that the pacer finds a fresh reading and never waits for one (a reading taken in
+            # its turn would stop every send for a round trip to the database); real time, as only the readings'
+            # timestamps follow the pacer's clock
+            await asyncio.sleep(REFRESH / 2)
+            try:
+                await share.read()
+            except Exception:  # the lock connection is gone (_count has left): the next campaign run joins again
+                return
+
+    async def _leave(self) -> None:
+        member, self._member = self._member, None
+        self._share = None
+        if self._pacer is not None:
+            self._pacer.share = None  # a new member starts a new Share (and holds back as one joining)
+        reader, self._reader = self._reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+        if member is not None:
+            with contextlib.suppress(Exception):
+                await member.close()
 
     def workers(self, rate: int) -> int:
         """Sends in flight at once: enough to reach the rate over a slow network, and the crash bound."""
@@ -479,42 +670,60 @@ class Sender:
         return True
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Shut down gracefully: every send in flight is finished and recorded, then the tasks end."""
+        """Shut down gracefully: every send in flight is finished and recorded, unsent claims are given back,
+        then the tasks end and this process leaves the senders."""
         self._stopping = True
         if not await self.wait_idle(grace):
             for task in list(self.tasks.values()):
                 task.cancel()
             await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await self._leave()
 
     def _go(self, cid: int) -> bool:
         return not self._stopping and cid not in self._halted
 
+    def _batch(self, svc: Services) -> int:
+        """Recipients claimed at a time: about CLAIM_SECONDS of this process's sends, at least two workers' worth."""
+        rate = self._pacer.rate if self._pacer is not None else svc.settings.broadcast_rate
+        return max(2 * self.workers(svc.settings.broadcast_rate), math.ceil(rate * CLAIM_SECONDS))
+
     async def _run(self, svc: Services, cid: int) -> None:
+        me: Member | None = None
         try:
+            me = await self.member(svc)
+            await data.release(svc.db, cid, me.id)  # this process's claims of an earlier run: its own again
             await data.mark_started(svc.db, cid, svc.now())
             await self._show_progress(svc, cid, force=True)
             while self._go(cid):
                 c = await data.get(svc.db, cid)
                 if c is None or c.status != "sending":
                     break
-                batch = await data.pending(svc.db, cid, BATCH)
-                if not batch:
-                    if await data.finish(svc.db, cid, svc.now()):
-                        await self._final_report(svc, cid)
+                feed = _Feed(lambda: data.claim(svc.db, cid, me.id, self._batch(svc)))
+                n = self.workers(svc.settings.broadcast_rate)
+                await asyncio.gather(*(self._worker(svc, c, feed) for _ in range(n)))
+                if not self._go(cid):
                     break
-                queue = collections.deque(batch)
-                n = min(self.workers(svc.settings.broadcast_rate), len(batch))
-                await asyncio.gather(*(self._worker(svc, c, queue) for _ in range(n)))
+                if await data.finish(svc.db, cid, svc.now()):
+                    await self._final_report(svc, cid)
+                    break
+                if not feed.claimed:  # the other senders hold every pending recipient: look again soon
+                    await self.sleep(CLAIM_WAIT)
             if not self._stopping:
                 await self._show_progress(svc, cid, force=True)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("campaign sender failed", extra={"campaign": cid})  # the next tick restarts it
+        finally:
+            if me is not None and self._member is me:
+                with contextlib.suppress(Exception):  # unsent claims back to the others (a dead one's are free)
+                    await asyncio.shield(data.release(svc.db, cid, me.id))
 
-    async def _worker(self, svc: Services, c: data.CampaignRow, queue: collections.deque) -> None:
-        while queue and self._go(c.id):
-            recipient = queue.popleft()
+    async def _worker(self, svc: Services, c: data.CampaignRow, feed: _Feed) -> None:
+        while self._go(c.id):
+            recipient = await feed.next()
+            if recipient is None:
+                return
             await self._deliver(svc, c, recipient)
             await self._show_progress(svc, c.id)
 

@@ -22,6 +22,8 @@ async def test_every_benchmark_runs_small_and_the_report_renders():
     assert results["throughput"]["updates"] >= 150 and results["throughput"]["resolved"] > 0
     assert results["broadcast"]["sent"] == results["broadcast"]["recipients"]
     assert results["pacer"]["sent"] == results["pacer"]["recipients"]
+    across = results["pacer"]["processes"][0]
+    assert across["sent"] == across["recipients"] and across["duplicates"] == 0
     assert results["claims"]["winners per race"] == [1]
     assert results["webhook"]["bot"]["replies"] == results["webhook"]["bot"]["updates"]
     assert results["dashboard"]["pages read meanwhile"] > 0

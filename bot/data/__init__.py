@@ -7,7 +7,8 @@ write SQL both engines run; bot/data/dialect.py says what differs and how it is 
 
 The interface (`Database`): `execute` (→ `.rowcount`), `executemany`, `fetchone`, `fetchall` (rows are read as
 `row["column"]`, `row[0]`, `dict(row)`), `transaction()` (all or nothing; nested use joins), `close()`, and
-a few per-dialect pieces of SQL text (`seconds_between`, `local_day`, `group_concat`, `for_update`). Inserts
+a few per-dialect pieces of SQL text (`seconds_between`, `local_day`, `group_concat`, `for_update`,
+`skip_locked`, `live_member`), and `join` for processes that share work (the campaign senders). Inserts
 that need the new row's id say `RETURNING id`; there is no `lastrowid`.
 """
 
@@ -128,6 +129,26 @@ class Database:
         transactions already run one at a time)."""
         return ""
 
+    @property
+    def skip_locked(self) -> str:
+        """Appended to a SELECT whose rows one statement then claims: PostgreSQL locks them and skips rows another
+        transaction holds (FOR UPDATE SKIP LOCKED), so concurrent claimers never wait for or take the same rows.
+        SQLite: nothing (its writes run one at a time)."""
+        return ""
+
+    async def join(self, namespace: int) -> Member:
+        """This process as a member of a group that shares work (`namespace` names the group): an id no other
+        live member has, held until `Member.close()` or the process's end, and how many members are live.
+        SQLite (one process per file): the process id, and always one member."""
+        return Member(os.getpid())
+
+    def live_member(self, column: str, namespace: int) -> str:
+        """SQL, true when the member id in `column` belongs to a live member of `namespace`'s group; takes one
+        parameter, this process's member id. PostgreSQL: a member is live while its advisory lock is granted (the
+        server drops it the instant the member's connection ends, however its process ended). SQLite: only this
+        process is live."""
+        return f"{column} = ?"
+
     async def claim_instance(self) -> None:
         """Make this process the only bot process on the database, or raise StartupError with one line.
         SQLite: nothing here (its lock file, bot/instance.py, is taken before the file is opened)."""
@@ -182,6 +203,22 @@ class Database:
                                        (number, datetime.now(UTC).isoformat(timespec="seconds")))
                     log.info("migration applied", extra={"version": number})
             return await self.version()
+
+
+class Member:
+    """One process in a group that shares work (`Database.join`): `id` is unique among the live members."""
+
+    alone = True  # SQLite: the only member there can be (PgMember: False)
+
+    def __init__(self, member_id: int) -> None:
+        self.id = member_id
+
+    async def count(self) -> int:
+        """How many members are live now, this one included (raises if this member's own hold was lost)."""
+        return 1
+
+    async def close(self) -> None:
+        """Leave the group (the id is never handed out again on PostgreSQL)."""
 
 
 class SqliteDatabase(Database):

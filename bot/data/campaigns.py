@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.data import Database
+from bot.data import Database, Member
 
 # Who may receive campaign messages at all.
 SUBSCRIBED = "u.subscribed = 1 AND u.reachable = 1 AND u.banned = 0"
@@ -158,15 +158,42 @@ class Pending:
     still_subscribed: bool
 
 
-async def pending(db: Database, cid: int, limit: int) -> list[Pending]:
-    """The next recipients still to send, with whether they may still receive campaign messages."""
+SENDERS = 7_270_019  # the advisory-lock namespace of campaign senders (bot/data/postgres.py has its neighbours)
+
+
+async def join(db: Database) -> Member:
+    """This process as a campaign sender: its id (what its claims carry) and how many senders are live."""
+    return await db.join(SENDERS)
+
+
+async def claim(db: Database, cid: int, me: int, limit: int) -> list[Pending]:
+    """Claim up to `limit` pending recipients of a campaign that is 'sending' for sender `me`, in user id order,
+    and return them (with whether they may still receive campaign messages). A recipient can be claimed when
+    nobody claimed it or its claimer is no longer live (killed, or gone); one statement, and on PostgreSQL the
+    rows it picks are locked and rows another claimer holds skipped, so two senders never get the same row.
+    Nothing once the campaign is paused or cancelled (the other workers stop within one claim)."""
     rows = await db.fetchall(
-        f"""SELECT r.user_id, r.locale, r.attempts,
-                   CASE WHEN {SUBSCRIBED} THEN 1 ELSE 0 END AS ok
-            FROM campaign_recipients r LEFT JOIN users u ON u.id = r.user_id
-            WHERE r.campaign_id = ? AND r.status = 'pending' ORDER BY r.user_id LIMIT ?""",
-        (cid, limit))
-    return [Pending(r["user_id"], r["locale"], r["attempts"], bool(r["ok"])) for r in rows]
+        f"""UPDATE campaign_recipients SET claimed_by = ?
+            WHERE campaign_id = ? AND user_id IN (
+                SELECT r.user_id FROM campaign_recipients r
+                WHERE r.campaign_id = ? AND r.status = 'pending'
+                  AND (r.claimed_by IS NULL OR NOT {db.live_member("r.claimed_by", SENDERS)})
+                  AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = ? AND c.status = 'sending')
+                ORDER BY r.user_id LIMIT ?{db.skip_locked})
+            RETURNING user_id, locale, attempts,
+                COALESCE((SELECT CASE WHEN {SUBSCRIBED} THEN 1 ELSE 0 END FROM users u
+                          WHERE u.id = campaign_recipients.user_id), 0) AS ok""",
+        (me, cid, cid, me, cid, limit))
+    return sorted((Pending(r["user_id"], r["locale"], r["attempts"], bool(r["ok"])) for r in rows),
+                  key=lambda p: p.user_id)
+
+
+async def release(db: Database, cid: int, me: int) -> int:
+    """Sender `me` gives back the recipients it claimed and did not send (it stops, or starts the campaign
+    again); how many."""
+    cur = await db.execute("UPDATE campaign_recipients SET claimed_by = NULL WHERE campaign_id = ? "
+                           "AND claimed_by = ? AND status = 'pending'", (cid, me))
+    return cur.rowcount
 
 
 async def mark(db: Database, cid: int, user_id: int, status: str, now: str, error: str | None = None) -> None:
@@ -230,7 +257,7 @@ async def resend_failed(db: Database, cid: int) -> int | None:
             row = await conn.fetchone("SELECT status FROM campaigns WHERE id = ?", (cid,))
             return 0 if row is not None and row["status"] == "done" else None
         cur = await conn.execute(
-            """UPDATE campaign_recipients SET status = 'pending', attempts = 0, error = NULL
+            """UPDATE campaign_recipients SET status = 'pending', attempts = 0, error = NULL, claimed_by = NULL
                WHERE campaign_id = ? AND status = 'failed'""", (cid,))
         return cur.rowcount
 

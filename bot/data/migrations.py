@@ -3,7 +3,9 @@
 Never edit a released migration; append a new one. Each runs in one transaction.
 """
 
-MIGRATIONS: list[tuple[str, ...]] = [
+from bot.data.dialect import Dialects
+
+MIGRATIONS: list[tuple[str | Dialects, ...]] = [
     # 1: residents, guide usage and searches
     (
         """CREATE TABLE users (
@@ -335,5 +337,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )""",
         "ALTER TABLE campaign_drafts ADD COLUMN image_id INTEGER REFERENCES campaign_images(id)",
         "ALTER TABLE campaigns ADD COLUMN image_id INTEGER REFERENCES campaign_images(id)",
+    ),
+    # 12 (issue 17, campaigns across workers): each recipient is claimed by one sender before it is sent
+    # (claimed_by: the sender's id, bot.data.campaigns.join); PostgreSQL hands out sender ids from a sequence
+    # (never reused, so a dead sender's claims are never mistaken for a live one's); the pending rows of a
+    # campaign by user id, which every claim reads. Self-contained: its place in the list does not matter.
+    (
+        "ALTER TABLE campaign_recipients ADD COLUMN claimed_by INTEGER",
+        "CREATE INDEX campaign_recipients_pending ON campaign_recipients(campaign_id, user_id) "
+        "WHERE status = 'pending'",
+        Dialects(None, "CREATE SEQUENCE campaign_sender_ids AS integer MINVALUE 1 MAXVALUE 2147483647 CYCLE"),
     ),
 ]

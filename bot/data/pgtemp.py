@@ -4,6 +4,8 @@ It runs the machine's own PostgreSQL binaries (Debian's `postgresql` package put
 /usr/lib/postgresql/N/bin) with `initdb` and `pg_ctl`, listens only on a unix socket in its folder (and, when
 asked, on a loopback port), trusts local connections and skips fsync: fast, private, gone when stopped.
 PostgreSQL refuses to run as root, so under root it runs as the `postgres` user (or `nobody`).
+A guard process stops the server and removes its folder if the process that started it dies without stop()
+(a test run killed, a benchmark interrupted): it waits on a pipe whose other end only that process holds.
 Never used by the bot itself.
 """
 
@@ -15,6 +17,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -55,6 +58,8 @@ class TempPostgres:
         self.port = _free_port() if tcp else 5432  # without tcp the port only names the socket file
         self.tcp = tcp
         self._user: pwd.struct_passwd | None = None
+        self._guard: subprocess.Popen | None = None
+        self._alive_w: int | None = None  # our end of the guard's pipe: closed by our death, or by stop()
         if os.geteuid() == 0:
             for name in ("postgres", "nobody"):
                 try:
@@ -66,24 +71,25 @@ class TempPostgres:
             os.chmod(self.root, 0o755)
 
     def _run(self, *args: str) -> None:
-        user = self._user
+        _run(self.bin, self.root, self._user, *args)
 
-        def demote() -> None:
-            if user is not None:
-                os.setgid(user.pw_gid)
-                os.setuid(user.pw_uid)
-
-        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-        result = subprocess.run([str(self.bin / args[0]), *args[1:]], capture_output=True, text=True,
-                                preexec_fn=demote, env=env, cwd=self.root, check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
+    def _start_guard(self) -> None:
+        read, self._alive_w = os.pipe()  # both ends non-inheritable: only the guard gets `read`
+        try:
+            self._guard = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from bot.data.pgtemp import guard; guard(*sys.argv[1:])",
+                 str(read), str(self.bin), str(self.root), self._user.pw_name if self._user else ""],
+                pass_fds=(read,), start_new_session=True,  # a signal to our process group does not reach it
+                cwd=Path(__file__).resolve().parents[2], stdin=subprocess.DEVNULL)
+        finally:
+            os.close(read)
 
     def start(self) -> TempPostgres:
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C",
                   "--no-sync")
         options = (f"-k {self.root} -p {self.port} -c listen_addresses='{'127.0.0.1' if self.tcp else ''}' "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        self._start_guard()
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "start")
         return self
 
@@ -98,3 +104,39 @@ class TempPostgres:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+            if self._alive_w is not None:
+                os.write(self._alive_w, b"stopped")  # the guard leaves without doing anything
+                os.close(self._alive_w)
+                self._alive_w = None
+            if self._guard is not None:
+                self._guard.wait(10)
+
+
+def _run(bindir: Path, root: Path, user: pwd.struct_passwd | None, *args: str) -> None:
+    """One PostgreSQL program, as `user` when given (PostgreSQL refuses root)."""
+
+    def demote() -> None:
+        if user is not None:
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    result = subprocess.run([str(bindir / args[0]), *args[1:]], capture_output=True, text=True,
+                            preexec_fn=demote, env=env, cwd=root, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def guard(fd: str, bindir: str, root: str, user: str) -> None:
+    """The guard process: blocks until the starting process stops the server (it writes first) or dies (the
+    pipe ends without a word); then, in the second case, stops the server at once and removes its folder."""
+    if os.read(int(fd), 16):
+        return
+    data = Path(root) / "data"
+    if (data / "postmaster.pid").exists():
+        try:
+            _run(Path(bindir), Path(root), pwd.getpwnam(user) if user else None,
+                 "pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
+        except RuntimeError:
+            pass  # not running after all
+    shutil.rmtree(root, ignore_errors=True)

@@ -8,6 +8,7 @@ what a transaction reads and then writes back with `db.for_update`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bot.config import StartupError
-from bot.data import Database
+from bot.data import Database, Member
 from bot.data.dialect import POSTGRES, placeholders
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,32 @@ def _explain(exc: BaseException) -> str:
     if isinstance(exc, OSError | TimeoutError):
         return "the server does not answer: start PostgreSQL or fix the host and port in DATABASE_URL"
     return f"cannot be used ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+
+
+class PgMember(Member):
+    """A live member: its lock connection holds the advisory lock (namespace, id)."""
+
+    alone = False
+
+    def __init__(self, member_id: int, namespace: int, conn: asyncpg.Connection) -> None:
+        super().__init__(member_id)
+        self.namespace = namespace
+        self.conn = conn
+        self._turn = asyncio.Lock()  # one statement at a time on the connection
+
+    async def count(self) -> int:
+        """The granted locks of the namespace, read on the lock's own connection: if that connection was lost,
+        this raises (asyncpg's error) and the caller stops sending, as the others may already count it gone."""
+        async with self._turn:
+            n = await self.conn.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid "
+                "AND objsubid = 2 AND granted AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database())", self.namespace)
+        return max(1, int(n))
+
+    async def close(self) -> None:
+        if not self.conn.is_closed():
+            await self.conn.close()
 
 
 class PostgresDatabase(Database):
@@ -198,6 +225,31 @@ class PostgresDatabase(Database):
     @property
     def for_update(self) -> str:
         return " FOR UPDATE"
+
+    @property
+    def skip_locked(self) -> str:
+        return " FOR UPDATE SKIP LOCKED"
+
+    async def join(self, namespace: int) -> Member:
+        """A connection of its own (outside the pool) takes a never-reused id from a sequence and holds the
+        session advisory lock (namespace, id) on it: live while the lock is granted."""
+        try:
+            conn = await asyncpg.connect(self.url, timeout=10)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StartupError(f"Database error: PostgreSQL at {self.path} {_explain(exc)}") from None
+        try:
+            member_id = await conn.fetchval("SELECT nextval('campaign_sender_ids')")
+            await conn.execute("SELECT pg_advisory_lock($1::int, $2::int)", namespace, member_id)
+        except BaseException:
+            await conn.close()
+            raise
+        return PgMember(int(member_id), namespace, conn)
+
+    def live_member(self, column: str, namespace: int) -> str:
+        # pg_locks is the whole server's: only this database's members count (ids are per database)
+        return (f"({column} = ? OR {column} IN (SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' "
+                f"AND classid = {int(namespace)} AND objsubid = 2 AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))")
 
     async def lock(self, name: str) -> None:
         held = _held.get()
