@@ -128,8 +128,9 @@ class Database:
         transactions already run one at a time)."""
         return ""
 
-    async def claim_instance(self) -> None:
-        """Make this process the only bot process on the database, or raise StartupError with one line.
+    async def claim_instance(self, shared: bool = False) -> None:
+        """Make this process the only bot process on the database (`shared`: one of the ingress and workers,
+        which exclude only a single bot process), or raise StartupError with one line.
         SQLite: nothing here (its lock file, bot/instance.py, is taken before the file is opened)."""
 
     async def lock(self, name: str) -> None:

@@ -336,4 +336,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE campaign_drafts ADD COLUMN image_id INTEGER REFERENCES campaign_images(id)",
         "ALTER TABLE campaigns ADD COLUMN image_id INTEGER REFERENCES campaign_images(id)",
     ),
+    # 12: updates taken by the ingress of several workers (issue 17): a re-sent update (same channel and id) is
+    # answered 200 and dropped; rows older than a week are pruned by the retention tick
+    (
+        """CREATE TABLE seen_updates (
+            channel TEXT NOT NULL,             -- 'telegram' or 'zalo'
+            update_id TEXT NOT NULL,           -- the channel's id of the update (Zalo: chat/message)
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (channel, update_id)
+        )""",
+        "CREATE INDEX seen_updates_received ON seen_updates(received_at)",
+    ),
 ]
