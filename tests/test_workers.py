@@ -230,6 +230,7 @@ def test_a_killed_workers_updates_run_again_and_nobody_elses_order_breaks(cluste
     counts = check_order(cluster.replies(), people, per_person)
     repeated = [key for key, times in counts.items() if times > 1]
     assert len(repeated) <= concurrency and max(counts.values()) <= 2  # only what the killed worker held
+    assert any("stalled job put back to run" in line for w in workers[1:] for line in w.lines)
     for proc in [*workers[1:], ingress]:
         assert proc.stop() == 0, "\n".join(proc.lines[-20:])
 

@@ -64,8 +64,7 @@ class WebState:
         self.metrics = metrics or Metrics()
         self.media = media or MediaStore()
         self.ingress = ingress or Ingress(self.metrics)
-        # where updates go: this process's lanes, or the workers' queue (python -m bot ingress)
-        self.sink: Sink = sink or LocalSink(self.ingress)
+        self._sink = sink
         self.clock = clock or Clock()
         self.monotonic = monotonic
         self.phase: Phase = "starting"
@@ -79,6 +78,11 @@ class WebState:
         self.dashboard_https = False  # Secure cookies when PUBLIC_BASE_URL is https
         self._reader: Database | None = None
         self._reader_lock = asyncio.Lock()
+
+    @property
+    def sink(self) -> Sink:
+        """Where updates go: the workers' queue (python -m bot ingress), else this process's `ingress` lanes."""
+        return self._sink or LocalSink(self.ingress)
 
     async def dashboard_reader(self) -> Database:
         """The dashboard's own read-only connection to the database (opened at first use; on PostgreSQL a
