@@ -27,6 +27,8 @@ from bot.data import Database, users
 from bot.data import requests as rdata
 from bot.data.requests import Draft
 from tests.conftest import ADMIN, ROOT
+from tests.test_polling import TOKEN as POLL_TOKEN
+from tests.test_polling import BotApiServer
 
 TOKEN = "123456:WORKERS-TEST"
 SECRET = "webhook_Secret-17"
@@ -325,3 +327,37 @@ def test_ingress_and_worker_need_postgresql(tmp_path, command):
     assert result.returncode == 1
     assert result.stderr.strip() == (f"python -m bot {command} needs DATABASE_URL=postgresql://… (several processes "
                                      "share one PostgreSQL database); with one SQLite file run python -m bot")
+
+
+def test_without_a_public_address_the_ingress_long_polls_and_a_worker_answers(pg):
+    url = pg.create(migrated=False)
+    server = BotApiServer()  # one /start from getUpdates, then long polls with nothing new
+    env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": POLL_TOKEN, "BOT_API_BASE_URL": server.url, "DATABASE_URL": url,
+           "PORT": "0"}
+    ingress, worker = Proc(["ingress"], env), Proc(["worker"], env)
+    try:
+        assert server.replied.wait(TIMEOUT), "\n".join(ingress.lines + worker.lines)
+        assert server.sent[0]["text"].startswith("Chào bạn! Mình là Trợ lý số.")
+        assert asyncio.run(_fetchval(url, "SELECT count(*) FROM seen_updates WHERE channel = 'telegram'")) == 1
+        server.closing.set()  # the long poll ends
+        assert ingress.stop() == 0 and worker.stop() == 0
+    finally:
+        ingress.end()
+        worker.end()
+        server.closing.set()
+        server.httpd.shutdown()
+        pg.drop(url)
+
+
+def test_migrate_creates_the_queue_tables_once(pg):
+    url = pg.create(migrated=False)
+    try:
+        env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url}
+        for _ in range(2):
+            result = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=ROOT, env=env, capture_output=True,
+                                    text=True, timeout=TIMEOUT)
+            assert result.returncode == 0, result.stderr
+        assert asyncio.run(_fetchval(url, "SELECT count(*) FROM procrastinate_jobs", "procrastinate_jobs")) == 0
+        assert asyncio.run(_fetchval(url, "SELECT count(*) FROM seen_updates")) == 0
+    finally:
+        pg.drop(url)
