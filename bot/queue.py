@@ -96,9 +96,8 @@ def build(url: str, runtime: Runtime | None = None, *, pool_size: int = 10) -> A
 async def ensure_schema(app: App, db: Database) -> bool:
     """procrastinate's tables, created once when absent, under the bot's migration lock (processes starting
     together create them once). True when this call created them."""
-    async with db._migrating():
-        row = await db.fetchone("SELECT to_regclass('procrastinate_jobs') AS t")
-        if row is not None and row["t"] is not None:
+    async with db.migration_lock():
+        if await updates_data.has_table(db, "procrastinate_jobs"):
             return False
         await app.schema_manager.apply_schema_async()
         log.info("procrastinate schema applied")

@@ -151,6 +151,10 @@ class Database:
         """Held while migrating: PostgreSQL takes a lock so that workers starting at once migrate once."""
         yield
 
+    def migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held while setting up what other processes must not set up at the same time (the queue's tables)."""
+        return self._migrating()
+
     async def version(self) -> int:
         await self.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"

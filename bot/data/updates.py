@@ -27,3 +27,9 @@ async def count(db: Database, channel: str) -> int:
     """How many of this channel's updates are remembered."""
     row = await db.fetchone("SELECT COUNT(*) AS n FROM seen_updates WHERE channel = ?", (channel,))
     return int(row["n"]) if row else 0
+
+
+async def has_table(db: Database, name: str) -> bool:
+    """Whether a table of this name exists (PostgreSQL: the queue's tables, created by procrastinate)."""
+    row = await db.fetchone("SELECT to_regclass(?) AS t", (name,))
+    return row is not None and row["t"] is not None
