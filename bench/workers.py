@@ -74,9 +74,12 @@ async def _post_all(url: str, rounds: list[list[dict]]) -> None:
 
         async def post(body: dict) -> None:
             async with gate:
-                for _ in range(600):  # 503: sent again a moment later, as Telegram does
-                    if (await client.post(f"{url}/telegram", json=body, headers=HEADER)).status_code == 200:
-                        return
+                for _ in range(600):  # 503 or a dropped connection: sent again a moment later, as Telegram does
+                    try:
+                        if (await client.post(f"{url}/telegram", json=body, headers=HEADER)).status_code == 200:
+                            return
+                    except httpx.TransportError:
+                        pass  # a kept-alive connection the server closed as it was reused
                     await asyncio.sleep(0.1)
                 raise RuntimeError("an update was never taken")
 

@@ -160,8 +160,12 @@ async def post_rounds(url: str, people: int, per_person: int, at_once: int = 50,
 
         async def post(body: dict) -> None:
             async with gate:
-                for _ in range(100):  # 503: not taken, sent again (as Telegram does)
-                    answer = await client.post(f"{url}/telegram", json=body, headers=HEADER)
+                for _ in range(100):  # 503 or no answer: sent again (as Telegram does; a re-send is dropped)
+                    try:
+                        answer = await client.post(f"{url}/telegram", json=body, headers=HEADER)
+                    except httpx.TransportError:  # a kept-alive connection the server closed as it was reused
+                        await asyncio.sleep(0.1)
+                        continue
                     if answer.status_code == 200:
                         return
                     assert answer.status_code == 503, answer.status_code
