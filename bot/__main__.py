@@ -1,4 +1,4 @@
-"""python -m bot [run|console|search|content|qr|backup|report|migrate|dashboard-link] — see README."""
+"""python -m bot [run|console|search|content|qr|backup|report|migrate|dashboard-link|ingress|worker] — see README."""
 
 from __future__ import annotations
 
