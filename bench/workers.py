@@ -129,11 +129,16 @@ async def measure(workers: int, rounds: list[list[dict]], database: dict[str, st
         await _post_all(url, rounds)
         posted = time.perf_counter() - started
 
-        async def done() -> bool:
-            return answered() >= total
+        last = [answered(), time.perf_counter()]
+
+        async def done() -> bool:  # all answered, or nothing more for 30 s (a reply the Bot API refused)
+            count = answered()
+            if count != last[0]:
+                last[:] = [count, time.perf_counter()]
+            return count >= total or time.perf_counter() - last[1] > 30
 
         await _until(done, "every update answered")
-        seconds = time.perf_counter() - started
+        seconds = last[1] - started if answered() < total else time.perf_counter() - started
         return {"updates": total, "replies": answered(), "updates/s": total / seconds, "posted s": posted}
     finally:
         for proc in procs:
