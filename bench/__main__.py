@@ -18,7 +18,8 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("throughput", "broadcast", "pacer", "search", "claims", "startup", "webhook", "zalo", "dashboard")
+BENCHMARKS = ("throughput", "broadcast", "pacer", "search", "claims", "startup", "webhook", "zalo", "dashboard",
+              "workers")
 PACKAGES = ("python-telegram-bot", "aiosqlite", "rapidfuzz", "aiolimiter", "babel", "starlette", "uvicorn")
 
 BEFORE = HERE / "before_after.md"  # the figures before the fixes, measured with these benchmarks
@@ -118,6 +119,21 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str]]:
                     f"same updates on Telegram's path {z['telegram updates/s']:,.0f}", f"{z['ratio']:.2f}", ""))
     if "dashboard" in r:  # issue 13
         out += dashboard_rows(r["dashboard"])
+    if "workers" in r:  # issue 17
+        out += workers_rows(r["workers"])
+    return out
+
+
+def workers_rows(k: dict) -> list[tuple[str, str, str, str, str]]:
+    """Updates answered per second through the ingress and workers on PostgreSQL, beside one process."""
+    base = k["sqlite, one process"]["updates/s"]
+    total = k["people"] * k["messages each"]
+    out = [(f"updates/s answered, one process on SQLite, {total:,} updates over HTTP", f"{base:,.0f}", "", "", "")]
+    for name, row in k.items():
+        if name.startswith("postgresql"):
+            out.append((f"updates/s answered, {name.removeprefix('postgresql, ')} on PostgreSQL",
+                        f"{row['updates/s']:,.0f}", f"one process on SQLite {base:,.0f}",
+                        f"{row['ratio to one process']:.2f}", ""))
     return out
 
 
@@ -137,6 +153,14 @@ def dashboard_rows(d: dict) -> list[tuple[str, str, str, str, str]]:
     return out
 
 
+WORKERS_TEXT = """- **Several workers** (`bench/workers.py`): texts from many people (each person's next one posted
+  once the last was answered 200, 50 at a time) to `POST /telegram`, until every reply reached the Telegram
+  stand-in (over loopback HTTP, in the benchmark's process): one `python -m bot` on SQLite, then `python -m bot
+  ingress` with 1, 2 and 3 `python -m bot worker --concurrency 8` on a throwaway PostgreSQL server, every one a
+  real process sharing this machine's cores.
+"""
+
+
 def table(r: dict) -> str:
     lines = ["| figure | value | reference (same run) | ratio | target |", "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows(r)]
@@ -145,6 +169,7 @@ def table(r: dict) -> str:
 
 def report(r: dict, meta: dict, command: str, seconds: float, size: str) -> str:
     t, b = r["throughput"], r["broadcast"]
+    workers_text = WORKERS_TEXT if "workers" in r else ""
     env = "\n".join(f"- {k}: {v}" for k, v in meta.items())
     return f"""# Benchmark results
 
@@ -202,7 +227,7 @@ reference measured in the same run; the ratio is figure / reference.
   loopback HTTP (uvicorn in the bot's event loop) by a signed-in admin or volunteer, beside its main query run bare
   on a plain sqlite3 connection to the same file. Then the bot's update latency (a /start and a search, one at a
   time) alone and while {r['dashboard']['readers']} clients in another process read pages back to back.
-- **Cold start** (`bench/startup.py`): a fresh `python` process: imports, `build_application`, start-up
+{workers_text}- **Cold start** (`bench/startup.py`): a fresh `python` process: imports, `build_application`, start-up
   (migrations of a new SQLite file, command menus), `/start` answered; then its RSS at rest. Reference: the echo bot.
 
 ## Before and after the fixes

@@ -1,4 +1,4 @@
-"""python -m bot [run|console|search|content|qr|backup|report|migrate|dashboard-link] — see README."""
+"""python -m bot [run|console|search|content|qr|backup|report|migrate|dashboard-link|ingress|worker] — see README."""
 
 from __future__ import annotations
 
@@ -28,6 +28,43 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     logsafe.configure(logging.INFO)
     asyncio.run(serve(settings))  # a failure to start or go on raises StartupError: main prints its line
+    return 0
+
+
+def _needs_postgres(settings: Settings, what: str) -> str | None:
+    if not settings.database_url:
+        return (f"python -m bot {what} needs DATABASE_URL=postgresql://… (several processes share one PostgreSQL "
+                "database); with one SQLite file run python -m bot")
+    if not settings.bot_token and not settings.zalo_bot_token:
+        return f"python -m bot {what} needs BOT_TOKEN or ZALO_BOT_TOKEN"
+    return None
+
+
+def cmd_ingress(settings: Settings, args: argparse.Namespace) -> int:
+    """python -m bot ingress: the HTTP server and webhooks; updates go onto the workers' queue (issue 17)."""
+    problem = _needs_postgres(settings, "ingress")
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    from bot.app import serve
+
+    logsafe.configure(logging.INFO)
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job is noise; problems still show
+    asyncio.run(serve(settings, queue=True))
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """python -m bot worker [--concurrency N]: process queued updates and run the timed work (issue 17)."""
+    problem = _needs_postgres(settings, "worker")
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    from bot.app import work
+
+    logsafe.configure(logging.INFO)
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job is noise; problems still show
+    asyncio.run(work(settings, args.concurrency))
     return 0
 
 
@@ -112,9 +149,26 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
             await db.close()
 
     version = asyncio.run(go())
+    if settings.database_url:
+        asyncio.run(_queue_schema(settings))
     where = "PostgreSQL" if settings.database_url else str(settings.database_path)
     print(f"Database {where} is at schema version {version} of {len(MIGRATIONS)}")
     return 0
+
+
+async def _queue_schema(settings: Settings) -> None:
+    """The workers' queue tables (procrastinate), created when absent (bot/queue.py)."""
+    from bot import queue
+    from bot.data import Database
+
+    db = await Database.open(settings.database)
+    app = queue.build(settings.database_url, pool_size=1)
+    try:
+        await app.open_async()
+        await queue.ensure_schema(app, db)
+    finally:
+        await app.connector.close_async()
+        await db.close()
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
@@ -129,6 +183,12 @@ def cmd_dashboard_link(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dashboard import run_link
 
     return asyncio.run(run_link(settings, args.user_id))
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("a whole number of at least 1")
+    return int(text)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -150,6 +210,11 @@ def parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="copy the database safely while the bot runs")
     backup.add_argument("path", help="where to write the copy")
     sub.add_parser("migrate", help="apply the database migrations now (DATABASE_URL or DATABASE_PATH) and exit")
+    sub.add_parser("ingress", help="several workers (PostgreSQL): the HTTP server and webhooks as run does, "
+                   "each update put on the workers' queue")
+    worker = sub.add_parser("worker", help="several workers (PostgreSQL): process the queued updates and run the "
+                            "timed work; start as many as needed")
+    worker.add_argument("--concurrency", type=_positive, default=8, help="updates processed at once (default 8)")
     report = sub.add_parser("report", help="the month's one-page A4 report: report --month 2026-10 -o report.pdf")
     report.add_argument("--month", required=True, help="YYYY-MM (local calendar month)")
     report.add_argument("--ward", help="a ward id or name (default: every ward)")
@@ -162,7 +227,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 COMMANDS = {"run": cmd_run, "console": cmd_console, "search": cmd_search, "content": cmd_content, "qr": cmd_qr,
-            "backup": cmd_backup, "report": cmd_report, "migrate": cmd_migrate, "dashboard-link": cmd_dashboard_link}
+            "backup": cmd_backup, "report": cmd_report, "migrate": cmd_migrate,
+            "ingress": cmd_ingress, "worker": cmd_worker, "dashboard-link": cmd_dashboard_link}
 
 
 def main(argv: list[str] | None = None) -> int:

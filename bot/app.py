@@ -29,11 +29,11 @@ from bot.search import SearchIndex
 from bot.services import Services
 from bot.startup import until_reachable
 from bot.web.app import WebState, create_app
-from bot.web.ingress import Ingress
+from bot.web.ingress import Ingress, LocalSink
 from bot.web.media import MediaStore
 from bot.web.metrics import Metrics
 from bot.web.server import http_server, listen
-from bot.web.telegram import IngressProcessor, TelegramWebhook
+from bot.web.telegram import IngressProcessor, QueueProcessor, TelegramWebhook
 from handlers.common import BotContext
 from handlers.outbox import TelegramOutbox
 from handlers.tgbot import ScreenBot
@@ -58,9 +58,10 @@ async def _post_init(app: Application) -> None:
     clock: Clock = app.bot_data["clock"]
     content = content_mod.load(settings.content_dir)
     db = await Database.open(settings.database)
-    if app.bot_data.get("exclusive"):  # serve and the console: one such process per database (issue 17)
+    exclusive = app.bot_data.get("exclusive")
+    if exclusive:  # serve and the console: one such process per database; the ingress and workers: "shared"
         try:
-            await db.claim_instance()
+            await db.claim_instance(shared=exclusive == "shared")
         except BaseException:
             await db.close()
             raise
@@ -273,31 +274,81 @@ def _channels(app: Application, settings: Settings, state: WebState, webhook: bo
         zalo.on_contact = lambda: state.touch("zalo")
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, queue: bool = False) -> None:
     """Run until SIGTERM or SIGINT (then return: exit 0), or raise StartupError with one line when the bot
     cannot start or go on (database in use or unusable, token refused, Bot API unreachable, port taken).
-    Whatever happened, the database is closed and the lock released, so the process ends."""
+    Whatever happened, the database is closed and the lock released, so the process ends.
+
+    `queue` (python -m bot ingress, PostgreSQL only): the same HTTP server and channel registration, but each
+    update is put on the workers' queue (bot/queue.py) instead of processed here; no ticks, no campaign sends."""
     lock = None if settings.database_url else instance.acquire(settings.database_path)  # PostgreSQL: _post_init
     try:
-        await _serve(settings)
+        await _serve(settings, queue)
     finally:
         if lock is not None:
             lock.release()
 
 
-async def _serve(settings: Settings) -> None:
+class _Intake:
+    """Where this process's updates go: its own `Ingress` lanes (a single process), or the workers' queue
+    (the ingress of several workers), for webhooks and polled updates alike."""
+
+    def __init__(self, metrics: Metrics, settings: Settings, queue: bool) -> None:
+        self.ingress = Ingress(metrics)
+        self.queue_app = None
+        if queue:
+            from bot import queue as queue_mod
+
+            self.queue_app = queue_mod.build(settings.database_url)
+            self.sink = queue_mod.QueueSink(self.queue_app, metrics)
+        else:
+            self.sink = LocalSink(self.ingress)
+
+    def processor(self) -> BaseUpdateProcessor:
+        """Telegram's long polling: each polled update through the same sink as a webhook's."""
+        return QueueProcessor(self.sink) if self.queue_app is not None else IngressProcessor(self.ingress)
+
+    async def open(self, app: Application) -> None:
+        """Once the services are open: the queue's connection, procrastinate's tables (once), and this process
+        sends no campaigns (the workers' tick picks up what the dashboard starts)."""
+        if self.queue_app is None:
+            return
+        from bot import queue as queue_mod
+
+        svc: Services = app.bot_data["svc"]
+        await svc.sender.stop()  # Sender.start is a no-op from now on
+        self.sink.db, self.sink.now = svc.db, svc.now
+        await self.queue_app.open_async()
+        await queue_mod.ensure_schema(self.queue_app, svc.db)
+        zalo: ZaloChannel | None = app.bot_data.get("zalo")
+        if zalo is not None:  # polled Zalo updates go on the queue too
+            zalo.intake = queue_mod.intake(self.sink, ZaloWebhook(zalo, ""))
+
+    async def close(self) -> None:
+        if self.queue_app is not None:
+            with contextlib.suppress(Exception):
+                await self.queue_app.connector.close_async()
+
+
+async def _serve(settings: Settings, queue: bool = False) -> None:
     webhook = bool(settings.public_base_url)
     if settings.public_base_url.startswith("http://"):
         log.warning("PUBLIC_BASE_URL is plain http: Telegram and Zalo need https, so put a TLS proxy in front (Caddy)")
     telegram = bool(settings.bot_token)
     zalo = ZaloChannel.from_settings(settings) if settings.zalo_bot_token else None
     metrics = Metrics()
-    ingress = Ingress(metrics)
+    intake = _Intake(metrics, settings, queue)
+    ingress = intake.ingress
     tg_polling = telegram and not webhook
-    app = build_application(settings, polling=tg_polling, zalo=zalo,
-                            update_processor=IngressProcessor(ingress) if tg_polling else None)
-    app.bot_data["exclusive"] = True
-    state = WebState(metrics=metrics, media=app.bot_data["media"], ingress=ingress, clock=app.bot_data["clock"])
+    processor = intake.processor() if tg_polling else None
+    app = build_application(settings, polling=tg_polling, zalo=zalo, update_processor=processor)
+    if isinstance(processor, QueueProcessor):
+        processor.channel = TelegramWebhook(app, settings.webhook_secret)
+    app.bot_data["exclusive"] = "shared" if queue else True
+    if queue:
+        app.bot_data["schedule_ticks"] = False  # the workers run the ticks
+    state = WebState(metrics=metrics, media=app.bot_data["media"], ingress=ingress, clock=app.bot_data["clock"],
+                     sink=intake.sink)
     if settings.dashboard_secret:
         state.dashboard_secret = settings.dashboard_secret
     state.dashboard_https = settings.public_base_url.startswith("https://")
@@ -328,6 +379,7 @@ async def _serve(settings: Settings) -> None:
         elif not await _connect(app, settings, stop):
             return
         await _post_init(app)
+        await intake.open(app)
         attach(app, state)
         if webhook:
             if telegram:
@@ -376,14 +428,15 @@ async def _serve(settings: Settings) -> None:
                     await app.updater.stop()
             # No new campaign send starts; those in flight and the updates being processed finish, and are
             # recorded, before the Application stops and the database closes.
-            drained, _ = await asyncio.gather(ingress.drain(DRAIN_SECONDS), _post_stop(app))
+            drained, _ = await asyncio.gather(intake.sink.drain(DRAIN_SECONDS), _post_stop(app))
             if not drained:
-                log.warning("updates still running at shutdown", extra={"count": ingress.pending})
+                log.warning("updates still running at shutdown", extra={"count": intake.sink.pending})
             if app.running:
                 await app.stop()
             await app.shutdown()
         finally:
             await state.close_reader()
+            await intake.close()
             state.svc = None
             await _post_shutdown(app)  # the database thread would keep the process alive
             state.db = None
@@ -440,3 +493,82 @@ def _zalo_probe(zalo: ZaloChannel, state: WebState):
         state.touch("zalo")
 
     return probe
+
+
+# --- several workers: `python -m bot worker` (PostgreSQL) ---------------------------------------------------
+async def work(settings: Settings, concurrency: int = 8) -> None:
+    """Run one worker until SIGTERM or SIGINT: the updates the ingress queued (bot/queue.py), the periodic ticks
+    (each once across all workers), the campaigns tick each second, and putting back the jobs of workers that
+    died. No webhook is registered and nothing is polled. Stop: no new job is fetched, jobs running and campaign
+    sends in flight finish and are recorded (DRAIN_SECONDS at most), the database closes. StartupError with one
+    line when it cannot start (no PostgreSQL, a single bot process holds the database, a token refused)."""
+    from bot import queue as queue_mod
+
+    telegram = bool(settings.bot_token)
+    zalo = ZaloChannel.from_settings(settings) if settings.zalo_bot_token else None
+    app = build_application(settings, polling=False, zalo=zalo)
+    app.bot_data["exclusive"] = "shared"
+    app.bot_data["schedule_ticks"] = False  # the periodic tasks and the local campaigns loop below run them
+    runtime = queue_mod.Runtime()
+    queue_app = queue_mod.build(settings.database_url, runtime, pool_size=concurrency + 4)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    side: list[asyncio.Task] = []
+    worker: asyncio.Task | None = None
+    opened = False
+    try:
+        if zalo is not None and not await zalo.connect(stop):
+            return
+        if not telegram:
+            await app.initialize()
+        elif not await _connect(app, settings, stop):
+            return
+        await _post_init(app)
+        await app.start()
+        svc: Services = app.bot_data["svc"]
+        runtime.svc = svc
+        await svc.sender.member(svc)  # counted among the campaign senders now: its first send need not wait
+        if telegram:
+            runtime.channels["telegram"] = TelegramWebhook(app, "")
+        if zalo is not None:
+            runtime.channels["zalo"] = ZaloWebhook(zalo, "")
+        await queue_app.open_async()
+        opened = True
+        await queue_mod.ensure_schema(queue_app, svc.db)
+        side = [asyncio.ensure_future(queue_mod.every(1.0, lambda: campaigns.tick(svc), "campaigns")),
+                asyncio.ensure_future(queue_mod.every(queue_mod.REAP_EVERY, lambda: queue_mod.reap(queue_app, svc.db),
+                                                      "reaper"))]
+        worker = asyncio.ensure_future(queue_app.run_worker_async(
+            queues=[queue_mod.UPDATES, queue_mod.TICKS], concurrency=concurrency, install_signal_handlers=False,
+            update_heartbeat_interval=queue_mod.HEARTBEAT, stalled_worker_timeout=queue_mod.STALLED_AFTER,
+            shutdown_graceful_timeout=DRAIN_SECONDS, delete_jobs="successful", fetch_job_polling_interval=1.0))
+        log.info("worker ready", extra={"concurrency": concurrency})
+        waiter = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([waiter, worker], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        try:
+            for task in side:  # no new campaign sender starts, no reaping
+                task.cancel()
+            for task in side:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if worker is not None and not worker.done():
+                worker.cancel()  # procrastinate stops fetching and waits for the jobs running (graceful)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            await _post_stop(app)  # campaign sends in flight finish and are recorded
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        finally:
+            if opened:
+                with contextlib.suppress(Exception):
+                    await queue_app.connector.close_async()
+            await _post_shutdown(app)
+    if worker is not None and worker.done() and not worker.cancelled() and worker.exception() is not None:
+        raise StartupError(f"worker stopped: {type(worker.exception()).__name__}")

@@ -461,7 +461,9 @@ class StandinServer:
         from bot.web.server import serving
 
         self._stop = asyncio.Event()
-        async with serving(http_app(self.api)) as url:
+        # Idle connections stay open as Telegram's do: a bot process quiet for a few seconds must not reuse a
+        # connection the stand-in has just closed (uvicorn's 5 s default), an error Telegram does not cause.
+        async with serving(http_app(self.api), keep_alive=600) as url:
             self.url = url
             self._ready.set()
             await self._stop.wait()

@@ -17,12 +17,14 @@ from bot import help_requests as requests_service
 from bot.clock import iso
 from bot.data import privacy as data
 from bot.data import requests as rdata
+from bot.data import updates as updates_data
 from bot.data import users
 from bot.help_requests import CONTACT_PURPOSE
 from bot.refusal import Refused
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+SEEN_UPDATES_DAYS = 7  # Telegram re-sends an unanswered update for about a day; a week is ample
 
 CAMPAIGNS_PURPOSE = "campaigns"
 
@@ -94,8 +96,10 @@ async def delete_person(svc: Services, user_id: int) -> Erased:
 
 async def retention_tick(svc: Services) -> None:
     """Hourly and idempotent: personal fields of requests closed more than RETENTION_DAYS ago go,
-    with their relay bookkeeping and abandoned drafts."""
+    with their relay bookkeeping and abandoned drafts; the ids of updates taken more than SEEN_UPDATES_DAYS
+    ago are forgotten (several workers: the channels stopped re-sending them long before)."""
     cutoff = iso(svc.clock.now() - timedelta(days=svc.settings.retention_days))
+    await updates_data.prune(svc.db, iso(svc.clock.now() - timedelta(days=SEEN_UPDATES_DAYS)))
     erased, relays, drafts = await data.expire(svc.db, cutoff)
     if erased:
         await data.checkpoint(svc.db)

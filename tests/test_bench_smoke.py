@@ -1,7 +1,7 @@
 """Each benchmark runs on a tiny size, and the report renders: benchmarks are not tests, this only
 proves `make bench` will not break halfway. The figures themselves are not asserted here."""
 
-from bench import broadcast, claims, pacer, search, startup, throughput, webhook, zalo
+from bench import broadcast, claims, pacer, search, startup, throughput, webhook, workers, zalo
 from bench import dashboard as dashboard_bench
 from bench.__main__ import machine, report, table
 
@@ -17,6 +17,7 @@ async def test_every_benchmark_runs_small_and_the_report_renders():
         "zalo": await zalo.run("smoke"),
         "webhook": await webhook.run("smoke"),
         "dashboard": await dashboard_bench.run("smoke"),
+        "workers": await workers.run("smoke"),
     }
     assert results["zalo"]["zalo messages sent"] >= results["zalo"]["updates"]
     assert results["throughput"]["updates"] >= 150 and results["throughput"]["resolved"] > 0
@@ -27,5 +28,6 @@ async def test_every_benchmark_runs_small_and_the_report_renders():
     assert results["claims"]["winners per race"] == [1]
     assert results["webhook"]["bot"]["replies"] == results["webhook"]["bot"]["updates"]
     assert results["dashboard"]["pages read meanwhile"] > 0
+    assert all(row["replies"] == row["updates"] for row in results["workers"].values() if isinstance(row, dict))
     text = report(results, machine(), "python -m bench --size smoke", 1.0, "smoke")
     assert table(results) in text and "## Before and after the fixes" in text

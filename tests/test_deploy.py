@@ -65,3 +65,14 @@ def test_the_systemd_install_steps_make_every_folder_the_unit_needs():
         made = steps.find(f"mkdir -p {path}")
         assert made != -1, path
         assert made < steps.find(f"chown -R trolyso: {path}"), path
+
+
+def test_the_workers_compose_migrates_once_then_runs_the_ingress_and_workers_on_one_database():
+    compose = (ROOT / "deploy" / "compose.workers.yaml").read_text(encoding="utf-8")
+    user, db = (re.search(rf"POSTGRES_{key}: (\w+)", compose).group(1) for key in ("USER", "DB"))
+    urls = set(re.findall(r"DATABASE_URL: (\S+)", compose))
+    assert urls == {f"postgresql://{user}:${{POSTGRES_PASSWORD}}@db:5432/{db}"}
+    for command in ('"bot", "migrate"]', '"bot", "ingress"]', '"bot", "worker", "--concurrency"'):
+        assert command in compose
+    assert compose.count("condition: service_completed_successfully") == 2  # both wait for the migration
+    assert f"pg_dump -U {user} --format=custom {db}" in compose

@@ -1,8 +1,10 @@
 """Retention and logs: personal data leaves on time, and never reaches a log line."""
 
 import logging
+from datetime import timedelta
 
 from bot import help_requests, privacy
+from bot.clock import iso
 from bot.data import requests as rdata
 from tests.conftest import Harness
 from tests.handlers.test_requests import file_request, make_volunteer
@@ -102,3 +104,17 @@ async def test_logs_never_hold_phone_numbers_or_typed_text(bot: Harness, caplog)
         for text in record_texts(record):
             for needle in needles:
                 assert needle not in text, (record.name, record.msg, needle)
+
+
+async def test_the_retention_tick_forgets_update_ids_after_a_week(bot):
+    from bot.data import updates as updates_data
+    from bot.privacy import SEEN_UPDATES_DAYS, retention_tick
+
+    now = bot.svc.clock.now()
+    old = iso(now - timedelta(days=SEEN_UPDATES_DAYS, minutes=1))
+    assert await updates_data.take(bot.svc.db, "telegram", "1", old)
+    assert await updates_data.take(bot.svc.db, "telegram", "2", iso(now))
+    assert not await updates_data.take(bot.svc.db, "telegram", "2", iso(now))  # a re-send
+    await retention_tick(bot.svc)
+    assert await updates_data.count(bot.svc.db, "telegram") == 1
+    assert await updates_data.take(bot.svc.db, "telegram", "1", iso(now))  # forgotten: taken anew

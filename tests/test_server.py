@@ -311,7 +311,8 @@ def test_a_second_process_on_one_postgresql_database_is_refused(server, store):
                                                       "BOT_API_BASE_URL": server.url, "DATABASE_URL": store})
         assert second.returncode == 1
         lines = [line for line in second.stderr.strip().splitlines() if " INFO " not in line]
-        assert lines == [f"Database error: {store} is in use by another bot process: stop that one first, or give "
+        assert lines == [f"Database error: {store} is in use by another bot process (or by the ingress and workers): "
+                         "stop those first, or give "
                          "this one its own database"]
         assert httpx.get(f"{first.url}/readyz").status_code == 200  # the first one carries on
         server.closing.set()

@@ -149,8 +149,9 @@ class Database:
         process is live."""
         return f"{column} = ?"
 
-    async def claim_instance(self) -> None:
-        """Make this process the only bot process on the database, or raise StartupError with one line.
+    async def claim_instance(self, shared: bool = False) -> None:
+        """Make this process the only bot process on the database (`shared`: one of the ingress and workers,
+        which exclude only a single bot process), or raise StartupError with one line.
         SQLite: nothing here (its lock file, bot/instance.py, is taken before the file is opened)."""
 
     async def lock(self, name: str) -> None:
@@ -170,6 +171,10 @@ class Database:
     async def _migrating(self) -> AsyncIterator[None]:
         """Held while migrating: PostgreSQL takes a lock so that workers starting at once migrate once."""
         yield
+
+    def migration_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held while setting up what other processes must not set up at the same time (the queue's tables)."""
+        return self._migrating()
 
     async def version(self) -> int:
         await self.execute(

@@ -348,4 +348,15 @@ MIGRATIONS: list[tuple[str | Dialects, ...]] = [
         "WHERE status = 'pending'",
         Dialects(None, "CREATE SEQUENCE campaign_sender_ids AS integer MINVALUE 1 MAXVALUE 2147483647 CYCLE"),
     ),
+    # 13: updates taken by the ingress of several workers (issue 17): a re-sent update (same channel and id) is
+    # answered 200 and dropped; rows older than a week are pruned by the retention tick
+    (
+        """CREATE TABLE seen_updates (
+            channel TEXT NOT NULL,             -- 'telegram' or 'zalo'
+            update_id TEXT NOT NULL,           -- the channel's id of the update (Zalo: chat/message)
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (channel, update_id)
+        )""",
+        "CREATE INDEX seen_updates_received ON seen_updates(received_at)",
+    ),
 ]

@@ -154,14 +154,19 @@ class PostgresDatabase(Database):
             self._instance = None
         await self.pool.close()
 
-    async def claim_instance(self) -> None:
+    async def claim_instance(self, shared: bool = False) -> None:
         """A session-level advisory lock, held on a connection of its own until close(); the server drops it
-        the moment the process's connection ends, however the process ends."""
+        the moment the process's connection ends, however the process ends. `shared`: the ingress and the
+        workers, which run side by side, but never beside a single bot process (which takes it exclusively)."""
         conn = await self.pool.acquire()
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", INSTANCE_LOCK):
+        take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+        if not await conn.fetchval(f"SELECT {take}($1)", INSTANCE_LOCK):
             await self.pool.release(conn)
-            raise StartupError(f"Database error: {self.path} is in use by another bot process: stop that one "
-                               "first, or give this one its own database")
+            if shared:
+                raise StartupError(f"Database error: {self.path} is in use by a single bot process (python -m bot): "
+                                   "stop it before starting the ingress and workers")
+            raise StartupError(f"Database error: {self.path} is in use by another bot process (or by the ingress "
+                               "and workers): stop those first, or give this one its own database")
         self._instance = conn
 
     @contextlib.asynccontextmanager

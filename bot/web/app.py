@@ -34,7 +34,7 @@ from bot.clock import Clock
 from bot.data import Database, health
 from bot.data.dashboard import open_reader
 from bot.web.dashboard import dashboard_app
-from bot.web.ingress import Ingress, WebhookChannel
+from bot.web.ingress import DUPLICATE, OVERLOADED, Ingress, LocalSink, Sink, WebhookChannel
 from bot.web.media import Expired, MediaStore
 from bot.web.metrics import Metrics
 
@@ -60,10 +60,11 @@ class WebState:
 
     def __init__(self, *, metrics: Metrics | None = None, media: MediaStore | None = None,
                  ingress: Ingress | None = None, clock: Clock | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, sink: Sink | None = None) -> None:
         self.metrics = metrics or Metrics()
         self.media = media or MediaStore()
         self.ingress = ingress or Ingress(self.metrics)
+        self._sink = sink
         self.clock = clock or Clock()
         self.monotonic = monotonic
         self.phase: Phase = "starting"
@@ -77,6 +78,11 @@ class WebState:
         self.dashboard_https = False  # Secure cookies when PUBLIC_BASE_URL is https
         self._reader: Database | None = None
         self._reader_lock = asyncio.Lock()
+
+    @property
+    def sink(self) -> Sink:
+        """Where updates go: the workers' queue (python -m bot ingress), else this process's `ingress` lanes."""
+        return self._sink or LocalSink(self.ingress)
 
     async def dashboard_reader(self) -> Database:
         """The dashboard's own read-only connection to the database (opened at first use; on PostgreSQL a
@@ -171,12 +177,11 @@ def create_app(state: WebState) -> Starlette:
             metrics.webhook_refused.labels(name, "bad_request").inc()
             return Response(status_code=400)
         state.touch(name)
-        ingress = state.ingress
-        if ingress.seen(name, update_id):  # a re-send: it was taken already
+        outcome = await state.sink.offer(channel, payload, update_id, person, kind)
+        if outcome == DUPLICATE:  # a re-send: it was taken already
             metrics.webhook_refused.labels(name, "duplicate").inc()
             return Response(status_code=200)
-        if ingress.submit(name, person, kind, lambda: channel.accept(payload)) is None:
-            ingress.forget(name, update_id)
+        if outcome == OVERLOADED:  # not taken: the channel sends it again
             metrics.webhook_refused.labels(name, "overloaded").inc()
             return Response(status_code=503)
         return Response(status_code=200)

@@ -146,3 +146,43 @@ class Ingress:
         self._pending -= 1
         if self._pending == 0:
             self._idle.set()
+
+
+TAKEN, DUPLICATE, OVERLOADED = "taken", "duplicate", "overloaded"
+
+
+class Sink(Protocol):
+    """Where a received update goes: processed in this process (`LocalSink`) or put on the shared queue of
+    several workers (bot/queue.py `QueueSink`). `offer` answers TAKEN (answer 200), DUPLICATE (a re-send:
+    200, dropped) or OVERLOADED (not taken: 503, the channel sends it again). `drain` waits for what this
+    process still runs (the queue's ingress runs nothing)."""
+
+    async def offer(self, channel: WebhookChannel, payload: dict, update_id: str, person: str,
+                    kind: str) -> str: ...
+
+    async def drain(self, within: float | None = None) -> bool: ...
+
+    @property
+    def pending(self) -> int: ...
+
+
+class LocalSink:
+    """The single process's sink: the `Ingress` lanes of this event loop (in-memory dedupe)."""
+
+    def __init__(self, ingress: Ingress) -> None:
+        self.ingress = ingress
+
+    async def offer(self, channel: WebhookChannel, payload: dict, update_id: str, person: str, kind: str) -> str:
+        if self.ingress.seen(channel.name, update_id):  # a re-send: it was taken already
+            return DUPLICATE
+        if self.ingress.submit(channel.name, person, kind, lambda: channel.accept(payload)) is None:
+            self.ingress.forget(channel.name, update_id)
+            return OVERLOADED
+        return TAKEN
+
+    async def drain(self, within: float | None = None) -> bool:
+        return await self.ingress.drain(within)
+
+    @property
+    def pending(self) -> int:
+        return self.ingress.pending

@@ -45,22 +45,23 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def http_server(asgi_app, sock: socket.socket) -> tuple[_Server, asyncio.Task]:
+def http_server(asgi_app, sock: socket.socket, *, keep_alive: float = 5) -> tuple[_Server, asyncio.Task]:
     """uvicorn serving `asgi_app` on `sock` in this event loop: (server, its task). Stop it with
-    `server.should_exit = True; await task`. `server.started` turns True once it accepts connections."""
+    `server.should_exit = True; await task`. `server.started` turns True once it accepts connections.
+    `keep_alive`: seconds an idle connection stays open (uvicorn's default, 5)."""
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     server = _Server(uvicorn.Config(asgi_app, log_config=None, access_log=False, lifespan="off",
-                                    timeout_graceful_shutdown=5))
+                                    timeout_graceful_shutdown=5, timeout_keep_alive=int(keep_alive)))
     return server, asyncio.create_task(server.serve(sockets=[sock]), name="http-server")
 
 
 @contextlib.asynccontextmanager
-async def serving(asgi_app, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+async def serving(asgi_app, host: str = "127.0.0.1", port: int = 0, *, keep_alive: float = 5) -> AsyncIterator[str]:
     """Serve `asgi_app` on loopback for the duration (tests and benchmarks): yields its base URL once it
     accepts connections."""
     sock = listen(host, port)
     address = sock.getsockname()
-    server, task = http_server(asgi_app, sock)
+    server, task = http_server(asgi_app, sock, keep_alive=keep_alive)
     try:
         async with asyncio.timeout(10):
             while not server.started:

@@ -82,3 +82,29 @@ class IngressProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         pass
+
+
+class QueueProcessor(BaseUpdateProcessor):
+    """Long polling in the ingress of several workers (python -m bot ingress): each polled update goes onto the
+    workers' queue through the same sink as a webhook's (bot/queue.py), instead of being processed here.
+    `channel` (the TelegramWebhook that names and keys it) is set once the Application exists."""
+
+    def __init__(self, sink: Any, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self.sink = sink
+        self.channel: TelegramWebhook | None = None
+
+    async def do_process_update(self, update: object, coroutine: Any) -> None:
+        from bot.queue import offer_until_taken
+
+        if not isinstance(update, Update) or self.channel is None:
+            await coroutine
+            return
+        coroutine.close()  # processed by a worker, not here
+        await offer_until_taken(self.sink, self.channel, update.to_dict())
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass

@@ -93,6 +93,8 @@ class ZaloChannel:
         self.processed = 0  # updates handed to the Application (the bench counts them)
         self.poll_errors = 0  # getUpdates calls that failed (not counting 408, which is normal)
         self.on_contact: Callable[[], None] | None = None  # each answered poll: Zalo is in contact (/readyz)
+        # the ingress of several workers: where a polled update goes instead of `accept` (onto the queue)
+        self.intake: Callable[[dict], Awaitable[bool]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, transport: Any = None, clock: Clock | None = None,
@@ -297,7 +299,7 @@ class ZaloChannel:
         if update is None:
             return False
         try:
-            return await self.accept(update)
+            return await (self.intake or self.accept)(update)
         except Exception as exc:  # one bad update must not stop polling; the handlers' own errors are handled
             log.error("zalo: update failed", extra={"error": type(exc).__name__})
             return False
