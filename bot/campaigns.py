@@ -779,9 +779,11 @@ class Sender:
         """One recipient's message. A photo uploaded on the dashboard goes to Telegram as bytes the first time
         (one send at a time, so it goes up once) and by the file id Telegram returned ever after (kept in the
         database, so a restart does not upload it again); a Zalo person always gets the bytes, which the Zalo
-        channel turns into a media link (or the text alone without PUBLIC_BASE_URL)."""
+        channel turns into a media link (or the text alone without PUBLIC_BASE_URL). BROADCAST_PAID: Telegram
+        recipients get it as a paid broadcast (above 30/s; Zalo has no such thing)."""
+        paid = svc.settings.broadcast_paid and not accounts.is_zalo(user_id)
         if c.image_id is None:
-            await svc.outbox.send(user_id, text, photo=c.photo, entities=entities)
+            await svc.outbox.send(user_id, text, photo=c.photo, entities=entities, paid=paid)
             return
         if accounts.is_zalo(user_id):  # a Telegram file id means nothing to Zalo
             image = await data.image(svc.db, c.image_id)
@@ -795,14 +797,14 @@ class Sender:
             if file_id is None:
                 image = await data.image(svc.db, c.image_id)
                 if image is None:  # never deleted while a campaign uses it; the text still goes
-                    await svc.outbox.send(user_id, text, entities=entities)
+                    await svc.outbox.send(user_id, text, entities=entities, paid=paid)
                     return
                 _mid, file_id = await svc.outbox.send_photo_file(user_id, image.data, image.content_type, text,
-                                                                 entities=entities)
+                                                                 entities=entities, paid=paid)
                 if file_id:
                     await data.set_image_file_id(svc.db, c.image_id, file_id)
                 return
-        await svc.outbox.send(user_id, text, photo=file_id, entities=entities)
+        await svc.outbox.send(user_id, text, photo=file_id, entities=entities, paid=paid)
 
     async def _through_outage(self, svc: Services, cid: int) -> bool:
         """After a connection error: ask the API whether it is up (by showing the admin the progress) and,

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("vi", "en")
 TELEGRAM_RATE = 30  # messages per second a bot may send in all (Telegram's Bot FAQ)
+PAID_RATE = 1_000  # with paid broadcasts (allow_paid_broadcast, Bot API 7.11): up to 1,000/s, 0.1 Star each
 
 
 class ConfigError(Exception):
@@ -44,10 +45,22 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maxi
     return value
 
 
+def _paid(env: Mapping[str, str]) -> bool:
+    raw = env.get("BROADCAST_PAID", "").strip().lower()
+    if raw not in ("", "0", "1", "on", "off", "yes", "no", "true", "false"):
+        raise ConfigError(f"BROADCAST_PAID must be on or off, got {raw!r}")
+    return raw in ("1", "on", "yes", "true")
+
+
 def _rate(env: Mapping[str, str]) -> int:
     rate = _int(env, "BROADCAST_RATE", 25, 1)
-    if rate > TELEGRAM_RATE:
-        raise ConfigError(f"BROADCAST_RATE must be at most {TELEGRAM_RATE} (Telegram's limit per bot), got {rate}")
+    if _paid(env):
+        if rate > PAID_RATE:
+            raise ConfigError(f"BROADCAST_RATE must be at most {PAID_RATE} with BROADCAST_PAID (Telegram's limit "
+                              f"for paid broadcasts), got {rate}")
+    elif rate > TELEGRAM_RATE:
+        raise ConfigError(f"BROADCAST_RATE must be at most {TELEGRAM_RATE} (Telegram's limit per bot; up to "
+                          f"{PAID_RATE} with BROADCAST_PAID=on, paid in Stars), got {rate}")
     return rate
 
 
@@ -174,6 +187,7 @@ class Settings:
     release_silent_min: int = 48 * 60
     # Campaign broadcast share of Telegram's ~30 messages/s.
     broadcast_rate: int = 25
+    broadcast_paid: bool = False  # campaign sends as paid broadcasts (Stars from the bot's balance)
     # Privacy: days after which closed requests lose their personal fields.
     retention_days: int = 90
     # Flood control: more than FLOOD_MAX updates in FLOOD_SECONDS → cooldown.
@@ -262,6 +276,7 @@ class Settings:
             remind_volunteer_min=_int(env, "REMIND_VOLUNTEER_MIN", 24 * 60, 1),
             release_silent_min=_int(env, "RELEASE_SILENT_MIN", 48 * 60, 1),
             broadcast_rate=_rate(env),
+            broadcast_paid=_paid(env),
             retention_days=_int(env, "RETENTION_DAYS", 90, 1, 36_500),  # the cutoff date must exist
             flood_max=_int(env, "FLOOD_MAX", 20, 1),
             flood_seconds=_int(env, "FLOOD_SECONDS", 10, 1),

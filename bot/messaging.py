@@ -38,11 +38,12 @@ class Transient(SendError):
 
 class Outbox(Protocol):
     async def send(self, chat_id: int, text: str, buttons: Buttons | None = None, *,
-                   photo: str | None = None, entities: list[dict] | None = None) -> int:
-        """Send a message; return its id in that chat."""
+                   photo: str | None = None, entities: list[dict] | None = None, paid: bool = False) -> int:
+        """Send a message; return its id in that chat. `paid`: a campaign's paid broadcast (Telegram's
+        allow_paid_broadcast: above 30/s, charged in Stars; a channel without it ignores it)."""
 
     async def send_photo_file(self, chat_id: int, data: bytes, content_type: str, caption: str, *,
-                              entities: list[dict] | None = None) -> tuple[int, str | None]:
+                              entities: list[dict] | None = None, paid: bool = False) -> tuple[int, str | None]:
         """Send a photo from its bytes (JPEG, PNG or WebP, `content_type`) with `caption`; return the message's
         id and the channel's file id to send the same photo again without its bytes (None: the channel has none,
         e.g. Zalo, which gets it as a link)."""

@@ -16,24 +16,26 @@ class TelegramOutbox:
         self.bot = bot
 
     async def send(self, chat_id: int, text: str, buttons: Buttons | None = None, *,
-                   photo: str | None = None, entities: list[dict] | None = None) -> int:
+                   photo: str | None = None, entities: list[dict] | None = None, paid: bool = False) -> int:
         markup = keyboard(*buttons) if buttons else None
         ents = [MessageEntity.de_json(e, self.bot) for e in entities] if entities else None
+        extra = {"allow_paid_broadcast": True} if paid else {}
         async with _mapped():
             if photo:
                 msg = await self.bot.send_photo(chat_id, photo, caption=text, caption_entities=ents,
-                                                reply_markup=markup)
+                                                reply_markup=markup, **extra)
             else:
-                msg = await self.bot.send_message(chat_id, text, entities=ents, reply_markup=markup)
+                msg = await self.bot.send_message(chat_id, text, entities=ents, reply_markup=markup, **extra)
         return msg.message_id
 
     async def send_photo_file(self, chat_id: int, data: bytes, content_type: str, caption: str, *,
-                              entities: list[dict] | None = None) -> tuple[int, str | None]:
+                              entities: list[dict] | None = None, paid: bool = False) -> tuple[int, str | None]:
         ents = [MessageEntity.de_json(e, self.bot) for e in entities] if entities else None
         name = "photo." + {"image/png": "png", "image/webp": "webp"}.get(content_type, "jpg")
+        extra = {"allow_paid_broadcast": True} if paid else {}
         async with _mapped():
             msg = await self.bot.send_photo(chat_id, InputFile(data, filename=name), caption=caption,
-                                            caption_entities=ents)
+                                            caption_entities=ents, **extra)
         return msg.message_id, (msg.photo[-1].file_id if msg.photo else None)
 
     async def edit(self, chat_id: int, message_id: int, text: str, buttons: Buttons | None = None) -> None:

@@ -153,6 +153,20 @@ async def test_small_rate_holds_in_every_one_second_window(store, tmp_path):
         assert sends[-1] - sends[0] >= 44 / 20 - 0.15  # throttled (0.1 s of catch-up may start at once), not bursted
 
 
+async def test_paid_broadcast_marks_each_campaign_send_and_nothing_else(store, tmp_path):
+    async with open_bot(tmp_path, broadcast_rate=500, broadcast_paid=True) as bot:
+        await seed(bot, 30)
+        paid: Counter[int] = Counter()
+        unpaid: Counter[int] = Counter()
+        bot.api.fault = lambda method, params: (paid if params.get("allow_paid_broadcast") else unpaid).update(
+            [int(params["chat_id"])]) if method == "sendMessage" else None
+        await campaigns.create(bot.svc, ADMIN, Draft("Thông báo"), None)
+        await run_ticks(bot)
+        assert len(deliveries(bot.api)) == 30
+        assert set(paid) == set(deliveries(bot.api)) - {ADMIN} and all(n == 1 for n in paid.values())
+        assert set(unpaid) == {ADMIN}  # the admin's progress and report are ordinary messages
+
+
 async def test_restart_halfway_resumes_without_loss_or_duplicates(store, tmp_path):
     clock = FakeClock()
     async with open_bot(tmp_path, clock, broadcast_rate=2000) as first:

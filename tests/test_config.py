@@ -61,6 +61,16 @@ def test_malformed_value_names_the_variable(name, value):
         Settings.from_env({name: value})
 
 
+def test_paid_broadcasts_allow_up_to_a_thousand_per_second_and_only_then():
+    assert Settings.from_env({"BROADCAST_PAID": "on", "BROADCAST_RATE": "1000"}).broadcast_rate == 1000
+    assert not Settings.from_env({}).broadcast_paid
+    for env, words in (({"BROADCAST_RATE": "31"}, "BROADCAST_PAID=on"),
+                       ({"BROADCAST_PAID": "on", "BROADCAST_RATE": "1001"}, "paid broadcasts"),
+                       ({"BROADCAST_PAID": "maybe"}, "BROADCAST_PAID must be on or off")):
+        with pytest.raises(ConfigError, match=words):
+            Settings.from_env(env)
+
+
 def test_zalo_by_webhook_needs_its_secret_at_start_not_after_connecting():
     with pytest.raises(ConfigError, match="ZALO_WEBHOOK_SECRET"):
         Settings.from_env({"ZALO_BOT_TOKEN": "12345689:abc-xyz", "PUBLIC_BASE_URL": "https://bot.example.vn"})

@@ -365,3 +365,49 @@ def test_migrate_creates_the_queue_tables_once(pg):
         assert asyncio.run(_fetchval(url, "SELECT count(*) FROM seen_updates")) == 0
     finally:
         pg.drop(url)
+
+
+def test_a_campaign_sent_by_three_workers_reaches_each_recipient_once_under_one_rate(cluster):
+    """10,000 recipients, three `python -m bot worker` processes, the stand-in answering 429 above the rate in any
+    sliding second (bench/broadcast.py's Enforcer): one worker SIGKILLed a third of the way through. Everyone
+    gets the message; only what the killed worker had in flight may go twice (Sender.workers(rate)); no second
+    over the rate, no 429."""
+    from bench.broadcast import FIRST, seed
+    from bench.campaign_workers import Receiver
+    from bot.campaigns import Sender
+    from bot.data import campaigns as cdata
+
+    recipients, rate = 10_000, 500
+    cluster.env.update(BROADCAST_RATE=str(rate), BROADCAST_PAID="on")  # above 30/s: paid broadcasts
+    receiver = Receiver(rate)
+    cluster.telegram.api.fault = receiver
+    workers = [cluster.worker() for _ in range(3)]
+    until(lambda: cluster.workers_registered() == 3, "three workers registered")
+
+    async def create() -> int:
+        db = await Database.open(cluster.url)
+        try:
+            now = iso(datetime.now(UTC))
+            await seed(db, recipients, now)
+            cid, _ = await cdata.create(
+                db, admin_id=ADMIN, text="📣 Tiêm chủng miễn phí tại phường sáng thứ Bảy", entities=[], photo=None,
+                audience_kind="all", audience_value=None, who=((), (), "all"), texts=None, status="sending",
+                scheduled_at=None, now=now, default_locale="vi")
+            return cid
+        finally:
+            await db.close()
+
+    cid = asyncio.run(create())
+    until(lambda: len(receiver.per_chat) >= recipients // 3, "a third sent", seconds=120)
+    workers[0].proc.kill()
+    until(lambda: asyncio.run(_fetchval(cluster.url, f"SELECT status FROM campaigns WHERE id = {cid}")) == "done",
+          "the campaign finished", seconds=300)
+    got = {chat: n for chat, n in receiver.per_chat.items() if chat >= FIRST}
+    assert len(got) == recipients  # nobody missed, the killed worker's claims taken over
+    duplicates = sum(n - 1 for n in got.values())
+    assert duplicates <= Sender().workers(rate)  # the crash bound: the killed worker's sends in flight
+    assert receiver.enforcer.refused == 0 and receiver.enforcer.busiest <= rate
+    assert asyncio.run(_fetchval(cluster.url, f"SELECT count(*) FROM campaign_recipients WHERE campaign_id = {cid} "
+                                              "AND status = 'sent'")) == recipients
+    for proc in workers[1:]:
+        assert proc.stop() == 0, "\n".join(proc.lines[-20:])
