@@ -205,7 +205,9 @@ reference measured in the same run; the ratio is figure / reference.
   The "campaign across sender processes" rows (`bench/campaign_workers.py`): a temporary PostgreSQL, 1 or 3
   processes each running `campaigns.tick` every second (a worker's code path) against the stand-in over loopback
   HTTP (`StandinServer` with the same 429 rule), each recipient claimed by one process, the rate shared by the
-  live senders; duplicates are recipients who got the message twice.
+  live senders; duplicates are recipients who got the message twice. With the core burner they run at 150/s:
+  each process spends ~2.5 ms of CPU per send over HTTP, so at 300/s on the one core left the three starve
+  for CPU (0.66 measured) whatever the pacing.
   Sent {b['sent']:,}, pending {b['pending']}, {b['send wall s']:.1f} s.
 - **Search** (`bench/search.py`): the queries of `tests/data/search_queries.toml`, the first round with a cold
   typo cache. Reference: a plain scan of every guide's folded titles for the folded query.
