@@ -69,6 +69,7 @@ async def _post_init(app: Application) -> None:
     zalo = app.bot_data.get("zalo")  # issue 11: Zalo admins' ids are known once the database is open
     if zalo is not None:
         settings = app.bot_data["settings"] = await zalo.prepare(db, settings)
+    await app.bot_data["media"].open(db)  # the links' key shared by every process on this database
     app.bot_data["svc"] = svc = Services(settings, db, content, SearchIndex(list(content.guides.values())), i18n,
                                          clock, TelegramOutbox(app.bot), media=app.bot_data["media"])
     for lang in LOCALES:
