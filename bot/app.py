@@ -507,6 +507,9 @@ async def work(settings: Settings, concurrency: int = 8) -> None:
 
     telegram = bool(settings.bot_token)
     zalo = ZaloChannel.from_settings(settings) if settings.zalo_bot_token else None
+    if zalo is not None and not settings.public_base_url:  # Zalo's images are links this worker makes
+        log.warning("PUBLIC_BASE_URL is not set: images and files go to Zalo people as text only; set it as the "
+                    "ingress has it")
     app = build_application(settings, polling=False, zalo=zalo)
     app.bot_data["exclusive"] = "shared"
     app.bot_data["schedule_ticks"] = False  # the periodic tasks and the local campaigns loop below run them
