@@ -69,6 +69,7 @@ async def _post_init(app: Application) -> None:
     zalo = app.bot_data.get("zalo")  # issue 11: Zalo admins' ids are known once the database is open
     if zalo is not None:
         settings = app.bot_data["settings"] = await zalo.prepare(db, settings)
+    await app.bot_data["media"].open(db)  # the links' key shared by every process on this database
     app.bot_data["svc"] = svc = Services(settings, db, content, SearchIndex(list(content.guides.values())), i18n,
                                          clock, TelegramOutbox(app.bot), media=app.bot_data["media"])
     for lang in LOCALES:
@@ -506,6 +507,9 @@ async def work(settings: Settings, concurrency: int = 8) -> None:
 
     telegram = bool(settings.bot_token)
     zalo = ZaloChannel.from_settings(settings) if settings.zalo_bot_token else None
+    if zalo is not None and not settings.public_base_url:  # Zalo's images are links this worker makes
+        log.warning("PUBLIC_BASE_URL is not set: images and files go to Zalo people as text only; set it as the "
+                    "ingress has it")
     app = build_application(settings, polling=False, zalo=zalo)
     app.bot_data["exclusive"] = "shared"
     app.bot_data["schedule_ticks"] = False  # the periodic tasks and the local campaigns loop below run them

@@ -97,9 +97,11 @@ async def delete_person(svc: Services, user_id: int) -> Erased:
 async def retention_tick(svc: Services) -> None:
     """Hourly and idempotent: personal fields of requests closed more than RETENTION_DAYS ago go,
     with their relay bookkeeping and abandoned drafts; the ids of updates taken more than SEEN_UPDATES_DAYS
-    ago are forgotten (several workers: the channels stopped re-sending them long before)."""
+    ago are forgotten (several workers: the channels stopped re-sending them long before); the bytes of expired
+    media links go."""
     cutoff = iso(svc.clock.now() - timedelta(days=svc.settings.retention_days))
     await updates_data.prune(svc.db, iso(svc.clock.now() - timedelta(days=SEEN_UPDATES_DAYS)))
+    await svc.media.prune()  # the bytes of expired media links (a one-time /mydata file not downloaded)
     erased, relays, drafts = await data.expire(svc.db, cutoff)
     if erased:
         await data.checkpoint(svc.db)

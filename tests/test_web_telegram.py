@@ -119,7 +119,7 @@ async def test_one_persons_updates_are_answered_in_order(served):
 async def test_the_stats_chart_by_link_for_a_channel_that_needs_urls(served):
     bot, _state, client = served
     png = await stats.chart_png(bot.svc, await bot.svc.translator(ADMIN))
-    url = bot.svc.media.url_for_bytes(png, "image/png")  # what the Zalo adapter sends instead of the bytes
+    url = await bot.svc.media.url_for_bytes(png, "image/png")  # what the Zalo adapter sends instead of the bytes
     answer = await client.get(url)
     assert answer.status_code == 200 and answer.content == png and answer.content.startswith(b"\x89PNG")
     bot.clock.advance(bot.svc.settings.media_ttl)  # the bot's own clock: MEDIA_TTL later the link is gone

@@ -8,6 +8,7 @@ so each reply names the person and the message it answers."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import subprocess
@@ -351,6 +352,40 @@ def test_without_a_public_address_the_ingress_long_polls_and_a_worker_answers(pg
         server.closing.set()
         server.httpd.shutdown()
         pg.drop(url)
+
+
+def test_a_zalo_persons_file_made_by_a_worker_downloads_through_the_ingress(cluster):
+    """Zalo on (its stand-in over HTTP, webhooks): a Zalo person's /mydata is answered by the worker with a
+    one-time link, which the ingress (another process, another memory) serves: the page, then the file once."""
+    from bot.channels.zalo.standin import TOKEN as ZALO_TOKEN
+    from bot.channels.zalo.standin import Loopback, ZaloStandIn
+
+    person, secret = "8a3f0c2e5b7d9e1f4a6c", "zalo-secret-17"
+    standin = ZaloStandIn()
+    loopback = Loopback(standin)
+    cluster.env.update(ZALO_BOT_TOKEN=ZALO_TOKEN, ZALO_API_BASE_URL=loopback.url, ZALO_WEBHOOK_SECRET=secret)
+    try:
+        ingress = cluster.start("ingress")
+        ingress.ready()
+        worker = cluster.worker()
+        until(lambda: cluster.workers_registered() == 1, "the worker registered")
+        header = {"X-Bot-Api-Secret-Token": secret}
+        for text in ("/start", "/mydata"):  # one person's lock: answered in this order
+            assert httpx.post(f"{ingress.url}/zalo", json=standin.text(person, text), headers=header).status_code == 200
+        links = lambda: [m.text for m in standin.sent if "https://bot.example.org/media/" in (m.text or "")]  # noqa: E731
+        until(lambda: links(), "the /mydata link\n" + "\n".join(worker.lines[-20:]))
+        link = re.search(r"https://bot\.example\.org(/media/\S+)", links()[0]).group(1)
+        page = httpx.get(ingress.url + link)  # Zalo's link preview, or the person's first look: the page
+        assert page.status_code == 200 and "Bấm vào đây để tải về" in page.text
+        first = httpx.get(ingress.url + link, params={"download": "1"})
+        assert first.status_code == 200 and "attachment" in first.headers["content-disposition"]
+        assert json.loads(first.content)["accounts"][0]["external_id"] == person
+        assert httpx.get(ingress.url + link, params={"download": "1"}).status_code == 404  # used up
+        assert worker.stop() == 0 and ingress.stop() == 0
+    finally:
+        loopback.close()
+    log = "\n".join(ingress.lines + worker.lines)
+    assert "Traceback" not in log and link.rsplit("/", 1)[1] not in log and person not in log
 
 
 def test_migrate_creates_the_queue_tables_once(pg):

@@ -727,6 +727,7 @@ async def test_on_zalo_mydata_comes_as_a_link_that_works_once(tmp_path):
     async with serving(create_app(WebState(media=store, clock=clock))) as url, httpx.AsyncClient() as client:
         store.base_url = url
         async with open_zalo_bot(zalo_settings(tmp_path, zalo_rate=30), media_url=store.url_for_bytes) as zbot:
+            await store.open(zbot.app.bot_data["svc"].db)  # the bytes are kept in the bot's database
             await zbot.say(R, "/start")
             [file] = await zbot.say(R, "/mydata")
             assert "Đường link chỉ dùng được một lần, trong 10 phút." in file.text

@@ -359,4 +359,23 @@ MIGRATIONS: list[tuple[str | Dialects, ...]] = [
         )""",
         "CREATE INDEX seen_updates_received ON seen_updates(received_at)",
     ),
+    # 14: media links that work across processes (issue 17): the key that signs `/media/…` tokens, made once and
+    # shared by every process (ingress, workers, a restart); the bytes the bot made for a Zalo link (a QR poster,
+    # a chart, a one-time /mydata file), kept until they expire (MEDIA_TTL): pruned when new ones are added and by
+    # the retention tick; a one-time row is deleted by its download
+    (
+        """CREATE TABLE media_keys (
+            name TEXT PRIMARY KEY,             -- 'media': the HMAC key of media links
+            secret BLOB NOT NULL               -- 32 random bytes, made by the first process that needed it
+        )""",
+        """CREATE TABLE media_blobs (
+            id TEXT PRIMARY KEY,               -- random, named by the signed token
+            bytes BLOB NOT NULL,
+            content_type TEXT NOT NULL,
+            filename TEXT,                     -- served as a download under this name; NULL: an image to show
+            once INTEGER NOT NULL DEFAULT 0,   -- 1: the first download deletes it (a person's own data, an export)
+            expires_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX media_blobs_expires ON media_blobs(expires_at)",
+    ),
 ]

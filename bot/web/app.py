@@ -191,7 +191,7 @@ def create_app(state: WebState) -> Starlette:
         # page, never the file, so only the person's own tap uses the link up.
         download = request.query_params.get("download") == "1"
         try:
-            found = state.media.resolve(request.path_params["token"], consume=download)
+            found = await state.media.resolve(request.path_params["token"], consume=download)
             if found is not None and found.once and not download:
                 return HTMLResponse(DOWNLOAD_PAGE.format(name=html.escape(found.filename or "")),
                                     headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
