@@ -446,3 +446,19 @@ def test_a_campaign_sent_by_three_workers_reaches_each_recipient_once_under_one_
                                               "AND status = 'sent'")) == recipients
     for proc in workers[1:]:
         assert proc.stop() == 0, "\n".join(proc.lines[-20:])
+
+
+def test_one_huge_word_does_not_hold_up_the_workers(cluster):
+    """A message of one word of almost 1 MB (the ingress's body limit) is answered, and so is the next person:
+    the search's repair of Telex leftovers once took minutes on such a word, the worker's heartbeat stopped,
+    and the job went round every worker in turn while nobody else was answered."""
+    ingress = cluster.start("ingress")
+    cluster.worker()
+    ingress.ready()
+    huge = update(1, 0, 1)
+    huge["message"]["text"] = "a" * 1_000_000
+    assert httpx.post(f"{ingress.url}/telegram", json=huge, headers=HEADER, timeout=TIMEOUT).status_code == 200
+    assert httpx.post(f"{ingress.url}/telegram", json=update(2, 0, 2), headers=HEADER).status_code == 200
+    until(lambda: (BASE + 2, 2, 0) in cluster.replies(), "the next person was answered\n" + "\n".join(
+        line for proc in cluster.procs for line in proc.lines))
+    until(lambda: any(e.chat_id == BASE + 1 for e in list(cluster.telegram.api.sent)), "the huge word was answered")
