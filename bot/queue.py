@@ -171,7 +171,10 @@ async def reap(app: App, db: Database, stalled_after: float = STALLED_AFTER) -> 
 
 
 async def every(seconds: float, work: Callable[[], Awaitable[Any]], name: str) -> None:
-    """Run `work` every `seconds` until cancelled; a failure is one line and the loop goes on."""
+    """Run `work` every `seconds` until cancelled. A failure is one line and the loop goes on; while it goes on
+    failing with the same kind of error (the database stopped) nothing more is logged, and the first success
+    after it is one line: one line per problem, not one a second."""
+    failing: str | None = None  # the kind of error logged last, until a success
     while True:
         await asyncio.sleep(seconds)
         try:
@@ -179,7 +182,13 @@ async def every(seconds: float, work: Callable[[], Awaitable[Any]], name: str) -
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.error("periodic work failed", extra={"work": name, "error": type(exc).__name__})
+            if type(exc).__name__ != failing:
+                failing = type(exc).__name__
+                log.error("periodic work failed", extra={"work": name, "error": failing})
+            continue
+        if failing is not None:
+            failing = None
+            log.info("periodic work works again", extra={"work": name})
 
 
 async def offer_until_taken(sink: Any, channel: WebhookChannel, payload: dict, attempts: int = 8) -> bool:
