@@ -502,7 +502,9 @@ async def work(settings: Settings, concurrency: int = 8) -> None:
     (each once across all workers), the campaigns tick each second, and putting back the jobs of workers that
     died. No webhook is registered and nothing is polled. Stop: no new job is fetched, jobs running and campaign
     sends in flight finish and are recorded (DRAIN_SECONDS at most), the database closes. StartupError with one
-    line when it cannot start (no PostgreSQL, a single bot process holds the database, a token refused)."""
+    line when it cannot start (no PostgreSQL, a single bot process holds the database, a token refused), or when
+    the queue's worker ends by itself (PostgreSQL stopped for longer than its reconnects): the supervisor
+    restarts it."""
     from bot import queue as queue_mod
 
     telegram = bool(settings.bot_token)
@@ -576,3 +578,5 @@ async def work(settings: Settings, concurrency: int = 8) -> None:
             await _post_shutdown(app)
     if worker is not None and worker.done() and not worker.cancelled() and worker.exception() is not None:
         raise StartupError(f"worker stopped: {type(worker.exception()).__name__}")
+    if worker is not None and not stop.is_set():  # procrastinate ended by itself (its database gone): status 1,
+        raise StartupError("worker stopped: the queue's worker ended (is PostgreSQL reachable?)")  # restart me

@@ -105,6 +105,7 @@ class FakeBotAPI(BaseRequest):
         self.uploads: list[tuple[int, bytes]] = []  # (chat, bytes) of every file uploaded with a send
         self.commands: dict[tuple[str, str], list[dict]] = {}  # (scope, language) -> commands; scope "chat:ID"
         self.blocked: set[int] = set()  # chats that blocked the bot: 403
+        self.webhook_url = ""  # set by setWebhook, read by getWebhookInfo
         self.fault: Callable[[str, dict], None] | None = None  # may raise ApiFault / TimedOut
         self.keep_events = True
 
@@ -280,6 +281,17 @@ class FakeBotAPI(BaseRequest):
             chat = int(str(params["callback_query_id"]).split(":", 1)[0])
             self.emit(Sent("alert", chat, text=str(params["text"])))
         return True
+
+    def _api_setWebhook(self, params: dict, files: dict) -> bool:
+        self.webhook_url = str(params.get("url", ""))
+        return True
+
+    def _api_deleteWebhook(self, params: dict, files: dict) -> bool:
+        self.webhook_url = ""
+        return True
+
+    def _api_getWebhookInfo(self, params: dict, files: dict) -> dict:
+        return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
 
     def _api_getFile(self, params: dict, files: dict) -> dict:
         file_id = str(params.get("file_id", ""))

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from procrastinate import App, PsycopgConnector
+from procrastinate.jobs import Status
 
 from bot import help_requests, outcomes, privacy
 from bot.data import Database
@@ -147,12 +148,19 @@ async def defer(app: App, channel: str, person: str, payload: dict) -> int:
 
 async def reap(app: App, db: Database, stalled_after: float = STALLED_AFTER) -> int:
     """Put the jobs of workers silent for `stalled_after` seconds back to run; how many. One reaper at a time
-    across all workers (a transaction's advisory lock), so a job is put back once, not once per worker."""
+    across all workers (a transaction's advisory lock), so a job is put back once, not once per worker. A job
+    already put back once whose worker went silent again is marked failed instead (one error line): an update
+    whose handling blocks a worker past its heartbeat would otherwise stall every worker in turn, for ever."""
     count = 0
     async with db.transaction():
         await db.lock(REAPER_LOCK)
         for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
             try:
+                if job.attempts >= 1:  # its second worker went silent too: the job itself stops them
+                    await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+                    log.error("stalled job given up: it stalled a worker twice",
+                              extra={"task": job.task_name, "job": job.id})
+                    continue
                 await app.job_manager.retry_job(job)
             except Exception as exc:  # finished or put back meanwhile
                 log.warning("stalled job not retried", extra={"error": type(exc).__name__})
@@ -163,7 +171,10 @@ async def reap(app: App, db: Database, stalled_after: float = STALLED_AFTER) -> 
 
 
 async def every(seconds: float, work: Callable[[], Awaitable[Any]], name: str) -> None:
-    """Run `work` every `seconds` until cancelled; a failure is one line and the loop goes on."""
+    """Run `work` every `seconds` until cancelled. A failure is one line and the loop goes on; while it goes on
+    failing with the same kind of error (the database stopped) nothing more is logged, and the first success
+    after it is one line: one line per problem, not one a second."""
+    failing: str | None = None  # the kind of error logged last, until a success
     while True:
         await asyncio.sleep(seconds)
         try:
@@ -171,7 +182,13 @@ async def every(seconds: float, work: Callable[[], Awaitable[Any]], name: str) -
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.error("periodic work failed", extra={"work": name, "error": type(exc).__name__})
+            if type(exc).__name__ != failing:
+                failing = type(exc).__name__
+                log.error("periodic work failed", extra={"work": name, "error": failing})
+            continue
+        if failing is not None:
+            failing = None
+            log.info("periodic work works again", extra={"work": name})
 
 
 async def offer_until_taken(sink: Any, channel: WebhookChannel, payload: dict, attempts: int = 8) -> bool:

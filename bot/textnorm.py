@@ -21,7 +21,7 @@ _TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
 # "khoẻ", "thuỷ") is written with the tone on the first one ("hòa", "khỏe", "thủy"), as the guides are.
 _OLD_TONE_RE = re.compile(f"(?<![qQ])([oO])([aAeE])([{_TONES}])$|(?<![qQ])([uU])([yY])([{_TONES}])$")
 _TELEX_PAIRS = (("dd", "d"), ("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), ("uw", "u"))
-_TELEX_TONE_RE = re.compile(r"^([a-z]*[aeiouy][a-z]*?)([sfrxj])$")
+_LOWER_LETTERS_RE = re.compile(r"[a-z]+")
 
 
 def _invisible(ch: str) -> bool:
@@ -77,9 +77,11 @@ def untype(word: str) -> str:
     out = word
     for pair, single in _TELEX_PAIRS:
         out = out.replace(pair, single)
-    tone = _TELEX_TONE_RE.match(out)
-    if tone and len(out) > 2:
-        out = tone.group(1)
+    # a tone letter at the end of letters holding a vowel: tested without a regex, whose nested stars took
+    # minutes on one long word ("a" repeated: every split of it tried), holding up the process
+    if len(out) > 2 and out[-1] in "sfrxj" and _LOWER_LETTERS_RE.fullmatch(out) and any(
+            v in out[:-1] for v in "aeiouy"):
+        out = out[:-1]
     # A tone letter typed before the final consonants: "caif" is fine above; "ddaatj" too;
     # "luwaf" -> "luaf" -> "lua". A tone in the middle ("tesst") is rare enough to ignore.
     return out.replace("w", "u")

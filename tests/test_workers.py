@@ -8,6 +8,7 @@ so each reply names the person and the message it answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -446,3 +447,44 @@ def test_a_campaign_sent_by_three_workers_reaches_each_recipient_once_under_one_
                                               "AND status = 'sent'")) == recipients
     for proc in workers[1:]:
         assert proc.stop() == 0, "\n".join(proc.lines[-20:])
+
+
+def test_one_huge_word_does_not_hold_up_the_workers(cluster):
+    """A message of one word of almost 1 MB (the ingress's body limit) is answered, and so is the next person:
+    the search's repair of Telex leftovers once took minutes on such a word, the worker's heartbeat stopped,
+    and the job went round every worker in turn while nobody else was answered."""
+    ingress = cluster.start("ingress")
+    cluster.worker()
+    ingress.ready()
+    huge = update(1, 0, 1)
+    huge["message"]["text"] = "a" * 1_000_000
+    assert httpx.post(f"{ingress.url}/telegram", json=huge, headers=HEADER, timeout=TIMEOUT).status_code == 200
+    assert httpx.post(f"{ingress.url}/telegram", json=update(2, 0, 2), headers=HEADER).status_code == 200
+    until(lambda: (BASE + 2, 2, 0) in cluster.replies(), "the next person was answered\n" + "\n".join(
+        line for proc in cluster.procs for line in proc.lines))
+    until(lambda: any(e.chat_id == BASE + 1 for e in list(cluster.telegram.api.sent)), "the huge word was answered")
+
+
+def test_a_worker_whose_postgresql_stops_exits_with_one_line_and_status_1():
+    """PostgreSQL stopped under a running worker: procrastinate's worker ends, and so does the process, with one
+    line and status 1, so that its supervisor starts it again. (Once, by hand, with PostgreSQL back a few seconds
+    later, the process said nothing and exited 0 as for a stop asked for: bot/app.py `work` now says status 1
+    whenever the queue's worker ends without being asked.)"""
+    from bot.data.pgtemp import TempPostgres
+
+    server = TempPostgres().start()
+    telegram = StandinServer()
+    env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": telegram.url,
+           "DATABASE_URL": server.url(), "PUBLIC_BASE_URL": "https://bot.example.org", "WEBHOOK_SECRET": SECRET}
+    worker = Proc(["worker"], env)
+    try:
+        until(lambda: any("worker ready" in line for line in worker.lines), "\n".join(worker.lines))
+        server._run("pg_ctl", "-D", str(server.data), "-m", "fast", "-w", "stop")
+        assert worker.proc.wait(TIMEOUT) == 1
+        until(lambda: worker.lines and worker.lines[-1].startswith("worker stopped: "), "\n".join(worker.lines))
+        assert not any(line.startswith("Traceback") for line in worker.lines[-3:])
+    finally:
+        worker.end()
+        telegram.stop()
+        with contextlib.suppress(Exception):
+            server.stop()
