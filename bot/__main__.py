@@ -40,32 +40,30 @@ def _needs_postgres(settings: Settings, what: str) -> str | None:
     return None
 
 
-def cmd_ingress(settings: Settings, args: argparse.Namespace) -> int:
-    """python -m bot ingress: the HTTP server and webhooks; updates go onto the workers' queue (issue 17)."""
-    problem = _needs_postgres(settings, "ingress")
+def _several(settings: Settings, what: str, main) -> int:
+    """Run `main()` (a coroutine function) as one of several processes on PostgreSQL, once they can be."""
+    problem = _needs_postgres(settings, what)
     if problem:
         print(problem, file=sys.stderr)
         return 1
-    from bot.app import serve
-
     logsafe.configure(logging.INFO)
     logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job is noise; problems still show
-    asyncio.run(serve(settings, queue=True))
+    asyncio.run(main())
     return 0
+
+
+def cmd_ingress(settings: Settings, args: argparse.Namespace) -> int:
+    """python -m bot ingress: the HTTP server and webhooks; updates go onto the workers' queue (issue 17)."""
+    from bot.app import serve
+
+    return _several(settings, "ingress", lambda: serve(settings, queue=True))
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """python -m bot worker [--concurrency N]: process queued updates and run the timed work (issue 17)."""
-    problem = _needs_postgres(settings, "worker")
-    if problem:
-        print(problem, file=sys.stderr)
-        return 1
     from bot.app import work
 
-    logsafe.configure(logging.INFO)
-    logging.getLogger("procrastinate").setLevel(logging.WARNING)  # a line per job is noise; problems still show
-    asyncio.run(work(settings, args.concurrency))
-    return 0
+    return _several(settings, "worker", lambda: work(settings, args.concurrency))
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:

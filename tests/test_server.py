@@ -35,15 +35,13 @@ START = {"update_id": 500, "message": {
     "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
 
 
-class Bot:
-    """`python -m bot` against the stand-in; its stderr collected line by line as it comes."""
+class Proc:
+    """One `python -m bot …` process (`command` after `-m bot`: [] for run, ["worker", …]); its stderr collected
+    line by line as it comes, and the port its HTTP server took."""
 
-    def __init__(self, server: BotApiServer, db: Path | str, **env: str) -> None:
-        database = {"DATABASE_URL": db} if isinstance(db, str) else {"DATABASE_PATH": str(db)}  # a URL: PostgreSQL
-        env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": server.url, **database,
-               "PORT": "0", "ADMIN_IDS": str(ADMIN), **env}
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self.port: int | None = None
         self.listening = threading.Event()
@@ -78,6 +76,15 @@ class Bot:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+class Bot(Proc):
+    """`python -m bot` against the stand-in, on a SQLite file or a DATABASE_URL."""
+
+    def __init__(self, server: BotApiServer, db: Path | str, **env: str) -> None:
+        database = {"DATABASE_URL": db} if isinstance(db, str) else {"DATABASE_PATH": str(db)}  # a URL: PostgreSQL
+        super().__init__([], {"PATH": "/usr/bin:/bin", "BOT_TOKEN": TOKEN, "BOT_API_BASE_URL": server.url,
+                              **database, "PORT": "0", "ADMIN_IDS": str(ADMIN), **env})
 
 
 def until(condition, what: str) -> None:

@@ -11,10 +11,8 @@ import asyncio
 import contextlib
 import json
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
@@ -31,6 +29,7 @@ from bot.data.requests import Draft
 from tests.conftest import ADMIN, ROOT
 from tests.test_polling import TOKEN as POLL_TOKEN
 from tests.test_polling import BotApiServer
+from tests.test_server import Proc
 
 TOKEN = "123456:WORKERS-TEST"
 SECRET = "webhook_Secret-17"
@@ -38,45 +37,6 @@ HEADER = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 TIMEOUT = 60
 ECHO = re.compile(r"“qzx (\d+) (\d+)”")
 BASE = 700_000  # the people's Telegram ids: BASE + n
-
-
-class Proc:
-    """One `python -m bot …` process; its stderr collected line by line as it comes."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: list[str] = []
-        self.port: int | None = None
-        self.listening = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-            found = re.search(r"http server listening host=\S+ port=(\d+)", line)
-            if found:
-                self.port = int(found.group(1))
-                self.listening.set()
-
-    @property
-    def url(self) -> str:
-        assert self.listening.wait(TIMEOUT), "\n".join(self.lines)
-        return f"http://127.0.0.1:{self.port}"
-
-    def ready(self) -> None:
-        """Wait until /readyz answers 200."""
-        until(lambda: self.proc.poll() is None and httpx.get(f"{self.url}/readyz").status_code == 200,
-              "\n".join(self.lines), seconds=TIMEOUT)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.proc.send_signal(sig)
-        return self.proc.wait(TIMEOUT)
-
-    def end(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def until(condition, what: str, seconds: float = TIMEOUT) -> None:
@@ -119,7 +79,7 @@ class Cluster:
 
     def close(self) -> None:
         for proc in self.procs:
-            proc.end()
+            proc.kill()
         self.telegram.stop()
 
 
@@ -348,8 +308,8 @@ def test_without_a_public_address_the_ingress_long_polls_and_a_worker_answers(pg
         server.closing.set()  # the long poll ends
         assert ingress.stop() == 0 and worker.stop() == 0
     finally:
-        ingress.end()
-        worker.end()
+        ingress.kill()
+        worker.kill()
         server.closing.set()
         server.httpd.shutdown()
         pg.drop(url)
@@ -484,7 +444,7 @@ def test_a_worker_whose_postgresql_stops_exits_with_one_line_and_status_1():
         until(lambda: worker.lines and worker.lines[-1].startswith("worker stopped: "), "\n".join(worker.lines))
         assert not any(line.startswith("Traceback") for line in worker.lines[-3:])
     finally:
-        worker.end()
+        worker.kill()
         telegram.stop()
         with contextlib.suppress(Exception):
             server.stop()
